@@ -1,0 +1,102 @@
+import type { JobState, Resolution } from './job-spec.ts';
+
+/**
+ * Domain events: the wire names and payloads of CONTRACT.md (minus `jobId` and
+ * `ts`, which the event envelope carries). A closed union: every consumer
+ * switches over `type` exhaustively.
+ */
+export type TranscriptRole = 'agent' | 'agent_delta' | 'reasoning' | 'operator' | 'tool_call' | 'tool_result' | 'system';
+
+export interface TranscriptEntry {
+  /** The per-job seq of the event that carried this entry. */
+  seq: number;
+  role: TranscriptRole;
+  text?: string;
+  toolName?: string;
+  toolInput?: unknown;
+  toolOutput?: string;
+  toolSuccess?: boolean;
+  toolCallId?: string;
+  durationMs?: number;
+}
+/** An entry before the outbox has numbered it. */
+export type TranscriptDraft = Omit<TranscriptEntry, 'seq'>;
+
+export type ApprovalKind = 'shell' | 'write' | 'read' | 'url' | 'mcp' | 'other';
+export type ApprovalResolution = 'approved' | 'rejected';
+
+export interface ApprovalRequest {
+  id: string;
+  kind: ApprovalKind;
+  summary: string;
+  detail: Record<string, unknown>;
+  requestedAt: string;
+  /** True when policy forbids auto-approval (a hard gate or a path outside the worktree). */
+  explicit: boolean;
+  toolName?: string;
+}
+
+export interface DiffFileStat {
+  path: string;
+  status: 'added' | 'modified' | 'deleted' | 'renamed';
+  additions: number;
+  deletions: number;
+}
+export interface DiffStats {
+  files: number;
+  additions: number;
+  deletions: number;
+}
+
+export interface Telemetry {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens?: number;
+  costUsd?: number;
+  model?: string;
+  turns?: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type DomainEvent =
+  | { type: 'job_state_changed'; from: JobState; to: JobState; reason?: string }
+  | { type: 'transcript_update'; entry: TranscriptEntry }
+  | { type: 'approval_requested'; approval: ApprovalRequest }
+  | { type: 'approval_resolved'; approvalId: string; resolution: ApprovalResolution; note?: string }
+  | { type: 'log_line'; level: LogLevel; message: string }
+  | { type: 'diff_update'; stats: DiffStats; files: DiffFileStat[] }
+  | ({ type: 'telemetry' } & Telemetry)
+  | { type: 'job_resolved'; resolution: Resolution; prUrl?: string; conflictFiles?: string[] }
+  | { type: 'session_started'; agentSessionId: string; model?: string };
+
+export type DomainEventType = DomainEvent['type'];
+
+export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
+  'job_state_changed',
+  'transcript_update',
+  'approval_requested',
+  'approval_resolved',
+  'log_line',
+  'diff_update',
+  'telemetry',
+  'job_resolved',
+  'session_started',
+];
+
+/** An event numbered by its job's outbox, as it travels and is stored. */
+export interface SequencedEvent {
+  seq: number;
+  ts: string;
+  event: DomainEvent;
+}
+
+/** An event as the machine emits it: a transcript entry has no seq until the outbox numbers it. */
+export type DraftEvent =
+  | Exclude<DomainEvent, { type: 'transcript_update' }>
+  | { type: 'transcript_update'; entry: TranscriptDraft };
+
+/** Numbers a draft: transcript entries take the seq of the event that carries them. */
+export function numberEvent(draft: DraftEvent, seq: number): DomainEvent {
+  return draft.type === 'transcript_update' ? { type: 'transcript_update', entry: { ...draft.entry, seq } } : draft;
+}

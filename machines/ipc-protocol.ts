@@ -1,0 +1,73 @@
+import { DecodeError, array, bool, int, json, literal, object, optional, record, str, type Decoder } from './decode.ts';
+import { domainEventDecoder } from './domain-event-decoder.ts';
+import type { SequencedEvent } from './domain-events.ts';
+import { RESOLUTIONS, jobSpecDecoder, type JobSpec, type Resolution } from './job-spec.ts';
+
+/**
+ * The supervisor <-> job worker protocol. Transport-free: these are the
+ * messages; `ipc-framing` carries them over a Unix socket as JSON lines.
+ * Bump the version on any incompatible change: the handshake refuses a
+ * mismatch instead of misreading messages.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export type SupervisorMessage =
+  | { type: 'hello'; protocolVersion: number; lastPersistedSeq: number }
+  | { type: 'start'; spec: JobSpec; nextSeq: number; resumeSessionId?: string; snapshot?: unknown }
+  | { type: 'ack'; seq: number }
+  | { type: 'approval_decision'; approvalId: string; resolution: 'approved' | 'rejected'; note?: string }
+  | { type: 'follow_up'; content: string }
+  | { type: 'cancel'; reason?: string }
+  | { type: 'resolve'; resolution: Resolution; prUrl?: string }
+  | { type: 'shutdown'; reason: string };
+
+export type WorkerMessage =
+  | { type: 'hello_ack'; protocolVersion: number; jobId: string; pid: number; started: boolean }
+  | { type: 'events'; events: SequencedEvent[] }
+  | { type: 'snapshot'; seq: number; snapshot: Record<string, unknown> }
+  | { type: 'command_rejected'; command: SupervisorMessage['type']; code: string; message: string }
+  | { type: 'protocol_error'; message: string };
+
+const seq = int({ min: 0 });
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'shutdown'] as const;
+
+const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
+  hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
+  start: object({ spec: jobSpecDecoder, nextSeq: int({ min: 1 }), resumeSessionId: optional(str({ min: 1 })), snapshot: json }),
+  ack: object({ seq }),
+  approval_decision: object({
+    approvalId: str({ min: 1 }),
+    resolution: literal('approved', 'rejected'),
+    note: optional(str({ max: 10_000 })),
+  }),
+  follow_up: object({ content: str({ min: 1 }) }),
+  cancel: object({ reason: optional(str()) }),
+  resolve: object({ resolution: literal(...RESOLUTIONS), prUrl: optional(str()) }),
+  shutdown: object({ reason: str() }),
+};
+
+const sequencedEvent: Decoder<SequencedEvent> = object({
+  seq: int({ min: 1 }),
+  ts: str({ min: 1 }),
+  event: domainEventDecoder,
+});
+
+const workerDecoders: { [K in WorkerMessage['type']]: Decoder<Omit<Extract<WorkerMessage, { type: K }>, 'type'>> } = {
+  hello_ack: object({ protocolVersion: int(), jobId: str({ min: 1 }), pid: int({ min: 1 }), started: bool }),
+  events: object({ events: array(sequencedEvent) }),
+  snapshot: object({ seq, snapshot: record }),
+  command_rejected: object({ command: literal(...supervisorTypes), code: str(), message: str() }),
+  protocol_error: object({ message: str() }),
+};
+
+function tagged<M extends { type: string }>(decoders: Record<string, Decoder<unknown>>): Decoder<M> {
+  return (v, f) => {
+    const r = record(v, f);
+    const type = r['type'];
+    if (typeof type !== 'string' || !Object.hasOwn(decoders, type)) throw new DecodeError('type', 'a known message type');
+    return { type, ...(decoders[type]!(r, f) as object) } as M;
+  };
+}
+
+export const supervisorMessageDecoder: Decoder<SupervisorMessage> = tagged<SupervisorMessage>(supervisorDecoders);
+export const workerMessageDecoder: Decoder<WorkerMessage> = tagged<WorkerMessage>(workerDecoders);

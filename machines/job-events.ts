@@ -1,0 +1,30 @@
+import type { ApprovalRequest, ApprovalResolution, LogLevel, Telemetry, TranscriptDraft } from './domain-events.ts';
+import type { Resolution } from './job-spec.ts';
+
+/** Everything the job machine reacts to: from the supervisor, the worker, or the agent. */
+export type JobMachineEvent =
+  // lifecycle, decided by the supervisor
+  | { type: 'PREPARE' }
+  | { type: 'PREPARE_FAILED'; reason: string }
+  | { type: 'START' }
+  | { type: 'CANCEL'; reason?: string }
+  | { type: 'RESUME'; instruction?: string }
+  | { type: 'RESOLVE'; resolution: Resolution; prUrl?: string }
+  | { type: 'WORKER_LOST'; reason: string }
+  // the user, through the supervisor
+  | { type: 'FOLLOW_UP'; content: string }
+  | { type: 'APPROVAL_DECIDED'; approvalId: string; resolution: ApprovalResolution; note?: string }
+  // the agent, through its adapter
+  | { type: 'AGENT.TRANSCRIPT'; entry: TranscriptDraft }
+  | { type: 'AGENT.TELEMETRY'; telemetry: Telemetry }
+  | { type: 'AGENT.LOG'; level: LogLevel; message: string }
+  | { type: 'AGENT.SESSION'; agentSessionId: string; model?: string }
+  | { type: 'AGENT.APPROVAL_REQUESTED'; approval: ApprovalRequest }
+  | { type: 'AGENT.APPROVAL_WITHDRAWN'; approvalId: string; reason: string }
+  | { type: 'AGENT.TURN_COMPLETED'; summary?: string }
+  | { type: 'AGENT.TURN_FAILED'; reason: string };
+
+/** What the machine tells its agent actor. */
+export type AgentCommand =
+  | { type: 'SEND'; content: string }
+  | { type: 'DECISION'; approvalId: string; resolution: ApprovalResolution; note?: string };

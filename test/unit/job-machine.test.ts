@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { initialTransition, transition } from 'xstate';
+import type { DraftEvent } from '../../machines/domain-events.ts';
+import type { JobMachineEvent } from '../../machines/job-events.ts';
+import type { JobState } from '../../machines/job-spec.ts';
+import { jobStateOf, snapshotAt } from '../../machines/job-state.ts';
+import { jobMachine } from '../../machines/job.machine.ts';
+
+const approval = (id: string) => ({
+  id,
+  kind: 'shell' as const,
+  summary: 'rm -rf build',
+  detail: { command: 'rm -rf build' },
+  requestedAt: '2026-11-24T00:00:00.000Z',
+  explicit: false,
+});
+
+interface Row {
+  from: JobState;
+  pending?: string[];
+  event: JobMachineEvent;
+  to: JobState;
+  /** The names of the emitted domain events, in order (`job_state_changed:from>to` for state changes). */
+  emits: string[];
+}
+
+/** Reaches a state the way a job does, through real transitions, so invoked actors exist. */
+const PATHS: Record<JobState, JobMachineEvent[]> = {
+  queued: [],
+  preparing: [{ type: 'PREPARE' }],
+  running: [{ type: 'PREPARE' }, { type: 'START' }],
+  waiting_for_approval: [{ type: 'PREPARE' }, { type: 'START' }],
+  review: [{ type: 'PREPARE' }, { type: 'START' }, { type: 'AGENT.TURN_COMPLETED' }],
+  completed: [{ type: 'PREPARE' }, { type: 'START' }, { type: 'AGENT.TURN_COMPLETED' }, { type: 'RESOLVE', resolution: 'merged' }],
+  failed: [{ type: 'PREPARE' }, { type: 'START' }, { type: 'AGENT.TURN_FAILED', reason: 'x' }],
+  canceled: [{ type: 'CANCEL' }],
+};
+
+function reach(state: JobState, pending: string[]) {
+  let snap = initialTransition(jobMachine, { jobId: 'j1' })[0];
+  const events = [...PATHS[state], ...pending.map((id): JobMachineEvent => ({ type: 'AGENT.APPROVAL_REQUESTED', approval: approval(id) }))];
+  for (const e of events) snap = transition(jobMachine, snap, e)[0];
+  assert.equal(jobStateOf(snap), state);
+  return snap;
+}
+
+function run(from: JobState, pending: string[], event: JobMachineEvent) {
+  const snap = reach(from, pending);
+  const [next, actions] = transition(jobMachine, snap, event);
+  const emitted = actions
+    .filter((a) => a.type === 'xstate.emit')
+    .map((a) => (a.params as { event: DraftEvent }).event);
+  return { next, emitted };
+}
+
+const label = (e: DraftEvent): string => (e.type === 'job_state_changed' ? `${e.type}:${e.from}>${e.to}` : e.type);
+
+const ok = (from: JobState, event: JobMachineEvent, to: JobState, emits: string[], pending?: string[]): Row => ({
+  from, event, to, emits, ...(pending ? { pending } : {}),
+});
+const ignored = (from: JobState, event: JobMachineEvent, pending?: string[]): Row => ok(from, event, from, [], pending);
+
+const table: Row[] = [
+  ok('queued', { type: 'PREPARE' }, 'preparing', ['job_state_changed:queued>preparing']),
+  ok('queued', { type: 'CANCEL' }, 'canceled', ['job_state_changed:queued>canceled']),
+  ignored('queued', { type: 'START' }),
+  ignored('queued', { type: 'RESOLVE', resolution: 'merged' }),
+  ignored('queued', { type: 'FOLLOW_UP', content: 'hi' }),
+  ok('preparing', { type: 'START' }, 'running', ['job_state_changed:preparing>running']),
+  ok('preparing', { type: 'PREPARE_FAILED', reason: 'bad ref' }, 'failed', ['job_state_changed:preparing>failed']),
+  ok('preparing', { type: 'CANCEL' }, 'canceled', ['job_state_changed:preparing>canceled']),
+  ignored('preparing', { type: 'AGENT.TURN_COMPLETED' }),
+  ok('running', { type: 'AGENT.TRANSCRIPT', entry: { role: 'agent', text: 'hi' } }, 'running', ['transcript_update']),
+  ok('running', { type: 'AGENT.TELEMETRY', telemetry: { inputTokens: 1, outputTokens: 2 } }, 'running', ['telemetry']),
+  ok('running', { type: 'AGENT.LOG', level: 'warn', message: 'x' }, 'running', ['log_line']),
+  ok('running', { type: 'AGENT.SESSION', agentSessionId: 's1' }, 'running', ['session_started']),
+  ok('running', { type: 'AGENT.APPROVAL_REQUESTED', approval: approval('a1') }, 'waiting_for_approval', [
+    'approval_requested',
+    'job_state_changed:running>waiting_for_approval',
+  ]),
+  ok('running', { type: 'AGENT.TURN_COMPLETED' }, 'review', ['job_state_changed:running>review']),
+  ok('running', { type: 'AGENT.TURN_FAILED', reason: 'boom' }, 'failed', ['job_state_changed:running>failed']),
+  ok('running', { type: 'FOLLOW_UP', content: 'also do x' }, 'running', ['transcript_update']),
+  ok('running', { type: 'CANCEL' }, 'canceled', ['job_state_changed:running>canceled']),
+  ok('running', { type: 'WORKER_LOST', reason: 'gone' }, 'failed', ['job_state_changed:running>failed']),
+  // no resolve while running, no answer to an approval that was never asked
+  ignored('running', { type: 'RESOLVE', resolution: 'merged' }),
+  ignored('running', { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'approved' }),
+  ignored('running', { type: 'START' }),
+  ok('waiting_for_approval', { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'approved' }, 'running', [
+    'approval_resolved',
+    'job_state_changed:waiting_for_approval>running',
+  ], ['a1']),
+  ok('waiting_for_approval', { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'rejected', note: 'no' }, 'waiting_for_approval', [
+    'approval_resolved',
+  ], ['a1', 'a2']),
+  ignored('waiting_for_approval', { type: 'APPROVAL_DECIDED', approvalId: 'zz', resolution: 'approved' }, ['a1']),
+  ok('waiting_for_approval', { type: 'AGENT.APPROVAL_REQUESTED', approval: approval('a2') }, 'waiting_for_approval', [
+    'approval_requested',
+  ], ['a1']),
+  ok('waiting_for_approval', { type: 'AGENT.APPROVAL_WITHDRAWN', approvalId: 'a1', reason: 'interrupted' }, 'running', [
+    'approval_resolved',
+    'job_state_changed:waiting_for_approval>running',
+  ], ['a1']),
+  ok('waiting_for_approval', { type: 'CANCEL' }, 'canceled', ['approval_resolved', 'job_state_changed:waiting_for_approval>canceled'], ['a1']),
+  ok('waiting_for_approval', { type: 'AGENT.TURN_FAILED', reason: 'crash' }, 'failed', [
+    'approval_resolved',
+    'job_state_changed:waiting_for_approval>failed',
+  ], ['a1']),
+  ignored('waiting_for_approval', { type: 'RESOLVE', resolution: 'merged' }, ['a1']),
+  ignored('waiting_for_approval', { type: 'AGENT.TURN_COMPLETED' }, ['a1']),
+  ok('review', { type: 'RESOLVE', resolution: 'merged' }, 'completed', ['job_resolved', 'job_state_changed:review>completed']),
+  ok('review', { type: 'FOLLOW_UP', content: 'more' }, 'running', ['transcript_update', 'job_state_changed:review>running']),
+  ok('review', { type: 'RESUME' }, 'running', ['transcript_update', 'job_state_changed:review>running']),
+  ok('review', { type: 'CANCEL' }, 'canceled', ['job_state_changed:review>canceled']),
+  ignored('review', { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'approved' }),
+  ignored('review', { type: 'AGENT.TURN_COMPLETED' }),
+  ok('failed', { type: 'RESUME' }, 'preparing', ['job_state_changed:failed>preparing']),
+  ok('canceled', { type: 'RESUME' }, 'preparing', ['job_state_changed:canceled>preparing']),
+  ignored('failed', { type: 'RESOLVE', resolution: 'merged' }),
+  ignored('failed', { type: 'FOLLOW_UP', content: 'x' }),
+  ignored('completed', { type: 'RESUME' }),
+  ignored('completed', { type: 'CANCEL' }),
+  ignored('completed', { type: 'RESOLVE', resolution: 'discarded' }),
+  ignored('canceled', { type: 'CANCEL' }),
+];
+
+describe('job statechart transition table', () => {
+  for (const row of table) {
+    const name = `${row.from}${row.pending ? `[${row.pending.join(',')}]` : ''} --${row.event.type}--> ${row.to}`;
+    it(name, () => {
+      const { next, emitted } = run(row.from, row.pending ?? [], row.event);
+      assert.equal(jobStateOf(next), row.to);
+      assert.deepEqual(emitted.map(label), row.emits);
+    });
+  }
+});
+
+describe('job statechart details', () => {
+  it('a state change carries the reason of the event that caused it', () => {
+    const { emitted } = run('running', [], { type: 'AGENT.TURN_FAILED', reason: 'CLI exited with code 3' });
+    assert.deepEqual(emitted[0], { type: 'job_state_changed', from: 'running', to: 'failed', reason: 'CLI exited with code 3' });
+  });
+
+  it('records the failure reason and clears it on resume', () => {
+    const { next } = run('running', [], { type: 'AGENT.TURN_FAILED', reason: 'boom' });
+    assert.equal(next.context.failureReason, 'boom');
+    const [resumed] = transition(jobMachine, next, { type: 'RESUME' });
+    assert.equal(resumed.context.failureReason, undefined);
+  });
+
+  it('forwards the rejection note with the approval_resolved event', () => {
+    const { emitted } = run('waiting_for_approval', ['a1'], { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'rejected', note: 'use a branch' });
+    assert.deepEqual(emitted[0], { type: 'approval_resolved', approvalId: 'a1', resolution: 'rejected', note: 'use a branch' });
+  });
+
+  it('a second answer to the same approval changes nothing', () => {
+    const first = run('waiting_for_approval', ['a1', 'a2'], { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'approved' });
+    assert.deepEqual(first.next.context.pendingApprovals, ['a2']);
+    const [again, actions] = transition(jobMachine, first.next, { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'rejected' });
+    assert.equal(jobStateOf(again), 'waiting_for_approval');
+    assert.equal(actions.filter((a) => a.type === 'xstate.emit').length, 0);
+  });
+
+  it('follow-up text is the operator entry', () => {
+    const { emitted } = run('review', [], { type: 'FOLLOW_UP', content: 'add tests' });
+    assert.deepEqual(emitted[0], { type: 'transcript_update', entry: { role: 'operator', text: 'add tests' } });
+  });
+
+  it('remembers the agent session id', () => {
+    const { next } = run('running', [], { type: 'AGENT.SESSION', agentSessionId: 'sess-9', model: 'm' });
+    assert.equal(next.context.agentSessionId, 'sess-9');
+  });
+});
+
+describe('snapshotAt (supervisor-side transitions for jobs without a worker)', () => {
+  it('resolves a queued job and prepares it', () => {
+    const [next] = transition(jobMachine, snapshotAt('queued', { jobId: 'j', pendingApprovals: [] }), { type: 'PREPARE' });
+    assert.equal(jobStateOf(next), 'preparing');
+  });
+  it('resolves a review job and completes it', () => {
+    const [next] = transition(jobMachine, snapshotAt('review', { jobId: 'j', pendingApprovals: [] }), { type: 'RESOLVE', resolution: 'discarded' });
+    assert.equal(jobStateOf(next), 'completed');
+  });
+});
