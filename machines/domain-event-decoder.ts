@@ -13,7 +13,7 @@ import {
   type Decoder,
 } from './decode.ts';
 import type { DomainEvent, DomainEventType, TranscriptEntry } from './domain-events.ts';
-import { JOB_STATES, RESOLUTIONS } from './job-spec.ts';
+import { AGENT_IDS, JOB_STATES, RESOLUTIONS } from './job-spec.ts';
 
 const state = literal(...JOB_STATES);
 
@@ -74,6 +74,7 @@ const decoders: { [K in DomainEventType]: Decoder<Omit<Extract<DomainEvent, { ty
     conflictFiles: optional(array(str())),
   }),
   session_started: object({ agentSessionId: str({ min: 1 }), model: optional(str()) }),
+  job_created: object({ title: str(), agent: literal(...AGENT_IDS), repoId: str({ min: 1 }) }),
 };
 
 export const domainEventDecoder: Decoder<DomainEvent> = (v, f) => {

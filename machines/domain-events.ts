@@ -1,4 +1,4 @@
-import type { JobState, Resolution } from './job-spec.ts';
+import type { AgentId, JobState, Resolution } from './job-spec.ts';
 
 /**
  * Domain events: the wire names and payloads of CONTRACT.md (minus `jobId` and
@@ -68,7 +68,8 @@ export type DomainEvent =
   | { type: 'diff_update'; stats: DiffStats; files: DiffFileStat[] }
   | ({ type: 'telemetry' } & Telemetry)
   | { type: 'job_resolved'; resolution: Resolution; prUrl?: string; conflictFiles?: string[] }
-  | { type: 'session_started'; agentSessionId: string; model?: string };
+  | { type: 'session_started'; agentSessionId: string; model?: string }
+  | { type: 'job_created'; title: string; agent: AgentId; repoId: string };
 
 export type DomainEventType = DomainEvent['type'];
 
@@ -82,6 +83,7 @@ export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
   'telemetry',
   'job_resolved',
   'session_started',
+  'job_created',
 ];
 
 /** An event numbered by its job's outbox, as it travels and is stored. */

@@ -1,4 +1,4 @@
-import { assign, emit, enqueueActions, fromCallback, sendTo, setup, type AnyEventObject } from 'xstate';
+import { assign, emit, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import type { DraftEvent } from './domain-events.ts';
 import type { AgentCommand, JobMachineEvent } from './job-events.ts';
 import type { JobState } from './job-spec.ts';
@@ -37,7 +37,7 @@ export const jobMachine = setup({
   },
   actors: {
     // Replaced by the worker; the default does nothing so the machine stays pure.
-    agent: fromCallback<AgentCommand | AnyEventObject, AgentActorInput>(() => () => undefined),
+    agent: fromCallback<AgentCommand, AgentActorInput, JobMachineEvent>(() => () => undefined),
   },
   guards: {
     isPending: ({ context, event }) => event.type === 'APPROVAL_DECIDED' || event.type === 'AGENT.APPROVAL_WITHDRAWN'

@@ -48,10 +48,12 @@ function reach(state: JobState, pending: string[]) {
 function run(from: JobState, pending: string[], event: JobMachineEvent) {
   const snap = reach(from, pending);
   const [next, actions] = transition(jobMachine, snap, event);
-  const emitted = actions
-    .filter((a) => a.type === 'xstate.emit')
-    .map((a) => (a.params as { event: DraftEvent }).event);
-  return { next, emitted };
+  return { next, emitted: emittedOf(actions) };
+}
+
+/** The domain events among executable actions (typed loosely by xstate, so narrowed here). */
+function emittedOf(actions: readonly { type: string; params?: unknown }[]): DraftEvent[] {
+  return actions.filter((a) => a.type === 'xstate.emit').map((a) => (a.params as { event: DraftEvent }).event);
 }
 
 const label = (e: DraftEvent): string => (e.type === 'job_state_changed' ? `${e.type}:${e.from}>${e.to}` : e.type);
@@ -160,7 +162,7 @@ describe('job statechart details', () => {
     assert.deepEqual(first.next.context.pendingApprovals, ['a2']);
     const [again, actions] = transition(jobMachine, first.next, { type: 'APPROVAL_DECIDED', approvalId: 'a1', resolution: 'rejected' });
     assert.equal(jobStateOf(again), 'waiting_for_approval');
-    assert.equal(actions.filter((a) => a.type === 'xstate.emit').length, 0);
+    assert.equal(emittedOf(actions).length, 0);
   });
 
   it('follow-up text is the operator entry', () => {

@@ -1,0 +1,94 @@
+/**
+ * TYPE-ONLY wire types of CONTRACT.md, shared by the API and the UI.
+ * No runtime code here: the UI imports this file.
+ */
+import type { ApprovalKind, ApprovalResolution, DomainEvent, TranscriptEntry } from '../machines/domain-events.ts';
+import type { AgentId, JobState, PermissionMode, Resolution } from '../machines/job-spec.ts';
+
+export type { AgentId, JobState, PermissionMode, Resolution, TranscriptEntry, DomainEvent };
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  costUsd: number;
+  turns: number;
+}
+
+export interface Job {
+  id: string;
+  title: string;
+  repo: string;
+  repoId: string;
+  prompt: string;
+  agent: AgentId;
+  model: string | null;
+  state: JobState;
+  permissionMode: PermissionMode;
+  baseRef: string;
+  branch: string;
+  worktreePath: string;
+  createdAt: string;
+  updatedAt: string;
+  completedAt?: string;
+  resolution?: Resolution;
+  prUrl?: string;
+  failureReason?: string;
+  agentSessionId?: string;
+  usage?: Usage;
+}
+
+export interface Repo {
+  id: string;
+  path: string;
+  name: string;
+  defaultBranch: string;
+}
+
+export interface Approval {
+  id: string;
+  jobId: string;
+  kind: ApprovalKind;
+  summary: string;
+  detail: Record<string, unknown>;
+  requestedAt: string;
+  resolvedAt?: string;
+  resolution?: ApprovalResolution;
+  note?: string;
+  explicit: boolean;
+}
+
+/** A stored event as SSE and the API carry it: the domain event plus its envelope. */
+export interface StoredEvent {
+  /** Global, strictly increasing: the SSE `id`. */
+  id: number;
+  jobId: string;
+  seq: number;
+  ts: string;
+  event: DomainEvent;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string; details?: Record<string, unknown> };
+}
+
+export interface Health {
+  status: 'ok';
+  version: string;
+  uptimeSeconds: number;
+  activeJobs: number;
+  queuedJobs: number;
+}
+
+export interface JobPage {
+  items: Job[];
+  nextCursor: string | null;
+}
+
+export interface JobSnapshot {
+  job: Job;
+  transcript: TranscriptEntry[];
+  pendingApprovals: Approval[];
+  diff: { files: number; additions: number; deletions: number } | null;
+  lastEventId: number;
+}

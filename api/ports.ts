@@ -1,0 +1,61 @@
+/**
+ * What the API needs from the supervisor, declared here so api/ depends on
+ * nothing but these interfaces (the supervisor implements them).
+ */
+import type { ApprovalResolution, TranscriptEntry } from '../machines/domain-events.ts';
+import type { AgentId, JobState, PermissionMode } from '../machines/job-spec.ts';
+import type { Approval, Health, Job, JobPage, JobSnapshot, Repo, StoredEvent } from './contract.ts';
+
+export interface CreateJobInput {
+  repo: string;
+  prompt: string;
+  agent: AgentId;
+  model?: string;
+  baseRef?: string;
+  branch?: string;
+  permissionMode?: PermissionMode;
+}
+
+export interface LogLine {
+  seq: number;
+  ts: string;
+  level: string;
+  message: string;
+}
+
+export interface JobsPort {
+  create(input: CreateJobInput): Promise<Job>;
+  list(q: { states?: JobState[]; limit: number; cursor?: string }): JobPage;
+  get(id: string): Job;
+  snapshot(id: string): JobSnapshot;
+  transcript(id: string, q: { beforeSeq?: number; limit: number }): TranscriptEntry[];
+  logs(id: string, q: { level?: string; limit: number }): LogLine[];
+  sendMessage(id: string, content: string): void;
+  cancel(id: string): Promise<Job>;
+}
+
+export interface ApprovalsPort {
+  list(q: { state?: 'pending' | 'resolved'; jobId?: string }): Approval[];
+  resolve(id: string, answer: { resolution: ApprovalResolution; note?: string }): Approval;
+}
+
+export interface ReposPort {
+  list(): Repo[];
+  add(path: string): Promise<Repo>;
+  remove(id: string): void;
+}
+
+export interface EventsPort {
+  /** Stored events after `afterId`, ascending, at most `limit`. */
+  readAfter(afterId: number, q: { jobId?: string; limit: number }): StoredEvent[];
+  lastEventId(): number;
+  subscribe(filter: { jobId?: string }, listener: (e: StoredEvent) => void): () => void;
+}
+
+export interface Ports {
+  health(): Health;
+  jobs: JobsPort;
+  approvals: ApprovalsPort;
+  repos: ReposPort;
+  events: EventsPort;
+}

@@ -1,0 +1,100 @@
+import { PassThrough } from 'node:stream';
+import type { Context } from 'koa';
+import type { StoredEvent } from './contract.ts';
+import type { EventsPort } from './ports.ts';
+
+export interface SseOptions {
+  jobId?: string;
+  lastEventId: number;
+  heartbeatMs?: number;
+  /** Bytes queued for one client before it counts as too slow and is cut off (it reconnects and replays). */
+  maxBufferedBytes?: number;
+  replayPageSize?: number;
+}
+
+export const frame = (e: StoredEvent): string =>
+  `id: ${e.id}\nevent: ${e.event.type}\ndata: ${JSON.stringify({ ...e.event, jobId: e.jobId, ts: e.ts, seq: e.seq })}\n\n`;
+
+/**
+ * Streams stored events after `lastEventId`, then live ones, with no gap and
+ * no duplicate: we subscribe BEFORE replaying, queue what arrives meanwhile,
+ * and drop anything at or below the last id written.
+ */
+export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions): void {
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
+  const pageSize = opts.replayPageSize ?? 2000;
+  const filter = opts.jobId === undefined ? {} : { jobId: opts.jobId };
+
+  ctx.req.socket.setTimeout(0);
+  ctx.req.socket.setNoDelay(true);
+  ctx.status = 200;
+  ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  const stream = new PassThrough({ highWaterMark: 64 * 1024 });
+  ctx.body = stream;
+
+  let cursor = opts.lastEventId;
+  let live = false;
+  let closed = false;
+  const queued: StoredEvent[] = [];
+
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    clearInterval(heartbeat);
+    stream.end();
+  };
+  /** A client that cannot keep up is cut off rather than allowed to grow our memory or stall others. */
+  const cutOff = () => {
+    close();
+    ctx.res.destroy();
+  };
+  const write = (e: StoredEvent) => {
+    if (closed || e.id <= cursor) return;
+    cursor = e.id;
+    stream.write(frame(e));
+    if (live && stream.writableLength > maxBuffered) cutOff();
+  };
+
+  const unsubscribe = events.subscribe(filter, (e) => (live ? write(e) : queued.push(e)));
+  const heartbeat = setInterval(() => !closed && stream.write(': heartbeat\n\n'), heartbeatMs);
+  heartbeat.unref();
+  ctx.req.once('close', close);
+  stream.once('error', close);
+  stream.write('retry: 2000\n\n');
+
+  void (async () => {
+    for (;;) {
+      const page = events.readAfter(cursor, { ...filter, limit: pageSize });
+      for (const e of page) write(e);
+      if (closed) return;
+      if (page.length < pageSize) break;
+      // A long replay yields to other requests and waits for this client to read.
+      if (stream.writableLength > maxBuffered) await waitForDrain(stream);
+      else await new Promise((r) => setImmediate(r));
+    }
+    for (const e of queued.splice(0)) write(e);
+    live = true;
+  })().catch(cutOff);
+}
+
+function waitForDrain(stream: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
+}
+
+/** `Last-Event-ID` header wins over `?lastEventId=`; anything not a non-negative integer is refused by the caller. */
+export function parseLastEventId(header: string | undefined, query: unknown): number | 'invalid' {
+  const raw = header ?? (typeof query === 'string' ? query : undefined);
+  if (raw === undefined || raw === '') return 0;
+  if (!/^\d{1,15}$/.test(raw.trim())) return 'invalid';
+  return Number(raw.trim());
+}

@@ -1,0 +1,106 @@
+/**
+ * `cpl`: the command line. `cpl up` runs the server in the foreground.
+ * Expected failures print one clear line and exit non-zero, never a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { VERSION } from './version.ts';
+import { pathsFor, resolveHome } from './paths.ts';
+import { startServer, StartupError } from './server.ts';
+
+const USAGE = `usage: cpl <command>
+
+  up [--host H] [--port P]   start the server in the foreground (default 127.0.0.1:8080)
+  down                       stop the running server
+  status                     is the server up? jobs by state
+  version                    print the version`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`cpl: ${message}\n`);
+  process.exit(code);
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 8080;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) fail(`invalid port "${raw}": expected 0-65535`, 2);
+  return Number(raw);
+}
+
+async function up(argv: string[]): Promise<void> {
+  let values: { host?: string | undefined; port?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' } }, strict: true }));
+  } catch (e) {
+    fail(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`, 2);
+  }
+  const host = values.host ?? process.env['CPL_HOST'] ?? '127.0.0.1';
+  const port = parsePort(values.port ?? process.env['CPL_PORT']);
+  try {
+    const server = await startServer({ home: resolveHome(), host, port, registerCwd: process.cwd() });
+    process.stdout.write(`CodePlane ${VERSION} listening on ${server.url}\n`);
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write('stopping…\n');
+      void server.close().then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  } catch (e) {
+    if (e instanceof StartupError) fail(e.message);
+    throw e;
+  }
+}
+
+function serverInfo(): { pid: number; url: string } | undefined {
+  try {
+    const v = JSON.parse(readFileSync(pathsFor(resolveHome()).serverInfo, 'utf8')) as { pid?: unknown; url?: unknown };
+    return typeof v.pid === 'number' && typeof v.url === 'string' ? { pid: v.pid, url: v.url } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function status(): Promise<void> {
+  const info = serverInfo();
+  if (!info) fail('no server is running');
+  const res = await fetch(`${info.url}/api/health`).catch(() => undefined);
+  if (!res?.ok) fail(`a server was started at ${info.url} but does not answer`);
+  process.stdout.write(`up at ${info.url}\n${JSON.stringify(await res.json(), null, 2)}\n`);
+}
+
+function down(): void {
+  const info = serverInfo();
+  if (!info) fail('no server is running');
+  try {
+    process.kill(info.pid, 'SIGTERM');
+    process.stdout.write(`asked the server (pid ${info.pid}) to stop\n`);
+  } catch {
+    fail(`the server recorded as pid ${info.pid} is not running`);
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2);
+switch (command) {
+  case 'up':
+    await up(rest);
+    break;
+  case 'down':
+    down();
+    break;
+  case 'status':
+    await status();
+    break;
+  case 'version':
+  case '--version':
+    process.stdout.write(`${VERSION}\n`);
+    break;
+  case undefined:
+  case 'help':
+  case '--help':
+    process.stdout.write(`${USAGE}\n`);
+    break;
+  default:
+    fail(`unknown command "${command}"\n${USAGE}`, 2);
+}

@@ -1,0 +1,68 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { DecodeError, decode, int, object, optional, record, str } from '../machines/decode.ts';
+
+/** The documented keys of `$CODEPLANE_HOME/config.json` (README "Configuration"). */
+export interface FileConfig {
+  worktreesDir?: string;
+  maxConcurrentJobs: number;
+  maxJobsPerRepo: number;
+  agents: { claude: { path?: string }; copilot: { path?: string } };
+}
+
+export const DEFAULT_CONFIG: FileConfig = {
+  maxConcurrentJobs: 4,
+  maxJobsPerRepo: 2,
+  agents: { claude: {}, copilot: {} },
+};
+
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'agents']);
+const agentDecoder = optional(object({ path: optional(str({ min: 1 })) }));
+const fileDecoder = object({
+  worktreesDir: optional(str({ min: 1 })),
+  maxConcurrentJobs: optional(int({ min: 1, max: 64 })),
+  maxJobsPerRepo: optional(int({ min: 1, max: 64 })),
+  agents: optional(object({ claude: agentDecoder, copilot: agentDecoder })),
+});
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadedConfig {
+  config: FileConfig;
+  /** Keys the file has that CodePlane does not know (reported, not fatal). */
+  unknownKeys: string[];
+  created: boolean;
+}
+
+/** Reads config.json, creating it with the defaults on first start. Bad values stop startup with a clear message. */
+export function loadConfig(file: string): LoadedConfig {
+  if (!existsSync(file)) {
+    writeFileSync(file, `${JSON.stringify({ maxConcurrentJobs: DEFAULT_CONFIG.maxConcurrentJobs, maxJobsPerRepo: DEFAULT_CONFIG.maxJobsPerRepo }, null, 2)}\n`, { mode: 0o600 });
+    return { config: structuredClone(DEFAULT_CONFIG), unknownKeys: [], created: true };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}). Fix it or delete it to get the defaults.`);
+  }
+  const r = decode(record, raw);
+  if (!r.ok) throw new ConfigError(`${file} must hold a JSON object.`);
+  const unknownKeys = Object.keys(r.value).filter((k) => !KNOWN_KEYS.has(k));
+  const d = decode(fileDecoder, raw);
+  if (!d.ok) throw new ConfigError(`${file}: ${describe(d.error)}`);
+  const v = d.value;
+  return {
+    config: {
+      ...(v.worktreesDir ? { worktreesDir: v.worktreesDir } : {}),
+      maxConcurrentJobs: v.maxConcurrentJobs ?? DEFAULT_CONFIG.maxConcurrentJobs,
+      maxJobsPerRepo: v.maxJobsPerRepo ?? DEFAULT_CONFIG.maxJobsPerRepo,
+      agents: { claude: v.agents?.claude ?? {}, copilot: v.agents?.copilot ?? {} },
+    },
+    unknownKeys,
+    created: false,
+  };
+}
+
+const describe = (e: DecodeError): string => `"${e.field}" must be ${e.expected}`;

@@ -1,0 +1,115 @@
+import { conflict, notFound } from '../machines/app-error.ts';
+import type { Approval, Job, JobSnapshot, Repo } from '../api/contract.ts';
+import type { Ports } from '../api/ports.ts';
+import type { Db } from './db/database.ts';
+import * as approvalsRepo from './db/approvals-repo.ts';
+import * as eventsRepo from './db/events-repo.ts';
+import * as jobsRepo from './db/jobs-repo.ts';
+import * as reposRepo from './db/repos-repo.ts';
+import type { EventHub } from './event-hub.ts';
+import type { EventLog } from './event-log.ts';
+import { inspectRepo } from './git/repo-info.ts';
+import { newId } from './ids.ts';
+import { planJob } from './job-creation.ts';
+import type { JobSupervisor } from './job-supervisor.ts';
+import type { Paths } from './paths.ts';
+import { VERSION } from './version.ts';
+
+export interface PortDeps {
+  db: Db;
+  eventLog: EventLog;
+  hub: EventHub;
+  supervisor: JobSupervisor;
+  paths: Paths;
+  startedAt: number;
+}
+
+const ACTIVE_STATES = ['preparing', 'running', 'waiting_for_approval'] as const;
+
+/** The supervisor side of api/ports.ts: translate API calls into storage reads and supervisor commands. */
+export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string): Promise<Repo | undefined> } {
+  const { db } = d;
+  const mustGet = (id: string): Job => {
+    const job = jobsRepo.getJob(db, id);
+    if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}`);
+    return job;
+  };
+  const addRepo = async (path: string): Promise<Repo> => {
+    const info = await inspectRepo(path);
+    const existing = reposRepo.findRepo(db, info.path);
+    if (existing) return existing;
+    return reposRepo.insertRepo(db, { id: newId('r'), path: info.path, name: info.name, defaultBranch: info.defaultBranch, createdAt: new Date().toISOString() });
+  };
+
+  return {
+    health: () => {
+      const counts = jobsRepo.countByState(db);
+      return {
+        status: 'ok',
+        version: VERSION,
+        uptimeSeconds: Math.round((Date.now() - d.startedAt) / 1000),
+        activeJobs: ACTIVE_STATES.reduce((n, s) => n + counts[s], 0),
+        queuedJobs: counts.queued,
+      };
+    },
+    registerIfRepo: (path) => addRepo(path).catch(() => undefined),
+    repos: {
+      list: () => reposRepo.listRepos(db),
+      add: addRepo,
+      remove: (id) => {
+        const r = reposRepo.deleteRepo(db, id);
+        if (!r.ok) throw r.code === 'REPO_NOT_FOUND' ? notFound(r.code, `no repository ${id}`) : conflict(r.code, 'the repository has active jobs; finish or cancel them first');
+      },
+    },
+    jobs: {
+      create: async (input) => {
+        const repo = reposRepo.findRepo(db, input.repo);
+        const plan = await planJob(input, repo, d.paths.worktrees, (branch) => jobsRepo.branchInUse(db, repo?.id ?? '', branch));
+        const now = new Date().toISOString();
+        jobsRepo.insertJob(db, { ...plan, createdAt: now });
+        d.eventLog.append(plan.id, [{ seq: 1, ts: now, event: { type: 'job_created', title: plan.title, agent: plan.agent, repoId: plan.repoId } }]);
+        d.supervisor.tick();
+        return mustGet(plan.id);
+      },
+      list: (q) => jobsRepo.listJobs(db, q),
+      get: mustGet,
+      snapshot: (id): JobSnapshot => {
+        const job = mustGet(id);
+        const transcript = eventsRepo.transcript(db, id, { limit: 500 }).filter((e) => e.role !== 'agent_delta').reverse();
+        const pendingApprovals: Approval[] = approvalsRepo.listApprovals(db, { state: 'pending', jobId: id });
+        return { job, transcript, pendingApprovals, diff: null, lastEventId: d.eventLog.lastEventId() };
+      },
+      transcript: (id, q) => {
+        mustGet(id);
+        return eventsRepo.transcript(db, id, q);
+      },
+      logs: (id, q) => {
+        mustGet(id);
+        return eventsRepo.logLines(db, id, q);
+      },
+      sendMessage: (id, content) => {
+        const job = mustGet(id);
+        if (!['running', 'waiting_for_approval', 'review'].includes(job.state)) throw conflict('INVALID_STATE', `cannot send a message to a job that is ${job.state}`);
+        const w = d.supervisor.worker(id);
+        if (!w) throw conflict('AGENT_NOT_RUNNING', 'the agent session is not running; resume the job first');
+        w.send({ type: 'follow_up', content });
+      },
+      cancel: (id) => d.supervisor.cancel(id),
+    },
+    approvals: {
+      list: (q) => approvalsRepo.listApprovals(db, q),
+      resolve: (id, answer) => {
+        const r = approvalsRepo.resolveApproval(db, id, { ...answer, resolvedAt: new Date().toISOString() });
+        if (!r.ok) throw r.code === 'APPROVAL_NOT_FOUND' ? notFound(r.code, `no approval ${id}`) : conflict(r.code, 'this approval was already answered');
+        const w = d.supervisor.worker(r.approval.jobId);
+        w?.send({ type: 'approval_decision', approvalId: id, resolution: answer.resolution, ...(answer.note !== undefined ? { note: answer.note } : {}) });
+        return r.approval;
+      },
+    },
+    events: {
+      readAfter: (afterId, q) => d.eventLog.readAfter(afterId, q),
+      lastEventId: () => d.eventLog.lastEventId(),
+      subscribe: (filter, listener) => d.hub.subscribe(filter, listener),
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../api/app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { StorageError, openDatabase, type Db } from './db/database.ts';
+import { EventHub } from './event-hub.ts';
+import { EventLog } from './event-log.ts';
+import { HomeError, prepareHome } from './home.ts';
+import { JobSupervisor } from './job-supervisor.ts';
+import { consoleLine, createRootLogger } from './log.ts';
+import { pathsFor } from './paths.ts';
+import { createPorts } from './ports-impl.ts';
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface ServerOptions {
+  home: string;
+  host: string;
+  port: number;
+  /** A directory to register as a repository when it is a git working tree (where `cpl up` ran). */
+  registerCwd?: string;
+  heartbeatMs?: number;
+  /** Print a readable line per job event (defaults to: stdout is a TTY). */
+  consoleEvents?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Wires config, storage, the supervisor and the API, then listens. Expected failures become StartupError. */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  let paths = pathsFor(opts.home);
+  let db: Db | undefined;
+  try {
+    prepareHome(paths);
+    const { config, unknownKeys } = loadConfig(paths.config);
+    paths = pathsFor(opts.home, config.worktreesDir);
+    const log = createRootLogger(paths.logs);
+    if (unknownKeys.length) log.warn({ unknownKeys }, `config.json has unknown keys: ${unknownKeys.join(', ')}`);
+    db = openDatabase(paths.db);
+    const hub = new EventHub();
+    const eventLog = new EventLog(db, hub);
+    const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
+    if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
+    if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv });
+    const ports = createPorts({ db, eventLog, hub, supervisor, paths, startedAt: Date.now() });
+    if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
+    if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {
+      const line = consoleLine(e);
+      if (line) process.stdout.write(`${line}\n`);
+    });
+
+    const app = createApp(ports, { log, ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}) });
+    const server = await listen(app.callback(), opts.host, opts.port);
+    const port = (server.address() as AddressInfo).port;
+    const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
+    writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
+    log.info({ url }, 'server listening');
+    supervisor.tick();
+
+    let closing: Promise<void> | undefined;
+    const theDb = db;
+    return {
+      url,
+      port,
+      close: () =>
+        (closing ??= (async () => {
+          server.closeAllConnections();
+          await new Promise<void>((r) => server.close(() => r()));
+          await supervisor.close();
+          theDb.close();
+          rmSync(paths.serverInfo, { force: true });
+          log.info('server stopped');
+          log.flush();
+        })()),
+    };
+  } catch (e) {
+    db?.close();
+    if (e instanceof HomeError || e instanceof ConfigError || e instanceof StorageError) throw new StartupError(e.message);
+    if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') throw new StartupError(`port ${opts.port} on ${opts.host} is already in use; pick another with --port or CPL_PORT`);
+    if (e instanceof Error && 'code' in e && (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')) throw new StartupError(`cannot listen on ${opts.host}: ${e.message}`);
+    throw e;
+  }
+}
+
+function listen(handler: RequestListener, host: string, port: number): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const server = createServer(handler);
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode } from '../machines/decode.ts';
+import type { SequencedEvent } from '../machines/domain-events.ts';
+import { LineSplitter, encodeFrame, parseFrame } from '../machines/ipc-framing.ts';
+import { PROTOCOL_VERSION, workerMessageDecoder, type SupervisorMessage, type WorkerMessage } from '../machines/ipc-protocol.ts';
+
+const WORKER_ENTRY = fileURLToPath(new URL('../workers/main.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+const CONNECT_TIMEOUT_MS = 15_000;
+
+export interface WorkerHandlers {
+  /** Persist the events; returns once they are durable (the handle then acknowledges them). */
+  onEvents(events: SequencedEvent[]): void;
+  onSnapshot(seq: number, snapshot: Record<string, unknown>): void;
+  onRejected(message: Extract<WorkerMessage, { type: 'command_rejected' }>): void;
+  /** The worker process is gone (exit code/signal and the tail of its stderr). */
+  onExit(info: { code: number | null; signal: string | null; stderrTail: string }): void;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface SpawnOptions {
+  jobId: string;
+  home: string;
+  socketPath: string;
+  jobDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The supervisor's handle on one job worker: spawns it detached (so it can
+ * outlive us), connects to the socket it listens on, handshakes, and turns
+ * each batch of events into an acknowledgement once persisted.
+ */
+export class WorkerHandle {
+  private socket: Socket | undefined;
+  private child: ChildProcess | undefined;
+  private exited = false;
+  private readonly logFile: string;
+
+  private constructor(private readonly opts: SpawnOptions, private readonly handlers: WorkerHandlers) {
+    this.logFile = join(opts.jobDir, 'worker.log');
+  }
+
+  static spawn(opts: SpawnOptions, handlers: WorkerHandlers): WorkerHandle {
+    const h = new WorkerHandle(opts, handlers);
+    mkdirSync(opts.jobDir, { recursive: true });
+    const out = openSync(h.logFile, 'a');
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, WORKER_ENTRY, '--job', opts.jobId, '--socket', opts.socketPath, '--home', opts.home], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: opts.env,
+      cwd: opts.jobDir,
+    });
+    closeSync(out);
+    h.child = child;
+    child.once('exit', (code, signal) => h.onChildExit(code, signal));
+    child.unref();
+    return h;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Connects (retrying while the worker starts), handshakes, and reports whether the job already runs. */
+  async connect(lastPersistedSeq: number): Promise<{ started: boolean }> {
+    const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+    for (;;) {
+      if (this.exited) throw new Error(`the worker exited before it could be reached: ${this.stderrTail()}`);
+      try {
+        const socket = await this.dial();
+        return await this.handshake(socket, lastPersistedSeq);
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`could not connect to the worker: ${e instanceof Error ? e.message : String(e)}`);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    }
+  }
+
+  send(message: Exclude<SupervisorMessage, { type: 'hello' | 'ack' }>): boolean {
+    if (!this.socket || this.socket.destroyed) return false;
+    this.socket.write(encodeFrame(message));
+    return true;
+  }
+
+  /** Kill now. Idempotent. */
+  destroy(): void {
+    if (!this.exited && this.child?.pid) {
+      try {
+        process.kill(this.child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    this.socket?.destroy();
+  }
+
+  /** Drop the connection but leave the worker running (a supervisor restart). */
+  detach(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  private dial(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = connect(this.opts.socketPath);
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      s.once('error', reject);
+    });
+  }
+
+  private handshake(socket: Socket, lastPersistedSeq: number): Promise<{ started: boolean }> {
+    return new Promise((resolve, reject) => {
+      const splitter = new LineSplitter();
+      let greeted = false;
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        for (const line of splitter.push(chunk)) {
+          const msg = this.decode(line);
+          if (!msg) continue;
+          if (!greeted) {
+            if (msg.type !== 'hello_ack' || msg.protocolVersion !== PROTOCOL_VERSION) {
+              socket.destroy();
+              return reject(new Error(msg.type === 'protocol_error' ? msg.message : `unexpected handshake reply ${msg.type}`));
+            }
+            greeted = true;
+            this.socket = socket;
+            resolve({ started: msg.started });
+            continue;
+          }
+          this.receive(msg);
+        }
+      });
+      socket.once('close', () => {
+        if (!greeted) reject(new Error('the worker closed the connection during the handshake'));
+        if (this.socket === socket) this.socket = undefined;
+      });
+      socket.on('error', (e) => this.handlers.log('warn', `IPC socket error: ${e.message}`));
+      socket.write(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, lastPersistedSeq } satisfies SupervisorMessage));
+    });
+  }
+
+  private decode(line: string): WorkerMessage | undefined {
+    const parsed = parseFrame(line);
+    const d = parsed.ok ? decode(workerMessageDecoder, parsed.value) : undefined;
+    if (d?.ok) return d.value;
+    this.handlers.log('warn', `bad IPC message from worker ${this.opts.jobId}: ${parsed.ok ? (d && !d.ok ? d.error.message : '') : parsed.message}`);
+    return undefined;
+  }
+
+  private receive(msg: WorkerMessage): void {
+    switch (msg.type) {
+      case 'events': {
+        if (msg.events.length === 0) return;
+        this.handlers.onEvents(msg.events);
+        const seq = Math.max(...msg.events.map((e) => e.seq));
+        this.socket?.write(encodeFrame({ type: 'ack', seq } satisfies SupervisorMessage));
+        return;
+      }
+      case 'snapshot':
+        return this.handlers.onSnapshot(msg.seq, msg.snapshot);
+      case 'command_rejected':
+        return this.handlers.onRejected(msg);
+      case 'protocol_error':
+        return this.handlers.log('error', `worker ${this.opts.jobId} reported a protocol error: ${msg.message}`);
+      case 'hello_ack':
+        return this.handlers.log('warn', `unexpected second hello_ack from worker ${this.opts.jobId}`);
+    }
+  }
+
+  private onChildExit(code: number | null, signal: string | null): void {
+    this.exited = true;
+    const report = () => this.handlers.onExit({ code, signal, stderrTail: this.stderrTail() });
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return report();
+    // "Gone" means process exited AND channel closed: let the socket deliver what the worker wrote first.
+    const fallback = setTimeout(() => socket.destroy(), 2000);
+    socket.once('close', () => {
+      clearTimeout(fallback);
+      report();
+    });
+  }
+
+  private stderrTail(): string {
+    try {
+      const size = statSync(this.logFile).size;
+      const text = readFileSync(this.logFile, 'utf8');
+      return text.slice(Math.max(0, size - 2000)).trim();
+    } catch {
+      return '';
+    }
+  }
+}

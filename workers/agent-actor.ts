@@ -1,0 +1,109 @@
+import { fromCallback } from 'xstate';
+import type { ApprovalRequest } from '../machines/domain-events.ts';
+import type { AgentCommand, JobMachineEvent } from '../machines/job-events.ts';
+import type { JobSpec } from '../machines/job-spec.ts';
+import type { AgentActorInput } from '../machines/job.machine.ts';
+import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
+import { decide } from './permission-policy.ts';
+
+export interface AgentActorDeps {
+  adapter: AgentAdapter;
+  spec: JobSpec;
+  env: Record<string, string | undefined>;
+  executablePath?: string;
+  newId: () => string;
+  now: () => string;
+}
+
+const REJECTED = 'The user rejected this action.';
+
+/**
+ * The agent as an XState callback actor: alive exactly while the job is
+ * active (running, waiting for approval, review), so leaving those states
+ * interrupts and closes the agent session. Bridges the adapter's permission
+ * callback to approvals that the machine tracks and the user answers.
+ */
+export function createAgentActor(deps: AgentActorDeps) {
+  let closedPromise: Promise<void> = Promise.resolve();
+
+  const logic = fromCallback<AgentCommand, AgentActorInput, JobMachineEvent>(({ sendBack, receive, input }) => {
+    const waiting = new Map<string, (d: PermissionDecision) => void>();
+    let closing = false;
+
+    const requestPermission: AgentCallbacks['requestPermission'] = (req, signal) => {
+      const verdict = decide(deps.spec.permissionMode, req, deps.spec.worktreePath);
+      if (verdict.action === 'allow') return Promise.resolve({ behavior: 'allow' });
+      if (verdict.action === 'deny') return Promise.resolve({ behavior: 'deny', message: verdict.message });
+      const approval: ApprovalRequest = {
+        id: deps.newId(),
+        kind: req.kind,
+        summary: req.summary,
+        detail: verdict.reason ? { ...req.detail, reason: verdict.reason } : req.detail,
+        requestedAt: deps.now(),
+        explicit: verdict.explicit,
+        toolName: req.toolName,
+      };
+      return new Promise((resolve) => {
+        waiting.set(approval.id, resolve);
+        signal.addEventListener(
+          'abort',
+          () => {
+            if (!waiting.delete(approval.id)) return;
+            if (!closing) sendBack({ type: 'AGENT.APPROVAL_WITHDRAWN', approvalId: approval.id, reason: 'withdrawn: the agent canceled the request' });
+            resolve({ behavior: 'deny', message: 'The request was withdrawn.' });
+          },
+          { once: true },
+        );
+        sendBack({ type: 'AGENT.APPROVAL_REQUESTED', approval });
+      });
+    };
+
+    const callbacks: AgentCallbacks = {
+      transcript: (entry) => sendBack({ type: 'AGENT.TRANSCRIPT', entry }),
+      telemetry: (telemetry) => sendBack({ type: 'AGENT.TELEMETRY', telemetry }),
+      log: (level, message) => sendBack({ type: 'AGENT.LOG', level, message }),
+      sessionStarted: ({ agentSessionId, model }) =>
+        sendBack(model === undefined ? { type: 'AGENT.SESSION', agentSessionId } : { type: 'AGENT.SESSION', agentSessionId, model }),
+      requestPermission,
+      turnEnded: (outcome) => {
+        if (closing) return; // we interrupted it ourselves on the way out
+        if (outcome.ok) sendBack(outcome.summary === undefined ? { type: 'AGENT.TURN_COMPLETED' } : { type: 'AGENT.TURN_COMPLETED', summary: outcome.summary });
+        else sendBack({ type: 'AGENT.TURN_FAILED', reason: outcome.reason });
+      },
+    };
+
+    const session = deps.adapter.start({
+      spec: deps.spec,
+      env: deps.env,
+      callbacks,
+      ...(input.agentSessionId ? { resumeSessionId: input.agentSessionId } : {}),
+      ...(deps.executablePath ? { executablePath: deps.executablePath } : {}),
+    });
+
+    receive((cmd) => {
+      switch (cmd.type) {
+        case 'SEND':
+          session.send(cmd.content);
+          return;
+        case 'DECISION': {
+          const resolve = waiting.get(cmd.approvalId);
+          waiting.delete(cmd.approvalId);
+          resolve?.(cmd.resolution === 'approved' ? { behavior: 'allow' } : { behavior: 'deny', message: cmd.note?.trim() || REJECTED });
+          return;
+        }
+      }
+    });
+
+    return () => {
+      closing = true;
+      for (const resolve of waiting.values()) resolve({ behavior: 'deny', message: 'The job was stopped.' });
+      waiting.clear();
+      closedPromise = session
+        .interrupt()
+        .catch(() => undefined)
+        .then(() => session.close());
+    };
+  });
+
+  return { logic, closed: () => closedPromise };
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { createActor, type Actor } from 'xstate';
+import { assertNever } from '../machines/decode.ts';
+import type { SupervisorMessage, WorkerMessage } from '../machines/ipc-protocol.ts';
+import type { JobMachineEvent } from '../machines/job-events.ts';
+import { isTerminal, type JobSpec } from '../machines/job-spec.ts';
+import { jobStateOf } from '../machines/job-state.ts';
+import { jobMachine } from '../machines/job.machine.ts';
+import { createAgentActor } from './agent-actor.ts';
+import { adapterFor, executablePathFor } from './agents/registry.ts';
+import { Outbox } from './outbox.ts';
+
+type StartMessage = Extract<SupervisorMessage, { type: 'start' }>;
+type Command = Exclude<SupervisorMessage, { type: 'hello' | 'ack' | 'start' }>;
+
+export interface RunnerIo {
+  /** Hands numbered events to the channel. */
+  flush(): void;
+  send(message: WorkerMessage): void;
+  /** The job reached a state where this worker has nothing more to do. */
+  finished(): void;
+}
+
+/** One job's statechart with its agent, inside the worker process. */
+export class JobRunner {
+  readonly outbox: Outbox;
+  private readonly actor: Actor<typeof jobMachine>;
+  private readonly agent: ReturnType<typeof createAgentActor>;
+  private lastState: string;
+
+  constructor(start: StartMessage, private readonly io: RunnerIo) {
+    const spec: JobSpec = start.spec;
+    this.outbox = new Outbox(start.nextSeq);
+    this.agent = createAgentActor({
+      adapter: adapterFor(spec.agent),
+      spec,
+      env: { ...process.env },
+      executablePath: executablePathFor(spec.agent),
+      newId: randomUUID,
+      now: () => new Date().toISOString(),
+    });
+    const machine = jobMachine.provide({ actors: { agent: this.agent.logic } });
+    const context = { jobId: spec.jobId, pendingApprovals: [], ...(start.resumeSessionId ? { agentSessionId: start.resumeSessionId } : {}) };
+    this.actor = createActor(machine, { snapshot: machine.resolveState({ value: 'preparing', context }), input: { jobId: spec.jobId } });
+    this.lastState = 'preparing';
+    this.actor.on('*', (draft) => {
+      this.outbox.add(draft);
+      this.io.flush();
+    });
+    this.actor.subscribe((snap) => this.onSnapshot(snap));
+  }
+
+  start(): void {
+    this.actor.start();
+    this.actor.send({ type: 'START' });
+  }
+
+  /** Applies a supervisor command; one the machine cannot take is refused, never half-applied. */
+  command(msg: Command): void {
+    switch (msg.type) {
+      case 'approval_decision':
+        return this.send(msg.type, msg.note === undefined
+          ? { type: 'APPROVAL_DECIDED', approvalId: msg.approvalId, resolution: msg.resolution }
+          : { type: 'APPROVAL_DECIDED', approvalId: msg.approvalId, resolution: msg.resolution, note: msg.note });
+      case 'follow_up':
+        return this.send(msg.type, { type: 'FOLLOW_UP', content: msg.content });
+      case 'cancel':
+        return this.send(msg.type, msg.reason === undefined ? { type: 'CANCEL' } : { type: 'CANCEL', reason: msg.reason });
+      case 'resolve':
+        return this.send(msg.type, msg.prUrl === undefined ? { type: 'RESOLVE', resolution: msg.resolution } : { type: 'RESOLVE', resolution: msg.resolution, prUrl: msg.prUrl });
+      case 'shutdown':
+        return this.send(msg.type, { type: 'CANCEL', reason: msg.reason });
+      default:
+        return assertNever(msg, 'command');
+    }
+  }
+
+  /** Resolves when the agent session has closed (after the job left its active states). */
+  agentClosed(): Promise<void> {
+    return this.agent.closed();
+  }
+
+  private send(command: Command['type'], event: JobMachineEvent): void {
+    const snap = this.actor.getSnapshot();
+    if (!snap.can(event)) {
+      this.io.send({ type: 'command_rejected', command, code: 'INVALID_STATE', message: `cannot ${command} while the job is ${jobStateOf(snap)}` });
+      return;
+    }
+    this.actor.send(event);
+  }
+
+  private onSnapshot(snap: ReturnType<Actor<typeof jobMachine>['getSnapshot']>): void {
+    const state = jobStateOf(snap);
+    if (state === this.lastState) return;
+    this.lastState = state;
+    // The persisted snapshot lets a replacement worker continue where this one stopped.
+    const persisted = this.actor.getPersistedSnapshot() as unknown as Record<string, unknown>;
+    this.io.send({ type: 'snapshot', seq: this.outbox.peekNextSeq - 1, snapshot: persisted });
+    if (isTerminal(state)) this.io.finished();
+  }
+}

@@ -1,0 +1,13 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+
+export const REDACT_PATHS = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'env', '*.env'];
+
+/** The worker's root logger: JSON lines to `$CODEPLANE_HOME/logs/jobs/<jobId>.log`. */
+export function createWorkerLogger(home: string, jobId: string): Logger {
+  const dir = join(home, 'logs', 'jobs');
+  mkdirSync(dir, { recursive: true });
+  const dest = pino.destination({ dest: join(dir, `${jobId}.log`), sync: false, mkdir: true });
+  return pino({ level: process.env['CPL_LOG_LEVEL'] ?? 'info', redact: REDACT_PATHS, base: { pid: process.pid, role: 'worker' } }, dest).child({ jobId });
+}

@@ -1,0 +1,64 @@
+/**
+ * The job worker process: one per job, detached from the supervisor so it
+ * survives a supervisor crash. It listens on its own socket, runs the job's
+ * statechart and agent, and exits once the job is over and every event has
+ * been acknowledged.
+ */
+import { WorkerChannel } from './channel.ts';
+import { parseWorkerArgs } from './args.ts';
+import { JobRunner } from './job-runner.ts';
+import { createWorkerLogger } from './log.ts';
+
+const START_TIMEOUT_MS = 30_000;
+const args = parseWorkerArgs(process.argv.slice(2));
+const log = createWorkerLogger(args.home, args.jobId);
+let runner: JobRunner | undefined;
+let finishing = false;
+
+const channel = new WorkerChannel(args.socketPath, args.jobId, {
+  isStarted: () => runner !== undefined,
+  log: (level, message) => log[level](message),
+  onCommand: (msg) => {
+    if (msg.type !== 'start') {
+      if (!runner) return channel.send({ type: 'command_rejected', command: msg.type, code: 'NOT_STARTED', message: 'the job has not started' });
+      return runner.command(msg);
+    }
+    if (runner) return channel.send({ type: 'command_rejected', command: 'start', code: 'ALREADY_STARTED', message: 'the job already runs' });
+    clearTimeout(startTimer);
+    runner = new JobRunner(msg, { flush: () => channel.scheduleFlush(), send: (m) => channel.send(m), finished: () => void finish() });
+    channel.setOutbox(runner.outbox);
+    log.info({ agent: msg.spec.agent, worktree: msg.spec.worktreePath }, 'job starting');
+    runner.start();
+  },
+});
+
+async function finish(): Promise<void> {
+  if (finishing || !runner) return;
+  finishing = true;
+  await runner.agentClosed();
+  await runner.outbox.drained(); // wait for the supervisor to persist everything
+  log.info('job over; worker exiting');
+  await channel.close();
+  log.flush();
+  process.exit(0);
+}
+
+const startTimer = setTimeout(() => {
+  log.error('no supervisor started this job in time; exiting');
+  process.exit(2);
+}, START_TIMEOUT_MS);
+
+process.on('uncaughtException', (e) => {
+  log.fatal({ err: e }, 'worker crashed');
+  process.stderr.write(`worker crashed: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});
+process.on('unhandledRejection', (e) => {
+  log.fatal({ err: e }, 'unhandled rejection in worker');
+  process.stderr.write(`worker crashed: ${String(e)}\n`);
+  process.exit(1);
+});
+
+await channel.listen();
+log.info({ socket: args.socketPath }, 'worker listening');
+process.stdout.write('ready\n');
