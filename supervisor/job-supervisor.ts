@@ -140,7 +140,7 @@ export class JobSupervisor {
       { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv },
       {
         onEvents: (events) => this.persist(jobId, events),
-        onSnapshot: (_seq, snapshot) => jobsRepo.setSnapshot(this.deps.db, jobId, JSON.stringify(snapshot)),
+        onSnapshot: (_seq, snapshot) => jobsRepo.setSnapshot(this.deps.db, jobId, snapshot),
         onRejected: (m) => log.warn({ jobId, command: m.command, code: m.code }, m.message),
         onExit: (info) => this.onWorkerExit(jobId, handle, info),
         log: (level, message) => log[level]({ jobId }, message),

@@ -44,7 +44,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const log = createRootLogger(paths.logs);
     if (unknownKeys.length) log.warn({ unknownKeys }, `config.json has unknown keys: ${unknownKeys.join(', ')}`);
     db = openDatabase(paths.db);
-    const hub = new EventHub();
+    const hub = new EventHub({ onListenerError: (err, e) => log.error({ err, eventId: e.id, jobId: e.jobId }, 'an event listener failed') });
     const eventLog = new EventLog(db, hub);
     const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
@@ -57,7 +57,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (line) process.stdout.write(`${line}\n`);
     });
 
-    const app = createApp(ports, { log, ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}) });
+    const envBeat = Number(process.env['CPL_SSE_HEARTBEAT_MS'] ?? '');
+    const heartbeatMs = opts.heartbeatMs ?? (Number.isInteger(envBeat) && envBeat > 0 ? envBeat : undefined);
+    const app = createApp(ports, { log, ...(heartbeatMs ? { heartbeatMs } : {}) });
     const server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

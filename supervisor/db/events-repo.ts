@@ -1,0 +1,118 @@
+/**
+ * The durable event log. Every domain event a job emits is one row with a
+ * global id (the SSE id, strictly increasing, never reused) and the per-job
+ * seq its worker assigned. UNIQUE(job_id, seq) is what makes a worker's
+ * re-send after a supervisor crash harmless: INSERT OR IGNORE drops it.
+ */
+import type { Selectable } from 'kysely';
+import type { StoredEvent } from '../../api/contract.ts';
+import { invalid } from '../../machines/app-error.ts';
+import type { DomainEvent, LogLevel, SequencedEvent, TranscriptEntry } from '../../machines/domain-events.ts';
+import type { Db } from './database.ts';
+import type { EventsTable } from './schema.ts';
+
+export interface LogLine {
+  seq: number;
+  ts: string;
+  level: LogLevel;
+  message: string;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const isLogLevel = (v: string): v is LogLevel => (LOG_LEVELS as readonly string[]).includes(v);
+
+/**
+ * The payload was decoded at the IPC boundary before it was written, and only
+ * this module writes it, so reading it back is a parse, not a second decode.
+ */
+const parse = (payload: string): DomainEvent => JSON.parse(payload) as DomainEvent;
+
+const toStored = (r: Selectable<EventsTable>): StoredEvent => ({
+  id: r.id,
+  jobId: r.job_id,
+  seq: r.seq,
+  ts: r.ts,
+  event: parse(r.payload),
+});
+
+/**
+ * Inserts the events, skipping any (job, seq) already stored, and returns only
+ * the rows actually inserted, in insertion (= id) order. Call inside `db.tx`
+ * together with whatever must commit with them (the projection).
+ */
+export function insertEvents(db: Db, jobId: string, events: readonly SequencedEvent[]): StoredEvent[] {
+  const inserted: StoredEvent[] = [];
+  for (const e of events) {
+    const { changes, lastInsertRowid } = db.run(
+      db.q
+        .insertInto('events')
+        .orIgnore()
+        .values({ job_id: jobId, seq: e.seq, type: e.event.type, payload: JSON.stringify(e.event), ts: e.ts }),
+    );
+    if (changes === 1) inserted.push({ id: lastInsertRowid, jobId, seq: e.seq, ts: e.ts, event: e.event });
+  }
+  return inserted;
+}
+
+/** Events with id > afterId, ascending by id, at most `limit`; of one job when `jobId` is given. */
+export function readAfter(db: Db, afterId: number, opts: { jobId?: string; limit: number }): StoredEvent[] {
+  let q = db.q.selectFrom('events').selectAll().where('id', '>', afterId);
+  if (opts.jobId !== undefined) q = q.where('job_id', '=', opts.jobId);
+  return db.all(q.orderBy('id').limit(Math.max(0, Math.trunc(opts.limit)))).map(toStored);
+}
+
+/** The newest global event id, 0 when the log is empty. */
+export function maxEventId(db: Db): number {
+  const row = db.get(db.q.selectFrom('events').select((eb) => eb.fn.max('id').as('max')));
+  return row?.max ?? 0;
+}
+
+/**
+ * Transcript entries of a job, newest first, with seq < beforeSeq when given
+ * (the next older page starts below the last seq of this one). Streaming
+ * `agent_delta` entries are left out unless asked for: each message's final
+ * text is stored as its own `agent` entry, so deltas are only for live display.
+ */
+export function transcript(
+  db: Db,
+  jobId: string,
+  opts: { beforeSeq?: number; limit: number; includeDeltas?: boolean },
+): TranscriptEntry[] {
+  let q = db.q
+    .selectFrom('events')
+    .select('payload')
+    .where('job_id', '=', jobId)
+    .where('type', '=', 'transcript_update');
+  if (opts.beforeSeq !== undefined) q = q.where('seq', '<', opts.beforeSeq);
+  if (!opts.includeDeltas) q = q.where((eb) => eb(eb.fn('json_extract', ['payload', eb.val('$.entry.role')]), '!=', 'agent_delta'));
+  const rows = db.all(q.orderBy('seq', 'desc').limit(Math.max(0, Math.trunc(opts.limit))));
+  const entries: TranscriptEntry[] = [];
+  for (const r of rows) {
+    const e = parse(r.payload);
+    if (e.type === 'transcript_update') entries.push(e.entry);
+  }
+  return entries;
+}
+
+/**
+ * Log lines of a job at `level` or above (debug < info < warn < error), newest
+ * first, with seq < beforeSeq when given. An unknown level is a 400 INVALID_LEVEL.
+ */
+export function logLines(db: Db, jobId: string, opts: { level?: string; limit: number; beforeSeq?: number }): LogLine[] {
+  let q = db.q.selectFrom('events').select(['seq', 'ts', 'payload']).where('job_id', '=', jobId).where('type', '=', 'log_line');
+  if (opts.level !== undefined) {
+    const level = opts.level;
+    if (!isLogLevel(level)) throw invalid('INVALID_LEVEL', `unknown level "${level}"`, 'level');
+    const levels = LOG_LEVELS.slice(LOG_LEVELS.indexOf(level));
+    // Filtering in SQL keeps `limit` exact: a page is `limit` matching lines, not `limit` rows scanned.
+    q = q.where((eb) => eb(eb.fn('json_extract', ['payload', eb.val('$.level')]), 'in', levels));
+  }
+  if (opts.beforeSeq !== undefined) q = q.where('seq', '<', opts.beforeSeq);
+  const rows = db.all(q.orderBy('seq', 'desc').limit(Math.max(0, Math.trunc(opts.limit))));
+  const lines: LogLine[] = [];
+  for (const r of rows) {
+    const e = parse(r.payload);
+    if (e.type === 'log_line') lines.push({ seq: r.seq, ts: r.ts, level: e.level, message: e.message });
+  }
+  return lines;
+}
