@@ -97,6 +97,9 @@ export class ClaudeTranscriptMapper {
     });
   }
 
+  private lastCost = 0;
+  private lastTurns = 0;
+
   private init(m: Rec): void {
     const id = str(m.session_id);
     this.model = str(m.model) ?? this.model;
@@ -110,8 +113,11 @@ export class ClaudeTranscriptMapper {
     const usage = rec(m.usage);
     const model = this.model ?? Object.keys(rec(m.modelUsage) ?? {})[0];
     const cacheRead = num(usage?.cache_read_input_tokens);
-    const cost = num(m.total_cost_usd);
-    const turns = num(m.num_turns);
+    // The CLI reports running totals for its session; telemetry events carry this turn's increment.
+    const cost = increment(num(m.total_cost_usd), this.lastCost);
+    const turns = increment(num(m.num_turns), this.lastTurns);
+    this.lastCost = num(m.total_cost_usd) ?? this.lastCost;
+    this.lastTurns = num(m.num_turns) ?? this.lastTurns;
     this.cb.telemetry({
       inputTokens: num(usage?.input_tokens) ?? 0,
       outputTokens: num(usage?.output_tokens) ?? 0,
@@ -126,4 +132,10 @@ export class ClaudeTranscriptMapper {
     const text = isError ? str(m.result) || errors.join('; ') || String(m.subtype ?? 'error') : (str(m.result) ?? '');
     return { isError, text };
   }
+}
+
+/** The growth of a running total; a total that went down (a new process) counts from zero. */
+function increment(total: number | undefined, previous: number): number | undefined {
+  if (total === undefined) return undefined;
+  return total >= previous ? total - previous : total;
 }
