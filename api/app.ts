@@ -12,6 +12,9 @@ import { homePage } from './routes/home.ts';
 export interface AppOptions {
   log: Logger;
   heartbeatMs?: number;
+  /** Bytes queued for one SSE client before it is cut off as too slow. */
+  sseMaxBufferedBytes?: number;
+  sseSlowClientMs?: number;
 }
 
 const SECURITY_HEADERS = {
@@ -35,7 +38,11 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
     repoRoutes(ports),
     jobRoutes(ports),
     approvalRoutes(ports),
-    eventRoutes(ports, opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }),
+    eventRoutes(ports, {
+      ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.sseMaxBufferedBytes ? { maxBufferedBytes: opts.sseMaxBufferedBytes } : {}),
+      ...(opts.sseSlowClientMs ? { slowClientMs: opts.sseSlowClientMs } : {}),
+    }),
     homePage(),
   ]) {
     app.use(router.routes());

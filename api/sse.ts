@@ -7,8 +7,10 @@ export interface SseOptions {
   jobId?: string;
   lastEventId: number;
   heartbeatMs?: number;
-  /** Bytes queued for one client before it counts as too slow and is cut off (it reconnects and replays). */
+  /** Bytes queued for one client before it counts as behind (it is cut off if it stays behind, then reconnects and replays). */
   maxBufferedBytes?: number;
+  /** How long a client may stay behind before it is cut off. */
+  slowClientMs?: number;
   replayPageSize?: number;
 }
 
@@ -24,6 +26,9 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
   const pageSize = opts.replayPageSize ?? 2000;
+  const slowClientMs = opts.slowClientMs ?? 10_000;
+  // Past this, memory matters more than patience: cut at once.
+  const hardLimit = maxBuffered * 16;
   const filter = opts.jobId === undefined ? {} : { jobId: opts.jobId };
 
   ctx.req.socket.setTimeout(0);
@@ -33,9 +38,12 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
   const stream = new PassThrough({ highWaterMark: 64 * 1024 });
   ctx.body = stream;
 
-  let cursor = opts.lastEventId;
+  // An id beyond the newest stored one comes from another database (a reset home): stream from now
+  // rather than silently dropping every future event as "already seen".
+  let cursor = Math.min(opts.lastEventId, events.lastEventId());
   let live = false;
   let closed = false;
+  let behindSince: number | undefined;
   const queued: StoredEvent[] = [];
 
   const close = () => {
@@ -50,15 +58,29 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
     close();
     ctx.res.destroy();
   };
+  /** A client is slow when its queue stays over the limit, not when one large event passes through. */
+  const checkPace = () => {
+    if (!live || closed) return;
+    const queuedBytes = stream.writableLength;
+    if (queuedBytes <= maxBuffered) behindSince = undefined;
+    else if (queuedBytes > hardLimit) cutOff();
+    else if (behindSince === undefined) behindSince = Date.now();
+    else if (Date.now() - behindSince > slowClientMs) cutOff();
+  };
   const write = (e: StoredEvent) => {
     if (closed || e.id <= cursor) return;
     cursor = e.id;
     stream.write(frame(e));
-    if (live && stream.writableLength > maxBuffered) cutOff();
+    checkPace();
   };
 
   const unsubscribe = events.subscribe(filter, (e) => (live ? write(e) : queued.push(e)));
-  const heartbeat = setInterval(() => !closed && stream.write(': heartbeat\n\n'), heartbeatMs);
+  const heartbeat = setInterval(() => {
+    if (closed) return;
+    stream.write(': heartbeat\n\n');
+    checkPace();
+  }, heartbeatMs);
+  stream.on('drain', () => (behindSince = undefined));
   heartbeat.unref();
   ctx.req.once('close', close);
   stream.once('error', close);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StoredEvent } from '../api/contract.ts';
@@ -8,7 +8,8 @@ const REDACT = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKe
 /** The supervisor's root logger: JSON lines in `logs/codeplane.log`; children per job via `.child({jobId})`. */
 export function createRootLogger(logsDir: string, level = process.env['CPL_LOG_LEVEL'] ?? 'info'): Logger {
   mkdirSync(logsDir, { recursive: true });
-  const dest = pino.destination({ dest: join(logsDir, 'codeplane.log'), sync: false, mkdir: true });
+  // An fd opened here makes the stream ready at once, so an early process.exit cannot race its opening.
+  const dest = pino.destination({ fd: openSync(join(logsDir, 'codeplane.log'), 'a'), sync: false });
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid, role: 'supervisor' } }, dest);
 }
 

@@ -57,9 +57,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (line) process.stdout.write(`${line}\n`);
     });
 
-    const envBeat = Number(process.env['CPL_SSE_HEARTBEAT_MS'] ?? '');
-    const heartbeatMs = opts.heartbeatMs ?? (Number.isInteger(envBeat) && envBeat > 0 ? envBeat : undefined);
-    const app = createApp(ports, { log, ...(heartbeatMs ? { heartbeatMs } : {}) });
+    const heartbeatMs = opts.heartbeatMs ?? positiveEnvInt('CPL_SSE_HEARTBEAT_MS');
+    const sseMaxBufferedBytes = positiveEnvInt('CPL_SSE_MAX_BUFFER_BYTES');
+    const sseSlowClientMs = positiveEnvInt('CPL_SSE_SLOW_CLIENT_MS');
+    const app = createApp(ports, {
+      log,
+      ...(heartbeatMs ? { heartbeatMs } : {}),
+      ...(sseMaxBufferedBytes ? { sseMaxBufferedBytes } : {}),
+      ...(sseSlowClientMs ? { sseSlowClientMs } : {}),
+    });
     const server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -102,4 +108,10 @@ function listen(handler: RequestListener, host: string, port: number): Promise<S
       resolve(server);
     });
   });
+}
+
+/** Tuning knobs read from the environment (documented in README); anything but a positive integer is ignored. */
+function positiveEnvInt(name: string): number | undefined {
+  const n = Number(process.env[name] ?? '');
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }

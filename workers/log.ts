@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 
@@ -8,6 +8,7 @@ export const REDACT_PATHS = ['password', '*.password', 'token', '*.token', 'apiK
 export function createWorkerLogger(home: string, jobId: string): Logger {
   const dir = join(home, 'logs', 'jobs');
   mkdirSync(dir, { recursive: true });
-  const dest = pino.destination({ dest: join(dir, `${jobId}.log`), sync: false, mkdir: true });
+  // An fd opened here makes the stream ready at once, so an early process.exit cannot race its opening.
+  const dest = pino.destination({ fd: openSync(join(dir, `${jobId}.log`), 'a'), sync: false });
   return pino({ level: process.env['CPL_LOG_LEVEL'] ?? 'info', redact: REDACT_PATHS, base: { pid: process.pid, role: 'worker' } }, dest).child({ jobId });
 }

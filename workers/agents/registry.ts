@@ -2,6 +2,7 @@ import type { AgentId } from '../../machines/job-spec.ts';
 import { assertNever } from '../../machines/decode.ts';
 import type { AgentAdapter } from './adapter.ts';
 import { claudeAdapter } from './claude.ts';
+import { copilotAdapter } from './copilot.ts';
 
 /** The one place that knows which adapter serves which agent id. */
 export function adapterFor(id: AgentId): AgentAdapter {
@@ -9,7 +10,7 @@ export function adapterFor(id: AgentId): AgentAdapter {
     case 'claude':
       return claudeAdapter;
     case 'copilot':
-      throw new Error('the Copilot adapter is not available yet');
+      return copilotAdapter;
     default:
       return assertNever(id, 'agent');
   }

@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import type { DiffTaskInput, DiffTaskOutput } from '../../workers/tasks/diff-task.ts';
+
+/**
+ * The piscina pool that runs diff tasks off the supervisor's event loop.
+ *
+ * WHY `execArgv: ['--import', <tsx loader URL>]`: the task file is TypeScript.
+ * `bin/cpl.js` registers tsx with `register()` on the main thread only, and
+ * loader hooks registered that way are not inherited by worker threads in
+ * Node 20, so each pool thread must load tsx itself. The loader is passed as
+ * an absolute file URL resolved from THIS file: a bare `--import tsx` would be
+ * resolved against the process's cwd, which is wherever the user ran `cpl up`.
+ * Setting execArgv explicitly also stops threads inheriting flags such as
+ * `--test` from the parent process.
+ */
+const TASK_FILE = new URL('../../workers/tasks/diff-task.ts', import.meta.url).href;
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+export interface DiffPoolOptions {
+  /** Default: half the CPUs, at least 1, at most 4 — diffs are bursty, not sustained. */
+  maxThreads?: number;
+  /** Threads exit after this long without work (ms). Default 30 s. */
+  idleTimeoutMs?: number;
+}
+
+export class DiffPool {
+  private readonly pool: Piscina<DiffTaskInput, DiffTaskOutput>;
+  private closed = false;
+
+  constructor(opts: DiffPoolOptions = {}) {
+    const maxThreads = opts.maxThreads ?? Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+    this.pool = new Piscina<DiffTaskInput, DiffTaskOutput>({
+      filename: TASK_FILE,
+      execArgv: ['--import', TSX_LOADER],
+      minThreads: 0,
+      maxThreads,
+      idleTimeout: opts.idleTimeoutMs ?? 30_000,
+    });
+  }
+
+  run(input: DiffTaskInput, signal?: AbortSignal): Promise<DiffTaskOutput> {
+    if (this.closed) return Promise.reject(new Error('diff pool is closed'));
+    return this.pool.run(input, signal ? { signal } : {});
+  }
+
+  /** Graceful: running diffs finish, then threads exit. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.close();
+  }
+
+  /** Immediate: threads are terminated. Idempotent. */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    await this.pool.destroy();
+  }
+
+  /** Thread ids currently alive (tests assert work really left the main thread). */
+  get threadIds(): number[] {
+    return this.pool.threads.map((t) => t.threadId);
+  }
+}

@@ -1,0 +1,76 @@
+import type { DiffFileStat, DiffStats } from '../../machines/domain-events.ts';
+
+/**
+ * The job diff as served by `GET /api/jobs/:id/diff` (CONTRACT.md). Type-only
+ * so the piscina task, the parser and the supervisor share one definition.
+ */
+export type DiffFileStatus = DiffFileStat['status'];
+
+export interface DiffLine {
+  type: 'context' | 'add' | 'del';
+  /** The line without its `+`/`-`/` ` prefix and without the newline. */
+  text: string;
+  oldNo?: number;
+  newNo?: number;
+}
+
+export interface DiffHunk {
+  /** The full `@@ -a,b +c,d @@ section` line. */
+  header: string;
+  lines: DiffLine[];
+}
+
+export interface DiffFile {
+  path: string;
+  /** Set for renames: the path at the merge-base. */
+  oldPath?: string;
+  status: DiffFileStatus;
+  additions: number;
+  deletions: number;
+  /** Binary files carry no hunks and zero line counts. */
+  binary: boolean;
+  hunks: DiffHunk[];
+  /** This one file's hunks were cut short by the byte budget. */
+  truncated?: boolean;
+}
+
+export interface DiffResult {
+  files: DiffFile[];
+  /**
+   * Totals for the WHOLE change, also when `files` is one bounded page of it
+   * (then computed from `--numstat`, which is cheap at any size).
+   */
+  stats: DiffStats;
+  /** The commit the diff is taken against (merge-base of the base ref and the job). */
+  baseCommit: string;
+  /** Present and true when `files` stops before the end of the change. */
+  truncated?: boolean;
+  /** File index to pass as `offset` to fetch the next page (with `truncated`). */
+  nextOffset?: number;
+}
+
+export interface DiffLimits {
+  /** Max files returned in one page. Default 10,000. */
+  maxFiles: number;
+  /** Max bytes of patch text parsed into one page. Default 50 MB. */
+  maxBytes: number;
+  /** Index of the first file to return (files before it are skipped, not parsed). */
+  offset: number;
+}
+
+export const DEFAULT_DIFF_LIMITS: DiffLimits = { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024, offset: 0 };
+
+/** The `diff_update` event payload / snapshot `diff` summary (no hunks). */
+export interface DiffSummary {
+  stats: DiffStats;
+  files: DiffFileStat[];
+}
+
+export function summarizeDiff(d: Pick<DiffResult, 'stats' | 'files'>): DiffSummary {
+  return {
+    stats: { ...d.stats },
+    files: d.files.map((f) => ({ path: f.path, status: f.status, additions: f.additions, deletions: f.deletions })),
+  };
+}
+
+export const EMPTY_STATS: DiffStats = { files: 0, additions: 0, deletions: 0 };

@@ -1,0 +1,114 @@
+import { copyFile, mkdtemp, rm, stat, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { invalid } from '../../machines/app-error.ts';
+import type { DiffTaskInput } from '../../workers/tasks/diff-task.ts';
+import type { DiffPool } from './diff-pool.ts';
+import { DEFAULT_DIFF_LIMITS, type DiffLimits, type DiffResult } from './diff-types.ts';
+import { runGit, revParse } from './git-exec.ts';
+
+/**
+ * The job's live diff: everything the agent changed in its worktree —
+ * committed, staged, unstaged AND untracked — relative to where the job
+ * branched off the base ref.
+ *
+ * WHY a temporary index: `git diff <base>` alone misses untracked files, and
+ * `git add -A` on the real index would change what the agent (or the user in
+ * the worktree) has staged. A throwaway GIT_INDEX_FILE seeded with a copy of
+ * the real index sees the whole working tree while the real index is only
+ * ever read. Seeding with the copy keeps the stat cache, so only changed
+ * files are re-hashed.
+ *
+ * WHY the merge-base: if the base branch moved on after the job started, a
+ * diff against the base tip would show the base's new commits as reverted by
+ * the agent. The merge-base shows only the job's own changes.
+ */
+export interface ComputeDiffOptions {
+  worktreePath: string;
+  /** The job's base ref (branch name or commit). */
+  baseRef: string;
+  pool: DiffPool;
+  limits?: Partial<DiffLimits>;
+  signal?: AbortSignal;
+}
+
+/** Flags that make the output parseable whatever the user's git config says. */
+const DIFF_FLAGS = [
+  '-c', 'core.quotePath=false',
+  '-c', 'diff.suppressBlankEmpty=false',
+  'diff', '--cached', '-M', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', '--no-relative',
+  '--src-prefix=a/', '--dst-prefix=b/',
+];
+
+export async function computeDiff(opts: ComputeDiffOptions): Promise<DiffResult> {
+  const limits = normalizeLimits(opts.limits);
+  const cwd = opts.worktreePath;
+  const baseCommit = await diffBase(cwd, opts.baseRef);
+  const dir = await mkdtemp(join(tmpdir(), 'cpl-diff-'));
+  try {
+    const env = { GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index')) };
+    const input: DiffTaskInput = {
+      cwd,
+      env,
+      limits,
+      patchArgs: [...DIFF_FLAGS, baseCommit, '--'],
+      numstatArgs: [...DIFF_FLAGS, '--numstat', '-z', baseCommit, '--'],
+    };
+    const out = await opts.pool.run(input, opts.signal);
+    const result: DiffResult = { files: out.files, stats: out.totals, baseCommit };
+    if (out.truncated) {
+      result.truncated = true;
+      if (out.nextOffset !== undefined) result.nextOffset = out.nextOffset;
+    }
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Limits usually come from query parameters: clamp instead of trusting them. */
+export function normalizeLimits(l: Partial<DiffLimits> = {}): DiffLimits {
+  const int = (v: number | undefined, dflt: number, min: number) => (v === undefined || !Number.isFinite(v) ? dflt : Math.max(min, Math.floor(v)));
+  return {
+    maxFiles: Math.min(int(l.maxFiles, DEFAULT_DIFF_LIMITS.maxFiles, 1), DEFAULT_DIFF_LIMITS.maxFiles),
+    maxBytes: Math.min(int(l.maxBytes, DEFAULT_DIFF_LIMITS.maxBytes, 1024), DEFAULT_DIFF_LIMITS.maxBytes),
+    offset: int(l.offset, 0, 0),
+  };
+}
+
+/** merge-base(baseRef, HEAD); the base commit itself when histories are unrelated. */
+export async function diffBase(worktreePath: string, baseRef: string): Promise<string> {
+  if (baseRef.startsWith('-')) throw invalid('UNKNOWN_BASE_REF', `base ref "${baseRef}" is not valid`, 'baseRef');
+  const base = await revParse(worktreePath, baseRef);
+  if (!base) throw invalid('UNKNOWN_BASE_REF', `base ref "${baseRef}" does not exist`, 'baseRef');
+  const mb = await runGit(worktreePath, ['merge-base', base, 'HEAD'], { okCodes: [0, 1] });
+  return mb.code === 0 ? mb.stdout.trim() : base;
+}
+
+/**
+ * Stages the whole working tree into `indexFile` (never the real index) and
+ * returns its path. Falls back to an empty seed if the copied index cannot be
+ * used (split-index setups keep part of it beside the real one).
+ */
+async function snapshotWorktree(cwd: string, indexFile: string): Promise<string> {
+  const realIndex = (await runGit(cwd, ['rev-parse', '--path-format=absolute', '--git-path', 'index'])).stdout.trim();
+  // The copy must keep the real index's mtime: git's racy-clean check compares each entry's
+  // mtime with the INDEX FILE's mtime. A fresh mtime would make git trust stale stat data and
+  // miss a same-size edit made in the same second as the last index write.
+  const seeded = await stat(realIndex)
+    .then(async (st) => {
+      await copyFile(realIndex, indexFile);
+      await utimes(indexFile, st.atime, st.mtime);
+      return true;
+    })
+    .catch(() => false);
+  const add = () => runGit(cwd, ['add', '-A', '--', '.'], { env: { GIT_INDEX_FILE: indexFile }, timeoutMs: 600_000 });
+  try {
+    await add();
+  } catch (e) {
+    if (!seeded) throw e;
+    await rm(indexFile, { force: true });
+    await add();
+  }
+  return indexFile;
+}

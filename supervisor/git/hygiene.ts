@@ -1,0 +1,110 @@
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { runGit } from './git-exec.ts';
+import { canonicalPath, listWorktrees } from './worktree-list.ts';
+import { worktreePathFor } from './worktrees.ts';
+
+/**
+ * Start-up hygiene: worktrees left behind by a crash between "create
+ * worktree" and "record job", or by a job row deleted by hand.
+ *
+ * WHY directories are removed but branches only reported: a worktree
+ * directory under CodePlane's own root that no job knows is pure litter and
+ * can be hundreds of MB (node_modules). A `codeplane/*` branch without a job
+ * may hold the only copy of work someone wants — deleting commits is the
+ * user's call, so we list them.
+ *
+ * Call it when no job is being created (at start-up, before the scheduler
+ * runs): a worktree added a moment ago but not yet recorded would look orphaned.
+ */
+export interface ReconcileInput {
+  repoPath: string;
+  /** CodePlane's worktrees directory (`$CODEPLANE_HOME/worktrees`). */
+  worktreesRoot: string;
+  /** Worktree paths of every job of this repository that still exists in the database. */
+  knownWorktreePaths: readonly string[];
+  /** Branches of those jobs (default: whatever the known worktrees have checked out). */
+  knownBranches?: readonly string[];
+  codeplaneBranchPrefix?: string;
+  /** As registered (`basename` of the repo path by default); part of the worktree directory name. */
+  repoName?: string;
+}
+
+export interface ReconcileReport {
+  removed: string[];
+  /** `codeplane/*` branches that no known job owns (reported, NOT deleted). */
+  orphanBranches: string[];
+  errors: Array<{ path: string; message: string }>;
+}
+
+export async function reconcileWorktrees(input: ReconcileInput): Promise<ReconcileReport> {
+  const root = await canonicalPath(input.worktreesRoot);
+  const repoDir = dirname(worktreePathFor(input.worktreesRoot, input.repoPath, input.repoName ?? basename(input.repoPath), 'x'));
+  const known = new Set(await Promise.all(input.knownWorktreePaths.map(canonicalPath)));
+  const registered = await Promise.all((await listWorktrees(input.repoPath)).map(async (w) => ({ ...w, canonical: await canonicalPath(w.path) })));
+
+  // Candidates: this repo's directory under the root, plus any registered worktree under the root.
+  const dirs = await readdir(repoDir, { withFileTypes: true }).catch(() => []);
+  const candidates = new Set<string>();
+  for (const d of dirs) if (d.isDirectory()) candidates.add(await canonicalPath(join(repoDir, d.name)));
+  for (const w of registered) if (!w.main && w.canonical.startsWith(`${root}/`)) candidates.add(w.canonical);
+
+  const report: ReconcileReport = { removed: [], orphanBranches: [], errors: [] };
+  for (const path of [...candidates].sort()) {
+    if (known.has(path)) continue;
+    try {
+      const reg = registered.find((w) => w.canonical === path);
+      if (reg) await runGit(input.repoPath, ['worktree', 'remove', '--force', '--force', reg.path], { okCodes: [0, 128] });
+      await rm(path, { recursive: true, force: true });
+      report.removed.push(path);
+    } catch (e) {
+      report.errors.push({ path, message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  await runGit(input.repoPath, ['worktree', 'prune']);
+
+  const prefix = input.codeplaneBranchPrefix ?? 'codeplane/';
+  const ownedBranches = new Set(input.knownBranches ?? registered.filter((w) => known.has(w.canonical) && w.branch).map((w) => w.branch!));
+  const refs = await runGit(input.repoPath, ['for-each-ref', '--format=%(refname)', `refs/heads/${prefix}`]);
+  for (const ref of refs.stdout.split('\n').filter(Boolean)) {
+    const name = ref.slice('refs/heads/'.length);
+    if (name.startsWith(prefix) && !ownedBranches.has(name)) report.orphanBranches.push(name);
+  }
+  return report;
+}
+
+export interface DiskUsage {
+  bytes: number;
+  /** False when the walk stopped at the time or entry budget: `bytes` is then a lower bound. */
+  complete: boolean;
+  entries: number;
+}
+
+/**
+ * Bytes on disk under `path` (allocated blocks, like `du`; symlinks not
+ * followed), within a time and entry budget so a huge node_modules cannot
+ * stall a request.
+ */
+export async function diskUsage(path: string, opts: { timeoutMs?: number; maxEntries?: number } = {}): Promise<DiskUsage> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 2_000);
+  const maxEntries = opts.maxEntries ?? 500_000;
+  const out: DiskUsage = { bytes: 0, complete: true, entries: 0 };
+  const stack = [path];
+  while (stack.length > 0) {
+    if (Date.now() > deadline || out.entries >= maxEntries) {
+      out.complete = false;
+      break;
+    }
+    const batch = stack.splice(-64); // a few dozen lstat calls in parallel per step
+    await Promise.all(
+      batch.map(async (p) => {
+        const st = await lstat(p).catch(() => undefined);
+        if (!st) return;
+        out.entries += 1;
+        out.bytes += st.blocks !== undefined ? st.blocks * 512 : st.size;
+        if (st.isDirectory()) for (const name of await readdir(p).catch(() => [])) stack.push(join(p, name));
+      }),
+    );
+  }
+  return out;
+}
