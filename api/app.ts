@@ -6,6 +6,7 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { repoRoutes } from './routes/repos.ts';
+import { reviewRoutes } from './routes/review.ts';
 import { systemRoutes } from './routes/system.ts';
 import { homePage } from './routes/home.ts';
 
@@ -37,6 +38,7 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
     systemRoutes(ports),
     repoRoutes(ports),
     jobRoutes(ports),
+    reviewRoutes(ports),
     approvalRoutes(ports),
     eventRoutes(ports, {
       ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),

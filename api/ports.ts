@@ -52,7 +52,17 @@ export interface EventsPort {
   subscribe(filter: { jobId?: string }, listener: (e: StoredEvent) => void): () => void;
 }
 
+export type ResolveAction = 'merge' | 'create_pr' | 'discard';
+export type MergeStrategy = 'merge' | 'squash' | 'ff-only';
+
+export interface ReviewPort {
+  /** The job's diff against the merge-base of its base ref, one bounded page. */
+  diff(id: string, q: { offset?: number; maxFiles?: number; maxBytes?: number }): Promise<unknown>;
+  resolve(id: string, action: ResolveAction, opts: { strategy?: MergeStrategy }): Promise<{ resolution: string; prUrl?: string; message: string }>;
+}
+
 export interface Ports {
+  review: ReviewPort;
   health(): Health;
   jobs: JobsPort;
   approvals: ApprovalsPort;

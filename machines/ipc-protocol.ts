@@ -1,6 +1,6 @@
 import { DecodeError, array, bool, int, json, literal, object, optional, record, str, type Decoder } from './decode.ts';
 import { domainEventDecoder } from './domain-event-decoder.ts';
-import type { SequencedEvent } from './domain-events.ts';
+import type { DiffFileStat, DiffStats, SequencedEvent } from './domain-events.ts';
 import { RESOLUTIONS, jobSpecDecoder, type JobSpec, type Resolution } from './job-spec.ts';
 
 /**
@@ -19,7 +19,8 @@ export type SupervisorMessage =
   | { type: 'follow_up'; content: string }
   | { type: 'cancel'; reason?: string }
   | { type: 'resolve'; resolution: Resolution; prUrl?: string }
-  | { type: 'shutdown'; reason: string };
+  | { type: 'shutdown'; reason: string }
+  | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] };
 
 export type WorkerMessage =
   | { type: 'hello_ack'; protocolVersion: number; jobId: string; pid: number; started: boolean }
@@ -29,7 +30,7 @@ export type WorkerMessage =
   | { type: 'protocol_error'; message: string };
 
 const seq = int({ min: 0 });
-const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'shutdown'] as const;
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'shutdown', 'publish_diff'] as const;
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
@@ -44,6 +45,10 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
   cancel: object({ reason: optional(str()) }),
   resolve: object({ resolution: literal(...RESOLUTIONS), prUrl: optional(str()) }),
   shutdown: object({ reason: str() }),
+  publish_diff: object({
+    stats: object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) }),
+    files: array(object({ path: str(), status: literal('added', 'modified', 'deleted', 'renamed'), additions: int({ min: 0 }), deletions: int({ min: 0 }) })),
+  }),
 };
 
 const sequencedEvent: Decoder<SequencedEvent> = object({

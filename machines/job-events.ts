@@ -1,4 +1,4 @@
-import type { ApprovalRequest, ApprovalResolution, LogLevel, Telemetry, TranscriptDraft } from './domain-events.ts';
+import type { ApprovalRequest, ApprovalResolution, DiffFileStat, DiffStats, LogLevel, Telemetry, TranscriptDraft } from './domain-events.ts';
 import type { Resolution } from './job-spec.ts';
 
 /** Everything the job machine reacts to: from the supervisor, the worker, or the agent. */
@@ -13,6 +13,8 @@ export type JobMachineEvent =
   | { type: 'WORKER_LOST'; reason: string }
   // the user, through the supervisor
   | { type: 'FOLLOW_UP'; content: string }
+  /** The supervisor computed the worktree's diff (it owns git; the job owns the event's seq). */
+  | { type: 'DIFF.UPDATED'; stats: DiffStats; files: DiffFileStat[] }
   | { type: 'APPROVAL_DECIDED'; approvalId: string; resolution: ApprovalResolution; note?: string }
   // the agent, through its adapter
   | { type: 'AGENT.TRANSCRIPT'; entry: TranscriptDraft }

@@ -121,6 +121,10 @@ export const jobMachine = setup({
         ? { type: 'job_resolved', resolution: event.resolution }
         : { type: 'job_resolved', resolution: event.resolution, prUrl: event.prUrl };
     }),
+    emitDiff: emit(({ event }): DraftEvent => {
+      if (event.type !== 'DIFF.UPDATED') throw new Error('unreachable');
+      return { type: 'diff_update', stats: event.stats, files: event.files };
+    }),
     recordFailure: assign({ failureReason: ({ event }) => reasonOf(event) }),
     clearFailure: assign({ failureReason: () => undefined }),
   },
@@ -155,6 +159,7 @@ export const jobMachine = setup({
         'AGENT.TELEMETRY': { actions: 'emitTelemetry' },
         'AGENT.LOG': { actions: 'emitLog' },
         'AGENT.SESSION': { actions: ['recordSession', 'emitSession'] },
+        'DIFF.UPDATED': { actions: 'emitDiff' },
       },
       states: {
         running: {

@@ -1,26 +1,30 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { DecodeError, decode, int, object, optional, record, str } from '../machines/decode.ts';
+import { DecodeError, bool, decode, int, object, optional, record, str } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (README "Configuration"). */
 export interface FileConfig {
   worktreesDir?: string;
   maxConcurrentJobs: number;
   maxJobsPerRepo: number;
+  /** Remove a job's worktree once it is merged, turned into a PR, or discarded. */
+  cleanupResolvedWorktrees: boolean;
   agents: { claude: { path?: string }; copilot: { path?: string } };
 }
 
 export const DEFAULT_CONFIG: FileConfig = {
   maxConcurrentJobs: 4,
   maxJobsPerRepo: 2,
+  cleanupResolvedWorktrees: true,
   agents: { claude: {}, copilot: {} },
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'agents']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'agents']);
 const agentDecoder = optional(object({ path: optional(str({ min: 1 })) }));
 const fileDecoder = object({
   worktreesDir: optional(str({ min: 1 })),
   maxConcurrentJobs: optional(int({ min: 1, max: 64 })),
   maxJobsPerRepo: optional(int({ min: 1, max: 64 })),
+  cleanupResolvedWorktrees: optional(bool),
   agents: optional(object({ claude: agentDecoder, copilot: agentDecoder })),
 });
 
@@ -58,6 +62,7 @@ export function loadConfig(file: string): LoadedConfig {
       ...(v.worktreesDir ? { worktreesDir: v.worktreesDir } : {}),
       maxConcurrentJobs: v.maxConcurrentJobs ?? DEFAULT_CONFIG.maxConcurrentJobs,
       maxJobsPerRepo: v.maxJobsPerRepo ?? DEFAULT_CONFIG.maxJobsPerRepo,
+      cleanupResolvedWorktrees: v.cleanupResolvedWorktrees ?? DEFAULT_CONFIG.cleanupResolvedWorktrees,
       agents: { claude: v.agents?.claude ?? {}, copilot: v.agents?.copilot ?? {} },
     },
     unknownKeys,

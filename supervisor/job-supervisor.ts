@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { conflict, notFound } from '../machines/app-error.ts';
-import type { SequencedEvent } from '../machines/domain-events.ts';
+import type { DiffFileStat, DiffStats, SequencedEvent } from '../machines/domain-events.ts';
 import type { JobMachineEvent } from '../machines/job-events.ts';
-import { isTerminal, type JobSpec } from '../machines/job-spec.ts';
+import { isTerminal, type JobSpec, type Resolution } from '../machines/job-spec.ts';
 import type { Job } from '../api/contract.ts';
 import type { Db } from './db/database.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
 import type { EventLog } from './event-log.ts';
-import { addWorktree, removeWorktree, resolveCommit } from './git/worktrees.ts';
+import { addWorktree, resolveCommit } from './git/worktrees.ts';
+import { copyWorktreeIncludes } from './git/worktree-setup.ts';
 import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
@@ -111,6 +112,9 @@ export class JobSupervisor {
     try {
       const commit = await resolveCommit(row.repo, row.baseRef);
       await addWorktree(row.repo, row.worktreePath, row.branch, commit);
+      // Gitignored files the project needs (.env…) listed in .worktreeinclude.
+      const { copied } = await copyWorktreeIncludes({ repoPath: row.repo, worktreePath: row.worktreePath });
+      if (copied.length) jlog.info({ copied }, 'copied .worktreeinclude files into the worktree');
     } catch (e) {
       const reason = `could not create the worktree: ${e instanceof Error ? e.message.trim() : String(e)}`;
       jlog.warn({ err: e }, reason);
@@ -176,8 +180,40 @@ export class JobSupervisor {
     this.tick();
   }
 
-  /** Removes a job's worktree and branch (used when a job is discarded). */
-  async removeJobWorktree(job: Job): Promise<void> {
-    await removeWorktree(job.repo, job.worktreePath, job.branch);
+  /** Publishes a diff summary as the job's own event (the worker numbers it when it is alive). */
+  publishDiff(jobId: string, summary: { stats: DiffStats; files: DiffFileStat[] }): void {
+    const w = this.worker(jobId);
+    if (w) {
+      w.send({ type: 'publish_diff', stats: summary.stats, files: summary.files });
+      return;
+    }
+    const job = jobsRepo.getJob(this.deps.db, jobId);
+    if (!job || !['running', 'waiting_for_approval', 'review'].includes(job.state)) return;
+    this.applyWithoutWorker(jobId, { type: 'DIFF.UPDATED', stats: summary.stats, files: summary.files });
+  }
+
+  /** Moves a job in review to completed, through its worker when one is alive; resolves once it is recorded. */
+  async resolveJob(jobId: string, resolution: Resolution, prUrl?: string): Promise<void> {
+    const event = prUrl === undefined ? { type: 'RESOLVE' as const, resolution } : { type: 'RESOLVE' as const, resolution, prUrl };
+    const w = this.worker(jobId);
+    if (!w) {
+      this.applyWithoutWorker(jobId, event);
+      return;
+    }
+    w.send({ type: 'resolve', resolution, ...(prUrl ? { prUrl } : {}) });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (jobsRepo.getJob(this.deps.db, jobId)?.state === 'completed') return;
+      if (!this.worker(jobId)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The worker died or went silent: record the resolution ourselves.
+    if (jobsRepo.getJob(this.deps.db, jobId)?.state === 'review' && !this.worker(jobId)) this.applyWithoutWorker(jobId, event);
+  }
+
+  /** Resolves once the job has no live worker (its agent no longer holds the worktree). */
+  async workerGone(jobId: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.worker(jobId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 }

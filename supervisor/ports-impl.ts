@@ -12,10 +12,12 @@ import { inspectRepo } from './git/repo-info.ts';
 import { newId } from './ids.ts';
 import { planJob } from './job-creation.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
+import type { ReviewService } from './review-service.ts';
 import type { Paths } from './paths.ts';
 import { VERSION } from './version.ts';
 
 export interface PortDeps {
+  review: ReviewService;
   db: Db;
   eventLog: EventLog;
   hub: EventHub;
@@ -77,7 +79,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         const job = mustGet(id);
         const transcript = eventsRepo.transcript(db, id, { limit: 500 }).filter((e) => e.role !== 'agent_delta').reverse();
         const pendingApprovals: Approval[] = approvalsRepo.listApprovals(db, { state: 'pending', jobId: id });
-        return { job, transcript, pendingApprovals, diff: null, lastEventId: d.eventLog.lastEventId() };
+        return { job, transcript, pendingApprovals, diff: d.review.summary(id), lastEventId: d.eventLog.lastEventId() };
       },
       transcript: (id, q) => {
         mustGet(id);
@@ -105,6 +107,13 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         w?.send({ type: 'approval_decision', approvalId: id, resolution: answer.resolution, ...(answer.note !== undefined ? { note: answer.note } : {}) });
         return r.approval;
       },
+    },
+    review: {
+      diff: (id, q) => {
+        mustGet(id);
+        return d.review.diff(id, q);
+      },
+      resolve: (id, action, opts) => d.review.resolve(id, action, opts),
     },
     events: {
       readAfter: (afterId, q) => d.eventLog.readAfter(afterId, q),

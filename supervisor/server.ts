@@ -11,6 +11,9 @@ import { JobSupervisor } from './job-supervisor.ts';
 import { consoleLine, createRootLogger } from './log.ts';
 import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
+import { DiffPool } from './git/diff-pool.ts';
+import { ReviewService } from './review-service.ts';
+import { reconcileAllWorktrees } from './startup-hygiene.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -50,7 +53,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
     if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv });
-    const ports = createPorts({ db, eventLog, hub, supervisor, paths, startedAt: Date.now() });
+    const pool = new DiffPool();
+    const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log });
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, paths, startedAt: Date.now() });
+    await reconcileAllWorktrees(db, paths.worktrees, log);
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {
       const line = consoleLine(e);
@@ -84,6 +90,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           server.closeAllConnections();
           await new Promise<void>((r) => server.close(() => r()));
           await supervisor.close();
+          review.close();
+          await pool.close();
           theDb.close();
           rmSync(paths.serverInfo, { force: true });
           log.info('server stopped');

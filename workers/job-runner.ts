@@ -68,6 +68,8 @@ export class JobRunner {
         return this.send(msg.type, msg.reason === undefined ? { type: 'CANCEL' } : { type: 'CANCEL', reason: msg.reason });
       case 'resolve':
         return this.send(msg.type, msg.prUrl === undefined ? { type: 'RESOLVE', resolution: msg.resolution } : { type: 'RESOLVE', resolution: msg.resolution, prUrl: msg.prUrl });
+      case 'publish_diff':
+        return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'shutdown':
         return this.send(msg.type, { type: 'CANCEL', reason: msg.reason });
       default:

@@ -7,7 +7,7 @@
 import type { Selectable } from 'kysely';
 import type { StoredEvent } from '../../api/contract.ts';
 import { invalid } from '../../machines/app-error.ts';
-import type { DomainEvent, LogLevel, SequencedEvent, TranscriptEntry } from '../../machines/domain-events.ts';
+import type { DomainEvent, DomainEventType, LogLevel, SequencedEvent, TranscriptEntry } from '../../machines/domain-events.ts';
 import type { Db } from './database.ts';
 import type { EventsTable } from './schema.ts';
 
@@ -59,6 +59,12 @@ export function readAfter(db: Db, afterId: number, opts: { jobId?: string; limit
   let q = db.q.selectFrom('events').selectAll().where('id', '>', afterId);
   if (opts.jobId !== undefined) q = q.where('job_id', '=', opts.jobId);
   return db.all(q.orderBy('id').limit(Math.max(0, Math.trunc(opts.limit)))).map(toStored);
+}
+
+/** The newest event of one type for a job (e.g. its latest diff summary), if any. */
+export function latestOfType(db: Db, jobId: string, type: DomainEventType): StoredEvent | undefined {
+  const row = db.get(db.q.selectFrom('events').selectAll().where('job_id', '=', jobId).where('type', '=', type).orderBy('seq', 'desc').limit(1));
+  return row ? toStored(row) : undefined;
 }
 
 /** The newest global event id, 0 when the log is empty. */

@@ -45,11 +45,11 @@ export async function addWorktree(repoPath: string, path: string, branch: string
   }
 }
 
-/** Removes a job's worktree and its branch; idempotent. Never touches any other branch. */
-export async function removeWorktree(repoPath: string, path: string, branch: string): Promise<void> {
+/** Removes a job's worktree and (unless kept) its branch; idempotent. Never touches any other branch. */
+export async function removeWorktree(repoPath: string, path: string, branch: string, opts: { keepBranch?: boolean } = {}): Promise<void> {
   const git = simpleGit(repoPath);
   await git.raw(['worktree', 'remove', '--force', path]).catch(() => undefined);
   await rm(path, { recursive: true, force: true });
   await git.raw(['worktree', 'prune']).catch(() => undefined);
-  await git.raw(['branch', '-D', branch]).catch(() => undefined);
+  if (!opts.keepBranch) await git.raw(['branch', '-D', branch]).catch(() => undefined);
 }
