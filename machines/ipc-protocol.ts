@@ -13,7 +13,12 @@ export const PROTOCOL_VERSION = 1;
 
 export type SupervisorMessage =
   | { type: 'hello'; protocolVersion: number; lastPersistedSeq: number }
-  | { type: 'start'; spec: JobSpec; nextSeq: number; resumeSessionId?: string; snapshot?: unknown }
+  /**
+   * `snapshot`: the persisted statechart to continue from (a restarted worker);
+   * `recovery`: why (shown in the transcript); `firstMessage`: what the agent
+   * is told first instead of the prompt; `idle`: resume the session without a turn.
+   */
+  | { type: 'start'; spec: JobSpec; nextSeq: number; resumeSessionId?: string; snapshot?: Record<string, unknown>; recovery?: string; firstMessage?: string; idle?: boolean }
   | { type: 'ack'; seq: number }
   | { type: 'approval_decision'; approvalId: string; resolution: 'approved' | 'rejected'; note?: string }
   | { type: 'follow_up'; content: string }
@@ -23,7 +28,8 @@ export type SupervisorMessage =
   | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] };
 
 export type WorkerMessage =
-  | { type: 'hello_ack'; protocolVersion: number; jobId: string; pid: number; started: boolean }
+  /** `pendingApprovals`: what the worker still waits for, so answers given while it was away can be re-sent. */
+  | { type: 'hello_ack'; protocolVersion: number; jobId: string; pid: number; started: boolean; pendingApprovals: string[] }
   | { type: 'events'; events: SequencedEvent[] }
   | { type: 'snapshot'; seq: number; snapshot: Record<string, unknown> }
   | { type: 'command_rejected'; command: SupervisorMessage['type']; code: string; message: string }
@@ -34,7 +40,15 @@ const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_u
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
-  start: object({ spec: jobSpecDecoder, nextSeq: int({ min: 1 }), resumeSessionId: optional(str({ min: 1 })), snapshot: json }),
+  start: object({
+    spec: jobSpecDecoder,
+    nextSeq: int({ min: 1 }),
+    resumeSessionId: optional(str({ min: 1 })),
+    snapshot: optional(record),
+    recovery: optional(str()),
+    firstMessage: optional(str({ min: 1 })),
+    idle: optional(bool),
+  }),
   ack: object({ seq }),
   approval_decision: object({
     approvalId: str({ min: 1 }),
@@ -58,7 +72,7 @@ const sequencedEvent: Decoder<SequencedEvent> = object({
 });
 
 const workerDecoders: { [K in WorkerMessage['type']]: Decoder<Omit<Extract<WorkerMessage, { type: K }>, 'type'>> } = {
-  hello_ack: object({ protocolVersion: int(), jobId: str({ min: 1 }), pid: int({ min: 1 }), started: bool }),
+  hello_ack: object({ protocolVersion: int(), jobId: str({ min: 1 }), pid: int({ min: 1 }), started: bool, pendingApprovals: array(str()) }),
   events: object({ events: array(sequencedEvent) }),
   snapshot: object({ seq, snapshot: record }),
   command_rejected: object({ command: literal(...supervisorTypes), code: str(), message: str() }),

@@ -11,6 +11,8 @@ export type JobMachineEvent =
   | { type: 'RESUME'; instruction?: string }
   | { type: 'RESOLVE'; resolution: Resolution; prUrl?: string }
   | { type: 'WORKER_LOST'; reason: string }
+  /** A new worker continues the job from its persisted snapshot (after a crash or a server restart). */
+  | { type: 'RECOVERED'; reason: string }
   // the user, through the supervisor
   | { type: 'FOLLOW_UP'; content: string }
   /** The supervisor computed the worktree's diff (it owns git; the job owns the event's seq). */

@@ -121,6 +121,10 @@ export const jobMachine = setup({
         ? { type: 'job_resolved', resolution: event.resolution }
         : { type: 'job_resolved', resolution: event.resolution, prUrl: event.prUrl };
     }),
+    emitRecoveryNote: emit(({ event }): DraftEvent => ({
+      type: 'transcript_update',
+      entry: { role: 'system', text: event.type === 'RECOVERED' ? event.reason : 'recovered' },
+    })),
     emitDiff: emit(({ event }): DraftEvent => {
       if (event.type !== 'DIFF.UPDATED') throw new Error('unreachable');
       return { type: 'diff_update', stats: event.stats, files: event.files };
@@ -165,6 +169,7 @@ export const jobMachine = setup({
         running: {
           on: {
             FOLLOW_UP: { actions: ['emitOperatorMessage', 'forwardToAgent'] },
+            RECOVERED: { actions: 'emitRecoveryNote' },
             'AGENT.APPROVAL_REQUESTED': {
               target: 'waiting_for_approval',
               actions: ['addApproval', 'emitApprovalRequested', { type: 'stateChanged', params: { from: 'running', to: 'waiting_for_approval' } }],
@@ -178,6 +183,11 @@ export const jobMachine = setup({
         waiting_for_approval: {
           on: {
             FOLLOW_UP: { actions: ['emitOperatorMessage', 'forwardToAgent'] },
+            // The agent that asked is gone: its approvals can never be answered, so they are withdrawn.
+            RECOVERED: {
+              target: 'running',
+              actions: ['emitRecoveryNote', 'withdrawAllApprovals', { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'running' } }],
+            },
             'AGENT.APPROVAL_REQUESTED': { actions: ['addApproval', 'emitApprovalRequested'] },
             APPROVAL_DECIDED: [
               {
@@ -217,6 +227,7 @@ export const jobMachine = setup({
               target: 'running',
               actions: ['emitOperatorMessage', 'forwardToAgent', { type: 'stateChanged', params: { from: 'review', to: 'running' } }],
             },
+            RECOVERED: { actions: 'emitRecoveryNote' },
             RESOLVE: { target: '#job.completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'review', to: 'completed' } }] },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'review', to: 'canceled' } } },
           },

@@ -4,18 +4,32 @@ import type { AgentCommand, JobMachineEvent } from '../machines/job-events.ts';
 import type { JobSpec } from '../machines/job-spec.ts';
 import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
-import { decide } from './permission-policy.ts';
+import { decide, type FsFacts } from './permission-policy.ts';
+import { realpathSync } from 'node:fs';
 
 export interface AgentActorDeps {
   adapter: AgentAdapter;
   spec: JobSpec;
   env: Record<string, string | undefined>;
   executablePath?: string;
+  /** See AgentStartOptions.firstMessage. */
+  firstMessage?: string | null;
   newId: () => string;
   now: () => string;
 }
 
 const REJECTED = 'The user rejected this action.';
+
+/** Lets the policy see through symlinks: a link inside the worktree may point outside it. */
+const REALPATH: FsFacts = {
+  realpath: (p) => {
+    try {
+      return realpathSync.native(p);
+    } catch {
+      return undefined;
+    }
+  },
+};
 
 /**
  * The agent as an XState callback actor: alive exactly while the job is
@@ -31,7 +45,7 @@ export function createAgentActor(deps: AgentActorDeps) {
     let closing = false;
 
     const requestPermission: AgentCallbacks['requestPermission'] = (req, signal) => {
-      const verdict = decide(deps.spec.permissionMode, req, deps.spec.worktreePath);
+      const verdict = decide(deps.spec.permissionMode, req, deps.spec.worktreePath, REALPATH);
       if (verdict.action === 'allow') return Promise.resolve({ behavior: 'allow' });
       if (verdict.action === 'deny') return Promise.resolve({ behavior: 'deny', message: verdict.message });
       const approval: ApprovalRequest = {
@@ -78,6 +92,7 @@ export function createAgentActor(deps: AgentActorDeps) {
       callbacks,
       ...(input.agentSessionId ? { resumeSessionId: input.agentSessionId } : {}),
       ...(deps.executablePath ? { executablePath: deps.executablePath } : {}),
+      ...(deps.firstMessage !== undefined ? { firstMessage: deps.firstMessage } : {}),
     });
 
     receive((cmd) => {

@@ -15,6 +15,8 @@ export interface ChannelHandlers {
   onCommand(message: Exclude<SupervisorMessage, { type: 'hello' | 'ack' }>): void;
   /** Whether the job already runs: a re-attaching supervisor must not start it twice. */
   isStarted(): boolean;
+  /** Approvals the job still waits for (re-sent answers are matched against these). */
+  pendingApprovals(): string[];
   log(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -138,7 +140,7 @@ export class WorkerChannel {
       this.outbox?.ack(msg.lastPersistedSeq);
       conn.sentUpTo = msg.lastPersistedSeq;
       conn.ready = true;
-      this.send({ type: 'hello_ack', protocolVersion: PROTOCOL_VERSION, jobId: this.jobId, pid: process.pid, started: this.handlers.isStarted() });
+      this.send({ type: 'hello_ack', protocolVersion: PROTOCOL_VERSION, jobId: this.jobId, pid: process.pid, started: this.handlers.isStarted(), pendingApprovals: this.handlers.pendingApprovals() });
       this.scheduleFlush();
       return;
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type Snapshot } from 'xstate';
 import { assertNever } from '../machines/decode.ts';
 import type { SupervisorMessage, WorkerMessage } from '../machines/ipc-protocol.ts';
 import type { JobMachineEvent } from '../machines/job-events.ts';
@@ -27,6 +27,7 @@ export class JobRunner {
   private readonly actor: Actor<typeof jobMachine>;
   private readonly agent: ReturnType<typeof createAgentActor>;
   private lastState: string;
+  private readonly recovery: string | undefined;
 
   constructor(start: StartMessage, private readonly io: RunnerIo) {
     const spec: JobSpec = start.spec;
@@ -34,15 +35,20 @@ export class JobRunner {
     this.agent = createAgentActor({
       adapter: adapterFor(spec.agent),
       spec,
-      env: { ...process.env },
+      // Claude Code's Bash keeps a cwd between calls; the policy assumes each command starts in the worktree.
+      env: { ...process.env, CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR: '1' },
       executablePath: executablePathFor(spec.agent),
+      ...(start.idle ? { firstMessage: null } : start.firstMessage ? { firstMessage: start.firstMessage } : {}),
       newId: randomUUID,
       now: () => new Date().toISOString(),
     });
     const machine = jobMachine.provide({ actors: { agent: this.agent.logic } });
     const context = { jobId: spec.jobId, pendingApprovals: [], ...(start.resumeSessionId ? { agentSessionId: start.resumeSessionId } : {}) };
-    this.actor = createActor(machine, { snapshot: machine.resolveState({ value: 'preparing', context }), input: { jobId: spec.jobId } });
-    this.lastState = 'preparing';
+    // A restarted worker continues from the persisted statechart (its agent actor resumes the session).
+    const snapshot = start.snapshot ? (start.snapshot as unknown as Snapshot<unknown>) : machine.resolveState({ value: 'preparing', context });
+    this.actor = createActor(machine, { snapshot, input: { jobId: spec.jobId } });
+    this.recovery = start.snapshot ? (start.recovery ?? 'The job worker restarted; resuming the agent session.') : undefined;
+    this.lastState = jobStateOf(this.actor.getSnapshot());
     this.actor.on('*', (draft) => {
       this.outbox.add(draft);
       this.io.flush();
@@ -52,7 +58,11 @@ export class JobRunner {
 
   start(): void {
     this.actor.start();
-    this.actor.send({ type: 'START' });
+    this.actor.send(this.recovery ? { type: 'RECOVERED', reason: this.recovery } : { type: 'START' });
+  }
+
+  pendingApprovals(): string[] {
+    return [...this.actor.getSnapshot().context.pendingApprovals];
   }
 
   /** Applies a supervisor command; one the machine cannot take is refused, never half-applied. */

@@ -17,6 +17,7 @@ let finishing = false;
 
 const channel = new WorkerChannel(args.socketPath, args.jobId, {
   isStarted: () => runner !== undefined,
+  pendingApprovals: () => runner?.pendingApprovals() ?? [],
   log: (level, message) => log[level](message),
   onCommand: (msg) => {
     if (msg.type !== 'start') {

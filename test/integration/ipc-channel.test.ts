@@ -44,7 +44,7 @@ let channel: WorkerChannel | undefined;
 async function open(started = true): Promise<{ path: string; outbox: Outbox }> {
   const dir = mkdtempSync(join(tmpdir(), 'cpl-ipc-'));
   const path = join(dir, 'w.sock');
-  channel = new WorkerChannel(path, 'job1', { onCommand: (m) => commands.push(m), isStarted: () => started, log: () => undefined });
+  channel = new WorkerChannel(path, 'job1', { onCommand: (m) => commands.push(m), isStarted: () => started, pendingApprovals: () => ['a9'], log: () => undefined });
   await channel.listen();
   const outbox = new Outbox(1);
   channel.setOutbox(outbox);
@@ -68,7 +68,7 @@ describe('worker IPC channel', () => {
     const peer = await RawPeer.open(path);
     peer.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, lastPersistedSeq: 0 });
     const ack = await peer.until((m) => m['type'] === 'hello_ack', 'hello_ack');
-    assert.deepEqual({ ...ack, pid: 0 }, { type: 'hello_ack', protocolVersion: PROTOCOL_VERSION, jobId: 'job1', pid: 0, started: true });
+    assert.deepEqual({ ...ack, pid: 0 }, { type: 'hello_ack', protocolVersion: PROTOCOL_VERSION, jobId: 'job1', pid: 0, started: true, pendingApprovals: ['a9'] });
     outbox.add(log('a'));
     outbox.add(log('b'));
     channel!.scheduleFlush();

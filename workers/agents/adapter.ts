@@ -43,6 +43,11 @@ export interface AgentStartOptions {
   spec: JobSpec;
   /** The agent's own session id to resume, when the job ran before. */
   resumeSessionId?: string;
+  /**
+   * The first user message: `spec.prompt` when absent; `null` opens (or resumes)
+   * the session idle, waiting for `send()` (a job restored in review).
+   */
+  firstMessage?: string | null;
   /** The CLI binary to use instead of the SDK's bundled one. */
   executablePath?: string;
   /** The environment for the agent CLI (a full environment: PATH, HOME...). */

@@ -72,7 +72,8 @@ class ClaudeSession implements AgentSession {
       ...(opts.executablePath ? { pathToClaudeCodeExecutable: opts.executablePath } : {}),
       ...(opts.resumeSessionId ? { resume: opts.resumeSessionId } : {}),
     };
-    this.input.push(opts.spec.prompt);
+    const first = opts.firstMessage === undefined ? opts.spec.prompt : opts.firstMessage;
+    if (first !== null) this.input.push(first);
     let q: Query | undefined;
     try {
       q = query({ prompt: this.input, options });

@@ -153,7 +153,8 @@ class CopilotAgentSession implements AgentSession {
       if (!this.proc.attached) this.startWatchdog(client);
       const model = this.mapper.selectedModel ?? spec.model;
       this.cb.sessionStarted({ agentSessionId: session.sessionId, ...(model ? { model } : {}) });
-      const prompts = [spec.prompt, ...this.queued.splice(0)];
+      const first = this.opts.firstMessage === undefined ? spec.prompt : this.opts.firstMessage;
+      const prompts = [...(first === null ? [] : [first]), ...this.queued.splice(0)];
       if (this.interruptRequested) return this.endTurn({ ok: false, reason: 'interrupted', crashed: false });
       for (const prompt of prompts) this.deliver(session, prompt);
     } catch (err) {

@@ -1,0 +1,313 @@
+/**
+ * What the policy knows about individual commands: which are read-only, which
+ * are hard gates outside git, which wrap another command, which options take a
+ * value. Data and small predicates only; the walk is in shell-analysis.ts.
+ */
+
+/** One expanded argument. `unknown` says why its value only exists at run time. */
+export interface Arg {
+  text: string;
+  unknown?: string;
+  /** Contains an unquoted glob character. */
+  glob: boolean;
+}
+
+/** `--long`, `--long=…`, or a short cluster (`-fdx`) containing one of `shorts`. */
+export function hasFlag(args: readonly Arg[], longs: readonly string[], shorts: string): boolean {
+  for (const a of args) {
+    const t = a.text;
+    if (t === '--') return false;
+    if (t.startsWith('--')) {
+      if (longs.some((l) => t === l || t.startsWith(`${l}=`))) return true;
+    } else if (t.startsWith('-') && t.length > 1 && [...t.slice(1)].some((c) => shorts.includes(c))) return true;
+  }
+  return false;
+}
+
+/** Arguments that are not options (everything after `--` counts). */
+export function positionals(args: readonly Arg[]): string[] {
+  const out: string[] = [];
+  let ended = false;
+  for (const a of args) {
+    if (!ended && a.text === '--') ended = true;
+    else if (ended || !a.text.startsWith('-') || a.text === '-') out.push(a.text);
+  }
+  return out;
+}
+
+/**
+ * Read-only commands: allowed in review_and_approve (and observe_only) when
+ * their paths are inside the worktree. The predicate sees the arguments and
+ * rejects the options that make the command write or run something (sort -o,
+ * rg --pre, fd -x, sed -i or a sed script with w/e). Version queries of
+ * toolchains are listed separately. Anything not here asks. Deliberately
+ * absent: awk (`system()`, `print > file`), less/more (shell escapes), tee,
+ * npx (may download and run anything), curl/wget (network: asks in review).
+ * xargs, find, git and the wrappers are judged by what they run.
+ */
+const always = (): boolean => true;
+const noFlag =
+  (longs: string[], shorts = '') =>
+  (args: readonly Arg[]): boolean =>
+    !hasFlag(args, longs, shorts);
+export const READ_ONLY: ReadonlyMap<string, (args: readonly Arg[]) => boolean> = new Map([
+  ...[
+    'ls', 'cat', 'head', 'tail', 'wc', 'nl', 'tac', 'rev', 'fold', 'column', 'cut', 'paste', 'join', 'comm', 'tr', 'expand',
+    'unexpand', 'od', 'hexdump', 'strings', 'file', 'stat', 'du', 'df', 'diff', 'cmp', 'md5sum', 'sha1sum', 'sha256sum',
+    'sha512sum', 'cksum', 'b2sum', 'grep', 'egrep', 'fgrep', 'pwd', 'which', 'whereis', 'type', 'realpath', 'readlink',
+    'basename', 'dirname', 'echo', 'printf', 'true', 'false', ':', 'test', '[', '[[', '((', 'let', 'whoami', 'id', 'uname',
+    'printenv', 'seq', 'sleep', 'wait', 'cd', 'pushd', 'popd', 'export', 'local', 'declare', 'typeset', 'readonly', 'set',
+    'unset', 'shift', 'read', 'alias', 'unalias', 'hash', 'help', 'jobs', 'jq', 'exit', 'return', 'env', 'command', 'time',
+    'exec', 'ps', 'uptime', 'nproc',
+  ].map((n) => [n, always] as const),
+  ['date', noFlag(['--set'], 's')],
+  ['hostname', (args: readonly Arg[]) => positionals(args).length === 0],
+  ['sort', noFlag(['--output'], 'o')],
+  ['tree', noFlag([], 'o')],
+  ['uniq', (args: readonly Arg[]) => positionals(args).length <= 1],
+  ['xxd', (args: readonly Arg[]) => !args.some((a) => a.text === '-r' || a.text === '-revert') && positionals(args).length <= 1],
+  ['rg', noFlag(['--pre'])],
+  ['fd', noFlag(['--exec', '--exec-batch'], 'xX')],
+  ['fdfind', noFlag(['--exec', '--exec-batch'], 'xX')],
+  ['sed', (args: readonly Arg[]) => !hasFlag(args, ['--in-place'], 'i') && sedScriptsOnlyPrint(args)],
+  ['tsc', (args: readonly Arg[]) => hasFlag(args, ['--noEmit', '--version', '--help'], 'v') && !hasFlag(args, ['--build', '--watch'], 'bw')],
+]);
+
+/**
+ * sed reads unless a script writes (`w`, `s///w`) or executes (`e`, `s///e`):
+ * accept only scripts made of addresses with p, d, q, = and s/// with harmless
+ * flags — what agents use to read a range of lines (`sed -n '10,40p' f`).
+ */
+const SED_ADDR = String.raw`(?:\d+|\$|/[^/]*/)`;
+const SED_CMD = new RegExp(String.raw`^\s*(?:${SED_ADDR}(?:\s*,\s*${SED_ADDR})?)?\s*(?:[pdq=]|s(.)(?:(?!\1).)*\1(?:(?!\1).)*\1[gip0-9]*)?\s*$`);
+function sedScriptsOnlyPrint(args: readonly Arg[]): boolean {
+  const scripts: string[] = [];
+  let explicit = false;
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i]?.text ?? '';
+    if (t === '-e' || t === '--expression') {
+      explicit = true;
+      scripts.push(args[++i]?.text ?? '');
+    } else if (t === '-f' || t === '--file' || t.startsWith('--file=')) return false; // a script we cannot see
+  }
+  if (!explicit) {
+    const first = positionals(args)[0];
+    if (first === undefined) return false;
+    scripts.push(first);
+  }
+  return scripts.every((sc) => sc.split(/[;\n]/).every((piece) => SED_CMD.test(piece)));
+}
+
+/** Toolchains whose only read-only use here is asking for their version. */
+const VERSION_ONLY = new Set(['node', 'npm', 'npx', 'pnpm', 'yarn', 'bun', 'deno', 'python', 'python3', 'pip', 'pip3', 'cargo', 'rustc', 'go', 'java', 'ruby', 'gcc', 'clang', 'make', 'docker', 'gh']);
+
+export function isReadOnly(name: string, args: readonly Arg[]): boolean {
+  const check = READ_ONLY.get(name);
+  if (check) return check(args);
+  if (VERSION_ONLY.has(name)) {
+    const t = args.map((a) => a.text);
+    if (t.length === 1 && ['--version', '-v', '-V', 'version'].includes(t[0] ?? '')) return true;
+    if ((name === 'npm' || name === 'pnpm') && (t[0] === 'ls' || t[0] === 'list')) return true;
+  }
+  return false;
+}
+
+/** Commands whose arguments are never file paths and that do not depend on the working directory. */
+export const NON_PATH_ARGS = new Set([
+  'echo', 'printf', 'true', 'false', ':', 'test', '[', '[[', '((', 'let', 'expr', 'export', 'local', 'declare', 'typeset',
+  'readonly', 'set', 'unset', 'shift', 'exit', 'return', 'read', 'sleep', 'seq', 'date', 'kill', 'wait', 'jobs', 'type',
+  'which', 'whereis', 'hash', 'help', 'whoami', 'id', 'uname', 'hostname', 'basename', 'dirname', 'printenv', 'yes', 'tr',
+  'unalias', 'alias', 'trap', 'history', 'umask', 'tput', 'clear',
+]);
+
+/** Commands whose first non-option argument is a pattern or program text, unless one of these options supplies it. */
+interface PatternSource {
+  longs: string[];
+  shorts: string;
+}
+const GREP_PATTERN: PatternSource = { longs: ['--regexp', '--file'], shorts: 'ef' };
+const AWK_PROGRAM: PatternSource = { longs: ['--file'], shorts: 'f' };
+export const PATTERN_FIRST: ReadonlyMap<string, PatternSource> = new Map<string, PatternSource>([
+  ['grep', GREP_PATTERN],
+  ['egrep', GREP_PATTERN],
+  ['fgrep', GREP_PATTERN],
+  ['rg', { longs: ['--regexp', '--file', '--files', '--type-list'], shorts: 'ef' }],
+  ['sed', { longs: ['--expression', '--file'], shorts: 'ef' }],
+  ['awk', AWK_PROGRAM],
+  ['gawk', AWK_PROGRAM],
+  ['mawk', AWK_PROGRAM],
+  ['jq', { longs: ['--from-file'], shorts: 'f' }],
+]);
+
+/** Options that take the next word as a value that is not a path, per command. Unlisted options take none. */
+export const VALUE_OPTS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.entries({
+    grep: ['-e', '-m', '-A', '-B', '-C', '-d', '-D', '--regexp', '--max-count', '--label'],
+    rg: ['-e', '-g', '-t', '-T', '-m', '-A', '-B', '-C', '-M', '-j', '-d', '-r', '-E', '--glob', '--iglob', '--type', '--type-not', '--max-count', '--max-depth', '--replace', '--sort', '--sortr', '--engine', '--colors', '--type-add', '--max-filesize', '--context-separator'],
+    head: ['-n', '-c'],
+    tail: ['-n', '-c'],
+    cut: ['-d', '-f', '-c', '-b'],
+    sort: ['-k', '-t', '-S', '--parallel'],
+    ls: ['-I', '-w', '--ignore', '--width'],
+    du: ['-d', '-B', '-t', '--max-depth'],
+    tree: ['-L', '-I', '-P', '--charset'],
+    xxd: ['-l', '-s', '-c', '-g'],
+    sed: ['-e', '-l', '--expression'],
+    awk: ['-F', '-v'],
+    diff: ['-U', '-x', '-I', '--label'],
+    jq: ['--arg', '--argjson', '--indent', '--slurpfile', '--rawfile'],
+    curl: ['-H', '-X', '-d', '-u', '-A', '-e', '-F', '--header', '--request', '--data', '--data-raw', '--data-binary', '--user', '--user-agent', '--form', '-m', '--max-time'],
+  }).map(([k, v]) => [k, new Set(v)]),
+);
+/** jq's --arg NAME VALUE-style options take two words. */
+export const TWO_VALUE_OPTS = new Set(['--arg', '--argjson', '--slurpfile', '--rawfile']);
+['egrep', 'fgrep'].forEach((n) => (VALUE_OPTS as Map<string, ReadonlySet<string>>).set(n, VALUE_OPTS.get('grep') ?? new Set()));
+
+/**
+ * Hard gates outside git (ask even in full_auto): effects on the machine or on
+ * the world that no diff of the worktree shows.
+ */
+export function systemGate(name: string, args: readonly Arg[]): string | undefined {
+  const pos = positionals(args);
+  const first = pos[0];
+  switch (name) {
+    case 'sudo':
+    case 'doas':
+    case 'su':
+      return `runs with elevated privileges (${name})`;
+    case 'pkill':
+    case 'killall':
+      return `signals processes by name (${name}), which may stop CodePlane or other jobs`;
+    case 'ssh':
+      return pos.length >= 2 ? 'runs a command on another machine (ssh)' : undefined;
+    case 'shutdown':
+    case 'reboot':
+    case 'halt':
+    case 'poweroff':
+      return 'shuts down or restarts the machine';
+    case 'systemctl':
+      return first && /^(status|show|list-|is-)/.test(first) ? undefined : 'manages system services (systemctl)';
+    case 'launchctl':
+      return first === 'list' || first === 'print' ? undefined : 'manages system services (launchctl)';
+    case 'crontab':
+      return hasFlag(args, [], 'l') ? undefined : 'changes scheduled jobs (crontab)';
+    case 'npm':
+    case 'pnpm':
+    case 'yarn':
+    case 'bun':
+      return pos.slice(0, 2).some((p) => ['publish', 'unpublish', 'deprecate', 'owner', 'dist-tag'].includes(p)) ? 'publishes to a package registry' : undefined;
+    case 'cargo':
+      return first === 'publish' || first === 'yank' || first === 'owner' ? 'publishes to a package registry' : undefined;
+    case 'gem':
+      return first === 'push' || first === 'yank' ? 'publishes to a package registry' : undefined;
+    case 'twine':
+    case 'poetry':
+      return first === 'upload' || first === 'publish' ? 'publishes to a package registry' : undefined;
+    case 'docker':
+    case 'podman':
+      return first === 'push' ? 'pushes an image to a registry' : undefined;
+    case 'gh':
+      return ghGate(args);
+  }
+  return undefined;
+}
+
+const GH_READ: Record<string, string[]> = {
+  pr: ['view', 'list', 'status', 'diff', 'checks'],
+  issue: ['view', 'list', 'status'],
+  repo: ['view', 'list'],
+  run: ['view', 'list', 'watch'],
+  release: ['view', 'list'],
+  workflow: ['view', 'list'],
+  auth: ['status'],
+  gist: ['view', 'list'],
+  label: ['list'],
+  search: ['repos', 'issues', 'prs', 'code', 'commits'],
+};
+
+/** gh reads GitHub (network: asks in review mode) or changes it (a hard gate: a remote change). */
+function ghGate(args: readonly Arg[]): string | undefined {
+  const pos = positionals(args);
+  const [group, action] = pos;
+  if (group === undefined || group === 'help' || group === 'version' || group === 'status') return undefined;
+  if (group === 'api') {
+    const t = args.map((a) => a.text);
+    const mi = t.findIndex((x) => x === '-X' || x === '--method');
+    const method = (mi >= 0 ? t[mi + 1] : t.find((x) => x.startsWith('--method='))?.slice(9)) ?? (hasFlag(args, ['--field', '--raw-field', '--input'], 'fF') ? 'POST' : 'GET');
+    return method.toUpperCase() === 'GET' ? undefined : `changes state on GitHub (gh api ${method.toUpperCase()})`;
+  }
+  if (action !== undefined && GH_READ[group]?.includes(action)) return undefined;
+  return `changes state on GitHub (gh ${group}${action ? ` ${action}` : ''})`;
+}
+
+/** Package managers writing outside the worktree: a global install. */
+export function outsideEffect(name: string, args: readonly Arg[]): string | undefined {
+  if (!['npm', 'pnpm', 'yarn', 'bun'].includes(name)) return undefined;
+  const global = hasFlag(args, ['--global', '--location'], 'g') || positionals(args)[0] === 'global';
+  return global ? "installs globally, outside the job's worktree" : undefined;
+}
+
+/**
+ * Commands that run the command given as their arguments, and how to find it:
+ * options taking a value, positional words before the command, an option that
+ * changes directory, and whether the wrapper alone (no command) only reads.
+ */
+export interface WrapperSpec {
+  valueOpts: ReadonlySet<string>;
+  before: number;
+  chdirOpts?: ReadonlySet<string>;
+  /** Options whose value is a shell script (`su -c`, `flock -c`, `env -S`). */
+  scriptOpts?: ReadonlySet<string>;
+  /** `NAME=value` words before the command are environment settings. */
+  assigns?: boolean;
+  /** Options after which there is no command (`command -v x` only looks it up). */
+  lookupOpts?: ReadonlySet<string>;
+  /** Options whose value is a file the wrapper writes. */
+  outputOpts?: ReadonlySet<string>;
+}
+const s = (...xs: string[]): ReadonlySet<string> => new Set(xs);
+export const WRAPPERS: ReadonlyMap<string, WrapperSpec> = new Map<string, WrapperSpec>([
+  ['env', { valueOpts: s('-u', '--unset', '-C', '--chdir', '-S', '--split-string'), before: 0, chdirOpts: s('-C', '--chdir'), scriptOpts: s('-S', '--split-string'), assigns: true }],
+  ['sudo', { valueOpts: s('-u', '-g', '-h', '-p', '-C', '-D', '-r', '-t', '-U', '-T', '--user', '--group', '--host', '--prompt', '--chdir', '--role', '--type', '--other-user', '--command-timeout'), before: 0, chdirOpts: s('-D', '--chdir'), assigns: true }],
+  ['doas', { valueOpts: s('-u', '-C'), before: 0 }],
+  ['su', { valueOpts: s('-c', '--command', '-s', '--shell', '-g', '-G', '--group', '--supp-group'), before: 0, scriptOpts: s('-c', '--command') }],
+  ['nice', { valueOpts: s('-n', '--adjustment'), before: 0 }],
+  ['nohup', { valueOpts: s(), before: 0 }],
+  ['time', { valueOpts: s('-f', '--format', '-o', '--output'), before: 0, outputOpts: s('-o', '--output') }],
+  ['command', { valueOpts: s(), before: 0, lookupOpts: s('-v', '-V') }],
+  ['builtin', { valueOpts: s(), before: 0 }],
+  ['exec', { valueOpts: s('-a'), before: 0 }],
+  ['timeout', { valueOpts: s('-s', '--signal', '-k', '--kill-after'), before: 1 }],
+  ['stdbuf', { valueOpts: s('-i', '-o', '-e', '--input', '--output', '--error'), before: 0 }],
+  ['ionice', { valueOpts: s('-c', '-n', '-p', '-P', '-u', '--class', '--classdata'), before: 0 }],
+  ['setsid', { valueOpts: s(), before: 0 }],
+  ['taskset', { valueOpts: s(), before: 1 }],
+  ['chronic', { valueOpts: s(), before: 0 }],
+  ['unbuffer', { valueOpts: s(), before: 0 }],
+  ['caffeinate', { valueOpts: s('-t', '-w'), before: 0 }],
+  ['busybox', { valueOpts: s(), before: 0 }],
+  ['flock', { valueOpts: s('-w', '-E', '-c', '--timeout', '--conflict-exit-code', '--command'), before: 1, scriptOpts: s('-c', '--command') }],
+  ['strace', { valueOpts: s('-e', '-p', '-s', '-o', '-u', '-E'), before: 0, outputOpts: s('-o') }],
+]);
+
+/** Shells: `-c SCRIPT` is recursed into; options that take a value. */
+export const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'mksh', 'fish']);
+export const SHELL_VALUE_OPTS = new Set(['-o', '+o', '-O', '+O', '--rcfile', '--init-file']);
+
+/** Commands whose output is file paths, one per line: what they list is what `xargs` gets. */
+export function isListing(name: string, args: readonly Arg[]): boolean {
+  if (name === 'fd' || name === 'fdfind') return true;
+  // `ls -a` lists `..`; `ls -l` prints symlink targets (`link -> /etc/passwd`): not just names inside.
+  if (name === 'ls') return !hasFlag(args, ['--all', '--format'], 'afl');
+  if (name === 'find') return !args.some((a) => FIND_RUNS.has(a.text) || ['-printf', '-fprintf', '-ls', '-fls'].includes(a.text));
+  if (name === 'grep' || name === 'egrep' || name === 'fgrep') return hasFlag(args, ['--files-with-matches', '--files-without-match'], 'lL');
+  if (name === 'rg') return hasFlag(args, ['--files-with-matches', '--files-without-match', '--files'], 'lL');
+  return false;
+}
+/** find actions that run a command on every match. */
+export const FIND_RUNS = new Set(['-exec', '-execdir', '-ok', '-okdir']);
+/** find actions that write: delete matches or print into a file. */
+export const FIND_WRITES = new Set(['-delete', '-fprint', '-fprint0', '-fprintf', '-fls']);
+
+/** Line filters that pass through (a subset of) what they read when given no files. */
+export const LINE_FILTERS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'head', 'tail', 'sort', 'uniq', 'tac', 'shuf', 'cat']);
