@@ -8,7 +8,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { repoRoutes } from './routes/repos.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { systemRoutes } from './routes/system.ts';
-import { homePage } from './routes/home.ts';
+import { staticRoutes } from './routes/static.ts';
 
 export interface AppOptions {
   log: Logger;
@@ -45,7 +45,7 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
       ...(opts.sseMaxBufferedBytes ? { maxBufferedBytes: opts.sseMaxBufferedBytes } : {}),
       ...(opts.sseSlowClientMs ? { slowClientMs: opts.sseSlowClientMs } : {}),
     }),
-    homePage(),
+    staticRoutes(),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

@@ -30,7 +30,7 @@ export interface JobsPort {
   snapshot(id: string): JobSnapshot;
   transcript(id: string, q: { beforeSeq?: number; limit: number }): TranscriptEntry[];
   logs(id: string, q: { level?: string; limit: number }): LogLine[];
-  sendMessage(id: string, content: string): void;
+  sendMessage(id: string, content: string): Promise<void>;
   cancel(id: string): Promise<Job>;
 }
 

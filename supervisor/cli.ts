@@ -39,14 +39,16 @@ async function up(argv: string[]): Promise<void> {
     const server = await startServer({ home: resolveHome(), host, port, registerCwd: process.cwd() });
     process.stdout.write(`CodePlane ${VERSION} listening on ${server.url}\n`);
     let stopping = false;
-    const stop = () => {
+    const stop = (mode: 'checkpoint' | 'detach') => {
       if (stopping) return;
       stopping = true;
-      process.stdout.write('stopping…\n');
-      void server.close().then(() => process.exit(0));
+      process.stdout.write(mode === 'detach' ? 'restarting: leaving jobs running…\n' : 'stopping: checkpointing jobs…\n');
+      void server.close(mode).then(() => process.exit(0));
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    process.on('SIGINT', () => stop('checkpoint'));
+    process.on('SIGTERM', () => stop('checkpoint'));
+    // `cpl restart` asks for a stop that leaves the job workers running, to be re-attached.
+    process.on('SIGHUP', () => stop('detach'));
   } catch (e) {
     if (e instanceof StartupError) fail(e.message);
     throw e;

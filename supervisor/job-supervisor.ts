@@ -12,9 +12,40 @@ import { copyWorktreeIncludes } from './git/worktree-setup.ts';
 import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
-import { WorkerHandle } from './worker-handle.ts';
+import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
+import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
+import * as approvalsRepo from './db/approvals-repo.ts';
+import type { SupervisorMessage } from '../machines/ipc-protocol.ts';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** How a worker starts: fresh, or continuing from a snapshot (see the `start` IPC message). */
+export type StartPlan = Pick<Extract<SupervisorMessage, { type: 'start' }>, 'snapshot' | 'recovery' | 'firstMessage' | 'idle'>;
+
+/** What a resumed agent is told when its previous process died mid-turn. */
+export const RESUME_AFTER_LOSS =
+  'Your previous session was interrupted (the CodePlane worker running it stopped). Check the current state of the work and continue the task where you left off.';
+
+export function specOf(job: Job): JobSpec {
+  return {
+    jobId: job.id,
+    repoPath: job.repo,
+    worktreePath: job.worktreePath,
+    branch: job.branch,
+    baseRef: job.baseRef,
+    agent: job.agent,
+    prompt: job.prompt,
+    permissionMode: job.permissionMode,
+    ...(job.model ? { model: job.model } : {}),
+  };
+}
+
+function snapshotOf(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
 
 export interface JobSupervisorDeps {
+  restartPolicy?: RestartPolicy;
   db: Db;
   eventLog: EventLog;
   paths: Paths;
@@ -34,6 +65,7 @@ const SHUTDOWN_GRACE_MS = 5_000;
 export class JobSupervisor {
   private readonly workers = new Map<string, WorkerHandle>();
   private readonly starting = new Set<string>();
+  private readonly restarts = new Map<string, number[]>();
   private closed = false;
 
   constructor(private readonly deps: JobSupervisorDeps) {}
@@ -85,15 +117,81 @@ export class JobSupervisor {
     return updated;
   }
 
-  /** Graceful: ask every worker to stop, wait a grace period, then kill. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * `checkpoint` (cpl down, SIGTERM): every worker interrupts its agent, keeps
+   * the session id, and exits; the next start resumes the jobs. `detach`
+   * (cpl restart): workers keep running and the next supervisor re-attaches.
+   * Idempotent.
+   */
+  async close(mode: 'checkpoint' | 'detach' = 'checkpoint'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const live = [...this.workers.entries()].filter(([, w]) => w.alive);
+    if (mode === 'detach') {
+      for (const [, w] of live) w.detach();
+      return;
+    }
     for (const [, w] of live) w.send({ type: 'shutdown', reason: 'the server stopped' });
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     while (live.some(([, w]) => w.alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const [, w] of live) w.destroy();
+  }
+
+  /**
+   * At startup: adopt every worker still listening (they re-send what was not
+   * persisted), remove stale sockets, and restart active jobs whose worker is
+   * gone, resuming their agent sessions.
+   */
+  async recoverAtStartup(): Promise<void> {
+    const { paths, db, log } = this.deps;
+    for (const file of readdirSync(paths.run).filter((f) => f.endsWith('.sock'))) {
+      const jobId = file.slice(0, -'.sock'.length);
+      if (!(await this.attachWorker(jobId))) {
+        rmSync(join(paths.run, file), { force: true });
+        log.info({ jobId }, 'removed a stale worker socket');
+      }
+    }
+    for (const job of jobsRepo.listByStates(db, ['preparing', 'running', 'waiting_for_approval'])) {
+      if (this.worker(job.id)) continue;
+      await this.recoverLostWorker(job, 'CodePlane was restarted while the job ran', { budget: false });
+    }
+  }
+
+  /** A job in review whose worker is gone gets one (idle, same agent session) when the user needs it. */
+  async ensureWorker(jobId: string): Promise<WorkerHandle> {
+    const live = this.worker(jobId);
+    if (live) return live;
+    const job = this.mustGet(jobId);
+    const snapshot = snapshotOf(jobsRepo.getSnapshot(this.deps.db, jobId));
+    if (job.state !== 'review' || !snapshot) throw conflict('AGENT_NOT_RUNNING', `the job's agent session is not running (the job is ${job.state})`);
+    return this.spawnWorker(job, { snapshot, idle: true, recovery: 'Resumed the agent session for a new message.' });
+  }
+
+  /** Restarts a job whose worker died, from its persisted snapshot, within the restart budget. */
+  private async recoverLostWorker(job: Job, why: string, opts: { budget: boolean } = { budget: true }): Promise<void> {
+    const fail = (reason: string) => {
+      try {
+        this.applyWithoutWorker(job.id, { type: 'WORKER_LOST', reason });
+      } catch (e) {
+        this.deps.log.warn({ jobId: job.id, err: e }, 'could not record the lost worker');
+      }
+    };
+    let attempt = 0;
+    if (opts.budget) {
+      const d = decideRestart(this.restarts.get(job.id) ?? [], Date.now(), this.deps.restartPolicy ?? DEFAULT_RESTART_POLICY);
+      this.restarts.set(job.id, d.history);
+      if (!d.restart) return fail(`${why}; ${d.reason}`);
+      attempt = d.attempt;
+    }
+    const snapshot = snapshotOf(jobsRepo.getSnapshot(this.deps.db, job.id));
+    if (job.state === 'preparing' || !snapshot) return fail(`${why} before the agent started`);
+    const note = `${why}; ${attempt ? `restarted it (restart ${attempt})` : 'started it again'} and ${job.agentSessionId ? 'resumed the agent session' : 'restarted the task'}.`;
+    const plan: StartPlan = { snapshot, recovery: note, ...(job.agentSessionId ? { firstMessage: RESUME_AFTER_LOSS } : {}) };
+    try {
+      await this.spawnWorker(job, plan);
+    } catch (e) {
+      fail(`${why}, and a new worker could not start: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private mustGet(jobId: string): Job {
@@ -122,42 +220,71 @@ export class JobSupervisor {
       this.tick();
       return;
     }
-    const spec: JobSpec = {
-      jobId,
-      repoPath: row.repo,
-      worktreePath: row.worktreePath,
-      branch: row.branch,
-      baseRef: row.baseRef,
-      agent: row.agent,
-      prompt: row.prompt,
-      permissionMode: row.permissionMode,
-      ...(row.model ? { model: row.model } : {}),
-    };
-    await this.spawnWorker(spec, jobsRepo.getLastSeq(db, jobId), row.agentSessionId);
+    await this.spawnWorker(row, {});
     jlog.info({ worktree: row.worktreePath, branch: row.branch }, 'worker started');
   }
 
-  private async spawnWorker(spec: JobSpec, lastSeq: number, resumeSessionId: string | undefined): Promise<void> {
-    const { paths, log } = this.deps;
-    const jobId = spec.jobId;
-    const handle = WorkerHandle.spawn(
-      { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv },
-      {
-        onEvents: (events) => this.persist(jobId, events),
-        onSnapshot: (_seq, snapshot) => jobsRepo.setSnapshot(this.deps.db, jobId, snapshot),
-        onRejected: (m) => log.warn({ jobId, command: m.command, code: m.code }, m.message),
-        onExit: (info) => this.onWorkerExit(jobId, handle, info),
-        log: (level, message) => log[level]({ jobId }, message),
-      },
-    );
+  /** Spawns a worker for the job and starts it (fresh, or continuing from its snapshot). */
+  async spawnWorker(job: Job, plan: StartPlan): Promise<WorkerHandle> {
+    const jobId = job.id;
+    const handle = WorkerHandle.spawn(this.workerOptions(jobId), this.handlersFor(jobId, () => handle));
     this.workers.set(jobId, handle);
     try {
+      const lastSeq = jobsRepo.getLastSeq(this.deps.db, jobId);
       const { started } = await handle.connect(lastSeq);
-      if (!started) handle.send({ type: 'start', spec, nextSeq: lastSeq + 1, ...(resumeSessionId ? { resumeSessionId } : {}) });
+      if (!started)
+        handle.send({
+          type: 'start',
+          spec: specOf(job),
+          nextSeq: lastSeq + 1,
+          ...(job.agentSessionId ? { resumeSessionId: job.agentSessionId } : {}),
+          ...plan,
+        });
+      return handle;
     } catch (e) {
       handle.destroy();
       throw e;
     }
+  }
+
+  /** Adopts a worker that outlived a previous supervisor; re-sends answers given while it was away. */
+  async attachWorker(jobId: string): Promise<boolean> {
+    const job = jobsRepo.getJob(this.deps.db, jobId);
+    let handle: WorkerHandle | undefined;
+    try {
+      const attached = await WorkerHandle.attach(this.workerOptions(jobId), this.handlersFor(jobId, () => handle!), jobsRepo.getLastSeq(this.deps.db, jobId));
+      handle = attached.handle;
+      if (!job) {
+        this.deps.log.warn({ jobId, pid: attached.handshake.pid }, 'a worker runs for a job that does not exist; stopping it');
+        handle.destroy();
+        return false;
+      }
+      this.workers.set(jobId, handle);
+      for (const approvalId of attached.handshake.pendingApprovals) {
+        const a = approvalsRepo.getApproval(this.deps.db, approvalId);
+        if (a?.resolution) handle.send({ type: 'approval_decision', approvalId, resolution: a.resolution, ...(a.note !== undefined ? { note: a.note } : {}) });
+      }
+      this.deps.log.info({ jobId, pid: attached.handshake.pid }, 're-attached to a running worker');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private workerOptions(jobId: string) {
+    const { paths } = this.deps;
+    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv };
+  }
+
+  private handlersFor(jobId: string, handle: () => WorkerHandle): WorkerHandlers {
+    const { log } = this.deps;
+    return {
+      onEvents: (events) => this.persist(jobId, events),
+      onSnapshot: (_seq, snapshot) => jobsRepo.setSnapshot(this.deps.db, jobId, snapshot),
+      onRejected: (m) => log.warn({ jobId, command: m.command, code: m.code }, m.message),
+      onExit: (info) => this.onWorkerExit(jobId, handle(), info),
+      log: (level, message) => log[level]({ jobId }, message),
+    };
   }
 
   private persist(jobId: string, events: SequencedEvent[]): void {
@@ -174,10 +301,9 @@ export class JobSupervisor {
       this.tick();
       return;
     }
-    const how = info.signal ? `was killed (${info.signal})` : `exited with code ${info.code}`;
-    const tail = info.stderrTail ? `: ${info.stderrTail.split('\n').slice(-5).join(' | ')}` : '';
-    this.applyWithoutWorker(jobId, { type: 'WORKER_LOST', reason: `the job worker ${how}${tail}` });
-    this.tick();
+    const how = info.signal ? `was killed (${info.signal})` : info.code === null ? 'disappeared' : `exited with code ${info.code}`;
+    this.deps.log.warn({ jobId, tail: info.stderrTail.split('\n').slice(-5).join(' | ') }, `job worker ${how}`);
+    void this.recoverLostWorker(job, `The job worker ${how}`).finally(() => this.tick());
   }
 
   /** Publishes a diff summary as the job's own event (the worker numbers it when it is alive). */

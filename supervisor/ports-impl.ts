@@ -89,11 +89,10 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         mustGet(id);
         return eventsRepo.logLines(db, id, q);
       },
-      sendMessage: (id, content) => {
+      sendMessage: async (id, content) => {
         const job = mustGet(id);
         if (!['running', 'waiting_for_approval', 'review'].includes(job.state)) throw conflict('INVALID_STATE', `cannot send a message to a job that is ${job.state}`);
-        const w = d.supervisor.worker(id);
-        if (!w) throw conflict('AGENT_NOT_RUNNING', 'the agent session is not running; resume the job first');
+        const w = await d.supervisor.ensureWorker(id);
         w.send({ type: 'follow_up', content });
       },
       cancel: (id) => d.supervisor.cancel(id),

@@ -33,7 +33,8 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
-  close(): Promise<void>;
+  /** `checkpoint`: jobs stop and resume on the next start; `detach`: workers keep running (cpl restart). */
+  close(mode?: 'checkpoint' | 'detach'): Promise<void>;
 }
 
 /** Wires config, storage, the supervisor and the API, then listens. Expected failures become StartupError. */
@@ -78,6 +79,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
     writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
     log.info({ url }, 'server listening');
+    await supervisor.recoverAtStartup();
     supervisor.tick();
 
     let closing: Promise<void> | undefined;
@@ -85,11 +87,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return {
       url,
       port,
-      close: () =>
+      close: (mode = 'checkpoint') =>
         (closing ??= (async () => {
           server.closeAllConnections();
           await new Promise<void>((r) => server.close(() => r()));
-          await supervisor.close();
+          await supervisor.close(mode);
           review.close();
           await pool.close();
           theDb.close();

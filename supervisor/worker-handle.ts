@@ -22,6 +22,12 @@ export interface WorkerHandlers {
   log(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
+export interface Handshake {
+  started: boolean;
+  pid: number;
+  pendingApprovals: string[];
+}
+
 export interface SpawnOptions {
   jobId: string;
   home: string;
@@ -38,7 +44,9 @@ export interface SpawnOptions {
 export class WorkerHandle {
   private socket: Socket | undefined;
   private child: ChildProcess | undefined;
+  private workerPid: number | undefined;
   private exited = false;
+  private detached = false;
   private readonly logFile: string;
 
   private constructor(private readonly opts: SpawnOptions, private readonly handlers: WorkerHandlers) {
@@ -62,8 +70,18 @@ export class WorkerHandle {
     return h;
   }
 
+  /**
+   * Re-attaches to a worker that outlived a previous supervisor: there is no
+   * child handle, so its death is noticed as "socket closed and pid gone".
+   */
+  static async attach(opts: SpawnOptions, handlers: WorkerHandlers, lastPersistedSeq: number, timeoutMs = 2000): Promise<{ handle: WorkerHandle; handshake: Handshake }> {
+    const h = new WorkerHandle(opts, handlers);
+    const handshake = await h.connect(lastPersistedSeq, timeoutMs);
+    return { handle: h, handshake };
+  }
+
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.child?.pid ?? this.workerPid;
   }
 
   get alive(): boolean {
@@ -71,8 +89,8 @@ export class WorkerHandle {
   }
 
   /** Connects (retrying while the worker starts), handshakes, and reports whether the job already runs. */
-  async connect(lastPersistedSeq: number): Promise<{ started: boolean }> {
-    const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+  async connect(lastPersistedSeq: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Handshake> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.exited) throw new Error(`the worker exited before it could be reached: ${this.stderrTail()}`);
       try {
@@ -93,9 +111,10 @@ export class WorkerHandle {
 
   /** Kill now. Idempotent. */
   destroy(): void {
-    if (!this.exited && this.child?.pid) {
+    const pid = this.pid;
+    if (!this.exited && pid) {
       try {
-        process.kill(this.child.pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         /* already gone */
       }
@@ -105,6 +124,7 @@ export class WorkerHandle {
 
   /** Drop the connection but leave the worker running (a supervisor restart). */
   detach(): void {
+    this.detached = true;
     this.socket?.destroy();
     this.socket = undefined;
   }
@@ -120,7 +140,7 @@ export class WorkerHandle {
     });
   }
 
-  private handshake(socket: Socket, lastPersistedSeq: number): Promise<{ started: boolean }> {
+  private handshake(socket: Socket, lastPersistedSeq: number): Promise<Handshake> {
     return new Promise((resolve, reject) => {
       const splitter = new LineSplitter();
       let greeted = false;
@@ -136,7 +156,8 @@ export class WorkerHandle {
             }
             greeted = true;
             this.socket = socket;
-            resolve({ started: msg.started });
+            this.workerPid = msg.pid;
+            resolve({ started: msg.started, pid: msg.pid, pendingApprovals: msg.pendingApprovals });
             continue;
           }
           this.receive(msg);
@@ -145,6 +166,7 @@ export class WorkerHandle {
       socket.once('close', () => {
         if (!greeted) reject(new Error('the worker closed the connection during the handshake'));
         if (this.socket === socket) this.socket = undefined;
+        if (greeted && !this.child && !this.detached) void this.watchAttachedExit(lastPersistedSeq);
       });
       socket.on('error', (e) => this.handlers.log('warn', `IPC socket error: ${e.message}`));
       socket.write(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, lastPersistedSeq } satisfies SupervisorMessage));
@@ -192,6 +214,22 @@ export class WorkerHandle {
     });
   }
 
+  /** For a re-attached worker: the channel closed, so wait for its pid to go (or reconnect if it lives). */
+  private async watchAttachedExit(lastSeq: number): Promise<void> {
+    const pid = this.workerPid!;
+    for (let i = 0; i < 20 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (pidAlive(pid)) {
+      try {
+        await this.connect(lastSeq, 1000);
+        return;
+      } catch {
+        this.destroy(); // alive but unreachable: no use to anyone
+      }
+    }
+    this.exited = true;
+    this.handlers.onExit({ code: null, signal: null, stderrTail: this.stderrTail() });
+  }
+
   private stderrTail(): string {
     try {
       const size = statSync(this.logFile).size;
@@ -200,5 +238,14 @@ export class WorkerHandle {
     } catch {
       return '';
     }
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -19,6 +19,8 @@ export interface RunnerIo {
   send(message: WorkerMessage): void;
   /** The job reached a state where this worker has nothing more to do. */
   finished(): void;
+  /** Stop the agent and exit without changing the job's state (server shutdown). */
+  checkpoint(): void;
 }
 
 /** One job's statechart with its agent, inside the worker process. */
@@ -45,7 +47,9 @@ export class JobRunner {
     const machine = jobMachine.provide({ actors: { agent: this.agent.logic } });
     const context = { jobId: spec.jobId, pendingApprovals: [], ...(start.resumeSessionId ? { agentSessionId: start.resumeSessionId } : {}) };
     // A restarted worker continues from the persisted statechart (its agent actor resumes the session).
-    const snapshot = start.snapshot ? (start.snapshot as unknown as Snapshot<unknown>) : machine.resolveState({ value: 'preparing', context });
+    // The session id may have arrived after the snapshot was taken: the supervisor's copy wins.
+    const restored = start.snapshot && start.resumeSessionId ? withSessionId(start.snapshot, start.resumeSessionId) : start.snapshot;
+    const snapshot = restored ? (restored as unknown as Snapshot<unknown>) : machine.resolveState({ value: 'preparing', context });
     this.actor = createActor(machine, { snapshot, input: { jobId: spec.jobId } });
     this.recovery = start.snapshot ? (start.recovery ?? 'The job worker restarted; resuming the agent session.') : undefined;
     this.lastState = jobStateOf(this.actor.getSnapshot());
@@ -81,10 +85,16 @@ export class JobRunner {
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'shutdown':
-        return this.send(msg.type, { type: 'CANCEL', reason: msg.reason });
+        // A checkpoint, not a cancel: the job keeps its state and the next supervisor resumes it.
+        return this.io.checkpoint();
       default:
         return assertNever(msg, 'command');
     }
+  }
+
+  /** Stops the statechart (and so the agent session) without a transition. */
+  stop(): void {
+    this.actor.stop();
   }
 
   /** Resolves when the agent session has closed (after the job left its active states). */
@@ -110,4 +120,16 @@ export class JobRunner {
     this.io.send({ type: 'snapshot', seq: this.outbox.peekNextSeq - 1, snapshot: persisted });
     if (isTerminal(state)) this.io.finished();
   }
+}
+
+function withSessionId(snapshot: Record<string, unknown>, agentSessionId: string): Record<string, unknown> {
+  const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const children = rec(snapshot['children']);
+  const agent = rec(children['agent']);
+  const agentSnap = rec(agent['snapshot']);
+  // XState restores an invoked child with the input persisted in its snapshot, not one recomputed from context.
+  const patchedChildren = agent['snapshot']
+    ? { ...children, agent: { ...agent, snapshot: { ...agentSnap, input: { ...rec(agentSnap['input']), agentSessionId } } } }
+    : children;
+  return { ...snapshot, context: { ...rec(snapshot['context']), agentSessionId }, children: patchedChildren };
 }

@@ -26,7 +26,12 @@ const channel = new WorkerChannel(args.socketPath, args.jobId, {
     }
     if (runner) return channel.send({ type: 'command_rejected', command: 'start', code: 'ALREADY_STARTED', message: 'the job already runs' });
     clearTimeout(startTimer);
-    runner = new JobRunner(msg, { flush: () => channel.scheduleFlush(), send: (m) => channel.send(m), finished: () => void finish() });
+    runner = new JobRunner(msg, {
+      flush: () => channel.scheduleFlush(),
+      send: (m) => channel.send(m),
+      finished: () => void finish(),
+      checkpoint: () => void checkpoint(),
+    });
     channel.setOutbox(runner.outbox);
     log.info({ agent: msg.spec.agent, worktree: msg.spec.worktreePath }, 'job starting');
     runner.start();
@@ -39,6 +44,19 @@ async function finish(): Promise<void> {
   await runner.agentClosed();
   await runner.outbox.drained(); // wait for the supervisor to persist everything
   log.info('job over; worker exiting');
+  await channel.close();
+  log.flush();
+  process.exit(0);
+}
+
+/** Server shutdown: close the agent session (its id is already persisted), flush events, exit. */
+async function checkpoint(): Promise<void> {
+  if (finishing || !runner) return;
+  finishing = true;
+  log.info('checkpointing for a server shutdown');
+  runner.stop();
+  await runner.agentClosed();
+  await Promise.race([runner.outbox.drained(), new Promise((r) => setTimeout(r, 3000))]);
   await channel.close();
   log.flush();
   process.exit(0);

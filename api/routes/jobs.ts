@@ -57,7 +57,7 @@ export function jobRoutes(ports: Ports): Router {
   });
   r.post('/:id/messages', async (ctx) => {
     const { content } = await readJson(ctx, messageBody);
-    ports.jobs.sendMessage(ctx.params['id']!, content);
+    await ports.jobs.sendMessage(ctx.params['id']!, content);
     ctx.status = 202;
     ctx.body = { accepted: true };
   });

@@ -62,7 +62,8 @@ describe('review and land a job', () => {
     const again = await api<Err>(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'merge' });
     assert.equal(again.status, 409);
     // The worktree and the merged branch are cleaned up once the worker lets go.
-    for (let i = 0; i < 100 && existsSync(job.worktreePath); i++) await new Promise((r) => setTimeout(r, 100));
+    // Cleanup runs after the worker lets go of the worktree: wait for both the directory and the branch.
+    for (let i = 0; i < 100 && (existsSync(job.worktreePath) || git(repo, 'branch', '--list', job.branch) !== ''); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(existsSync(job.worktreePath), false);
     assert.equal(git(repo, 'branch', '--list', job.branch), '');
     git(repo, 'checkout', '--', 'README.md');
@@ -106,7 +107,8 @@ describe('review and land a job', () => {
     const res = await api<{ resolution: string }>(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
     assert.equal(res.body.resolution, 'discarded');
     await completed(job.id);
-    for (let i = 0; i < 100 && existsSync(job.worktreePath); i++) await new Promise((r) => setTimeout(r, 100));
+    // Cleanup runs after the worker lets go of the worktree: wait for both the directory and the branch.
+    for (let i = 0; i < 100 && (existsSync(job.worktreePath) || git(repo, 'branch', '--list', job.branch) !== ''); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(existsSync(job.worktreePath), false);
     assert.equal(git(repo, 'branch', '--list', job.branch), '');
     assert.equal(git(repo, 'rev-parse', 'main'), mainBefore);

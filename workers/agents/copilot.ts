@@ -3,6 +3,7 @@ import {
   RuntimeConnection,
   type CopilotSession,
   type PermissionHandler,
+  type ProviderConfig,
   type SessionConfigBase,
   type SessionEvent,
 } from '@github/copilot-sdk';
@@ -10,6 +11,7 @@ import type { AgentAdapter, AgentCallbacks, AgentSession, AgentStartOptions, Per
 import { CopilotEventMapper } from './copilot-mapping.ts';
 import { buildPermissionRequest, PendingPermissions, toCopilotResult } from './copilot-permission.ts';
 import { RuntimeProcess } from './copilot-process.ts';
+import { COPILOT_PROVIDER_ENV, copilotProviderFrom, describeProvider } from './copilot-provider.ts';
 import { PingWatchdog } from './copilot-watchdog.ts';
 
 export interface CopilotAdapterConfig {
@@ -55,11 +57,18 @@ function decideUnlessWithdrawn(decision: Promise<PermissionDecision>, signal: Ab
 
 const definedEnv = (env: Record<string, string | undefined>): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+const withoutKey = (env: Record<string, string>, key: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter(([k]) => k !== key));
 
 /**
  * One Copilot runtime process and one session per job. Turns run with `session.send` and end
  * with `session.idle`; a `session.error` in the turn is its outcome, reported at that idle
  * (the runtime sends turn_end, session.error, then session.idle).
+ *
+ * Configuration from the agent's environment: `COPILOT_HOME` is the runtime's data directory
+ * (the client's `baseDirectory`); `CODEPLANE_COPILOT_PROVIDER` (JSON, see copilot-provider.ts)
+ * is a BYOK provider for every session, and implies `useLoggedInUser: false`. An invalid value
+ * fails the first turn with the reason; no runtime is started.
  */
 class CopilotAgentSession implements AgentSession {
   private readonly cb: AgentCallbacks;
@@ -80,6 +89,8 @@ class CopilotAgentSession implements AgentSession {
   /** Set once no turn can run any more (runtime gone, session never opened): what later sends hear. */
   private dead: TurnOutcome | undefined;
   private closed: Promise<void> | undefined;
+  /** The BYOK provider from CODEPLANE_COPILOT_PROVIDER, when set. */
+  private readonly provider: ProviderConfig | undefined;
 
   constructor(
     private readonly opts: AgentStartOptions,
@@ -88,17 +99,28 @@ class CopilotAgentSession implements AgentSession {
     this.cb = opts.callbacks;
     this.mapper = new CopilotEventMapper(this.cb);
     this.proc = new RuntimeProcess((level, line) => this.cb.log(level, line), () => void this.onRuntimeExit());
+    const env = definedEnv(opts.env);
+    const setting = copilotProviderFrom(env);
+    this.provider = setting.ok ? setting.provider : undefined;
     let client: CopilotClient | undefined;
-    try {
-      const env = definedEnv(opts.env);
-      client = new CopilotClient({
-        connection: RuntimeConnection.forStdio(opts.executablePath ? { path: opts.executablePath } : {}),
-        env,
-        workingDirectory: opts.spec.worktreePath,
-        ...(env.COPILOT_HOME ? { baseDirectory: env.COPILOT_HOME } : {}),
-      });
-    } catch (err) {
-      this.dead = { ok: false, reason: errorText(err), crashed: true };
+    if (!setting.ok) {
+      // A configuration error: restarting would not help, so not a crash.
+      this.dead = { ok: false, reason: setting.reason, crashed: false };
+    } else {
+      if (this.provider) this.cb.log('info', `copilot: BYOK ${describeProvider(this.provider)}`);
+      try {
+        client = new CopilotClient({
+          connection: RuntimeConnection.forStdio(opts.executablePath ? { path: opts.executablePath } : {}),
+          // The provider travels in session.create; its key need not be in the env the agent's shell inherits.
+          env: withoutKey(env, COPILOT_PROVIDER_ENV),
+          workingDirectory: opts.spec.worktreePath,
+          ...(env.COPILOT_HOME ? { baseDirectory: env.COPILOT_HOME } : {}),
+          // Model calls go to the provider: never fall back to (or prompt for) a GitHub login.
+          ...(this.provider ? { useLoggedInUser: false } : {}),
+        });
+      } catch (err) {
+        this.dead = { ok: false, reason: errorText(err), crashed: true };
+      }
     }
     this.client = client;
     this.opening = client ? this.open(client) : Promise.resolve().then(() => this.endTurn(this.dead ?? { ok: false, reason: 'no client', crashed: true }));
@@ -146,6 +168,7 @@ class CopilotAgentSession implements AgentSession {
         onPermissionRequest: this.onPermissionRequest,
         onEvent: this.onEvent,
         ...(spec.model ? { model: spec.model } : {}),
+        ...(this.provider ? { provider: this.provider } : {}),
       };
       const session = resumeSessionId ? await client.resumeSession(resumeSessionId, config) : await client.createSession(config);
       if (this.closing) return;

@@ -1,0 +1,29 @@
+import { execFileSync } from 'node:child_process';
+
+/** The pid of the worker process running a job (found by its command line). */
+export function workerPid(jobId: string): number | undefined {
+  try {
+    const out = execFileSync('pgrep', ['-f', `workers/main.ts --job ${jobId} `], { encoding: 'utf8' }).trim();
+    const pids = out.split('\n').filter(Boolean).map(Number);
+    return pids[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
