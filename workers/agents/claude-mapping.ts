@@ -98,7 +98,6 @@ export class ClaudeTranscriptMapper {
   }
 
   private lastCost = 0;
-  private lastTurns = 0;
 
   private init(m: Rec): void {
     const id = str(m.session_id);
@@ -113,11 +112,11 @@ export class ClaudeTranscriptMapper {
     const usage = rec(m.usage);
     const model = this.model ?? Object.keys(rec(m.modelUsage) ?? {})[0];
     const cacheRead = num(usage?.cache_read_input_tokens);
-    // The CLI reports running totals for its session; telemetry events carry this turn's increment.
+    // total_cost_usd is a running total for the session (usage and num_turns are per turn):
+    // telemetry events carry this turn's increment so the job can sum them.
     const cost = increment(num(m.total_cost_usd), this.lastCost);
-    const turns = increment(num(m.num_turns), this.lastTurns);
+    const turns = num(m.num_turns);
     this.lastCost = num(m.total_cost_usd) ?? this.lastCost;
-    this.lastTurns = num(m.num_turns) ?? this.lastTurns;
     this.cb.telemetry({
       inputTokens: num(usage?.input_tokens) ?? 0,
       outputTokens: num(usage?.output_tokens) ?? 0,
