@@ -32,6 +32,7 @@ export interface JobsPort {
   logs(id: string, q: { level?: string; limit: number }): LogLine[];
   sendMessage(id: string, content: string): Promise<void>;
   cancel(id: string): Promise<Job>;
+  resume(id: string, instruction?: string): Promise<Job>;
 }
 
 export interface ApprovalsPort {

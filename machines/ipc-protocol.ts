@@ -18,12 +18,24 @@ export type SupervisorMessage =
    * `recovery`: why (shown in the transcript); `firstMessage`: what the agent
    * is told first instead of the prompt; `idle`: resume the session without a turn.
    */
-  | { type: 'start'; spec: JobSpec; nextSeq: number; resumeSessionId?: string; snapshot?: Record<string, unknown>; recovery?: string; firstMessage?: string; idle?: boolean }
+  | {
+      type: 'start';
+      spec: JobSpec;
+      nextSeq: number;
+      resumeSessionId?: string;
+      snapshot?: Record<string, unknown>;
+      recovery?: string;
+      firstMessage?: string;
+      idle?: boolean;
+      /** The first message of a fresh session when the agent's own one cannot be resumed. */
+      fallbackPrompt?: string;
+    }
   | { type: 'ack'; seq: number }
   | { type: 'approval_decision'; approvalId: string; resolution: 'approved' | 'rejected'; note?: string }
   | { type: 'follow_up'; content: string }
   | { type: 'cancel'; reason?: string }
   | { type: 'resolve'; resolution: Resolution; prUrl?: string }
+  | { type: 'resume'; instruction?: string }
   | { type: 'shutdown'; reason: string }
   | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] };
 
@@ -36,7 +48,7 @@ export type WorkerMessage =
   | { type: 'protocol_error'; message: string };
 
 const seq = int({ min: 0 });
-const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'shutdown', 'publish_diff'] as const;
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'publish_diff'] as const;
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
@@ -48,6 +60,7 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
     recovery: optional(str()),
     firstMessage: optional(str({ min: 1 })),
     idle: optional(bool),
+    fallbackPrompt: optional(str({ min: 1 })),
   }),
   ack: object({ seq }),
   approval_decision: object({
@@ -59,6 +72,7 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
   cancel: object({ reason: optional(str()) }),
   resolve: object({ resolution: literal(...RESOLUTIONS), prUrl: optional(str()) }),
   shutdown: object({ reason: str() }),
+  resume: object({ instruction: optional(str({ max: 100_000 })) }),
   publish_diff: object({
     stats: object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) }),
     files: array(object({ path: str(), status: literal('added', 'modified', 'deleted', 'renamed'), additions: int({ min: 0 }), deletions: int({ min: 0 }) })),

@@ -16,11 +16,13 @@ import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import * as approvalsRepo from './db/approvals-repo.ts';
 import type { SupervisorMessage } from '../machines/ipc-protocol.ts';
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import * as eventsRepo from './db/events-repo.ts';
+import { resumeSummary } from './resume-summary.ts';
 import { join } from 'node:path';
 
 /** How a worker starts: fresh, or continuing from a snapshot (see the `start` IPC message). */
-export type StartPlan = Pick<Extract<SupervisorMessage, { type: 'start' }>, 'snapshot' | 'recovery' | 'firstMessage' | 'idle'>;
+export type StartPlan = Pick<Extract<SupervisorMessage, { type: 'start' }>, 'snapshot' | 'recovery' | 'firstMessage' | 'idle' | 'fallbackPrompt'>;
 
 /** What a resumed agent is told when its previous process died mid-turn. */
 export const RESUME_AFTER_LOSS =
@@ -155,6 +157,38 @@ export class JobSupervisor {
       if (this.worker(job.id)) continue;
       await this.recoverLostWorker(job, 'CodePlane was restarted while the job ran', { budget: false });
     }
+  }
+
+  /**
+   * Resume: a job in review continues in its live (or revived) session; a
+   * failed or canceled one gets a new worker that resumes the agent's own
+   * session, or, if that is gone, a fresh one primed with a summary.
+   */
+  async resume(jobId: string, instruction?: string): Promise<Job> {
+    const job = this.mustGet(jobId);
+    const text = instruction?.trim() ? instruction.trim() : undefined;
+    if (job.state === 'review') {
+      const w = await this.ensureWorker(jobId);
+      w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' });
+      return job;
+    }
+    if (job.state !== 'failed' && job.state !== 'canceled') throw conflict('INVALID_STATE', `only a job that failed, was canceled or is in review can be resumed; this one is ${job.state}`);
+    // The worker of a job that just failed may still be flushing its last events.
+    await this.workerGone(jobId, 5000);
+    if (this.worker(jobId) || this.starting.has(jobId)) throw conflict('JOB_STARTING', 'the job is still stopping; try again in a moment');
+    if (!existsSync(job.worktreePath)) throw conflict('WORKTREE_MISSING', `the job's worktree ${job.worktreePath} no longer exists`);
+    const recent = eventsRepo.transcript(this.deps.db, jobId, { limit: 40 });
+    this.applyWithoutWorker(jobId, text ? { type: 'RESUME', instruction: text } : { type: 'RESUME' });
+    const resumed = this.mustGet(jobId);
+    try {
+      await this.spawnWorker(resumed, {
+        fallbackPrompt: resumeSummary(job.prompt, recent, text),
+        ...(job.agentSessionId ? { firstMessage: text ?? RESUME_AFTER_LOSS } : text ? { firstMessage: text } : {}),
+      });
+    } catch (e) {
+      this.applyWithoutWorker(jobId, { type: 'WORKER_LOST', reason: `could not start a worker to resume the job: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    return this.mustGet(jobId);
   }
 
   /** A job in review whose worker is gone gets one (idle, same agent session) when the user needs it. */

@@ -96,6 +96,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         w.send({ type: 'follow_up', content });
       },
       cancel: (id) => d.supervisor.cancel(id),
+      resume: (id, instruction) => d.supervisor.resume(id, instruction),
     },
     approvals: {
       list: (q) => approvalsRepo.listApprovals(db, q),

@@ -14,11 +14,15 @@ export interface AgentActorDeps {
   executablePath?: string;
   /** See AgentStartOptions.firstMessage. */
   firstMessage?: string | null;
+  /** When the agent's own session cannot be resumed: the first message of a fresh one (a summary of the job). */
+  fallbackPrompt?: string;
   newId: () => string;
   now: () => string;
 }
 
 const REJECTED = 'The user rejected this action.';
+/** How the CLIs say a session id is unknown (Claude: no conversation; Copilot: session not found). */
+const SESSION_GONE = /No conversation found|Session not found|could not resume/i;
 
 /** Lets the policy see through symlinks: a link inside the worktree may point outside it. */
 const REALPATH: FsFacts = {
@@ -81,19 +85,31 @@ export function createAgentActor(deps: AgentActorDeps) {
       requestPermission,
       turnEnded: (outcome) => {
         if (closing) return; // we interrupted it ourselves on the way out
+        if (resuming && !outcome.ok && SESSION_GONE.test(outcome.reason) && deps.fallbackPrompt) {
+          resuming = false;
+          sendBack({ type: 'AGENT.TRANSCRIPT', entry: { role: 'system', text: "The agent's previous session could not be resumed; started a fresh session with a summary of the job so far." } });
+          const gone = session;
+          void gone.close();
+          session = open(undefined, deps.fallbackPrompt);
+          return;
+        }
+        resuming = false;
         if (outcome.ok) sendBack(outcome.summary === undefined ? { type: 'AGENT.TURN_COMPLETED' } : { type: 'AGENT.TURN_COMPLETED', summary: outcome.summary });
         else sendBack({ type: 'AGENT.TURN_FAILED', reason: outcome.reason });
       },
     };
 
-    const session = deps.adapter.start({
-      spec: deps.spec,
-      env: deps.env,
-      callbacks,
-      ...(input.agentSessionId ? { resumeSessionId: input.agentSessionId } : {}),
-      ...(deps.executablePath ? { executablePath: deps.executablePath } : {}),
-      ...(deps.firstMessage !== undefined ? { firstMessage: deps.firstMessage } : {}),
-    });
+    const open = (resumeSessionId: string | undefined, firstMessage: string | null | undefined) =>
+      deps.adapter.start({
+        spec: deps.spec,
+        env: deps.env,
+        callbacks,
+        ...(resumeSessionId ? { resumeSessionId } : {}),
+        ...(deps.executablePath ? { executablePath: deps.executablePath } : {}),
+        ...(firstMessage !== undefined ? { firstMessage } : {}),
+      });
+    let resuming = !!input.agentSessionId;
+    let session = open(input.agentSessionId, deps.firstMessage);
 
     receive((cmd) => {
       switch (cmd.type) {

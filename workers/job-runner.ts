@@ -41,6 +41,7 @@ export class JobRunner {
       env: { ...process.env, CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR: '1' },
       executablePath: executablePathFor(spec.agent),
       ...(start.idle ? { firstMessage: null } : start.firstMessage ? { firstMessage: start.firstMessage } : {}),
+      ...(start.fallbackPrompt ? { fallbackPrompt: start.fallbackPrompt } : {}),
       newId: randomUUID,
       now: () => new Date().toISOString(),
     });
@@ -82,6 +83,8 @@ export class JobRunner {
         return this.send(msg.type, msg.reason === undefined ? { type: 'CANCEL' } : { type: 'CANCEL', reason: msg.reason });
       case 'resolve':
         return this.send(msg.type, msg.prUrl === undefined ? { type: 'RESOLVE', resolution: msg.resolution } : { type: 'RESOLVE', resolution: msg.resolution, prUrl: msg.prUrl });
+      case 'resume':
+        return this.send(msg.type, msg.instruction === undefined ? { type: 'RESUME' } : { type: 'RESUME', instruction: msg.instruction });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'shutdown':

@@ -19,6 +19,7 @@ const createJobBody = object({
 });
 
 const messageBody = object({ content: str({ min: 1, max: MAX_PROMPT }) });
+const resumeBody = object({ instruction: optional(str({ max: MAX_PROMPT })) });
 
 function parseStates(raw: string | undefined): JobState[] | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -60,6 +61,10 @@ export function jobRoutes(ports: Ports): Router {
     await ports.jobs.sendMessage(ctx.params['id']!, content);
     ctx.status = 202;
     ctx.body = { accepted: true };
+  });
+  r.post('/:id/resume', async (ctx) => {
+    const { instruction } = await readJson(ctx, resumeBody);
+    ctx.body = await ports.jobs.resume(ctx.params['id']!, instruction);
   });
   r.post('/:id/cancel', async (ctx) => {
     ctx.body = await ports.jobs.cancel(ctx.params['id']!);
