@@ -11,7 +11,8 @@ import { startServer, StartupError } from './server.ts';
 const USAGE = `usage: cpl <command>
 
   up [--host H] [--port P]   start the server in the foreground (default 127.0.0.1:8080)
-  down                       stop the running server
+  down                       stop the running server (jobs are checkpointed and resume on the next up)
+  restart                    restart the server; running jobs keep running
   status                     is the server up? jobs by state
   version                    print the version`;
 
@@ -55,10 +56,11 @@ async function up(argv: string[]): Promise<void> {
   }
 }
 
-function serverInfo(): { pid: number; url: string } | undefined {
+function serverInfo(): { pid: number; url: string; host?: string; port?: number } | undefined {
   try {
-    const v = JSON.parse(readFileSync(pathsFor(resolveHome()).serverInfo, 'utf8')) as { pid?: unknown; url?: unknown };
-    return typeof v.pid === 'number' && typeof v.url === 'string' ? { pid: v.pid, url: v.url } : undefined;
+    const v = JSON.parse(readFileSync(pathsFor(resolveHome()).serverInfo, 'utf8')) as { pid?: unknown; url?: unknown; host?: unknown; port?: unknown };
+    if (typeof v.pid !== 'number' || typeof v.url !== 'string') return undefined;
+    return { pid: v.pid, url: v.url, ...(typeof v.host === 'string' ? { host: v.host } : {}), ...(typeof v.port === 'number' ? { port: v.port } : {}) };
   } catch {
     return undefined;
   }
@@ -83,6 +85,33 @@ function down(): void {
   }
 }
 
+/** Stops the running server without stopping its jobs, then serves again here on the same address. */
+async function restart(argv: string[]): Promise<void> {
+  const info = serverInfo();
+  if (!info) fail('no server is running');
+  try {
+    process.kill(info.pid, 'SIGHUP');
+  } catch {
+    fail(`the server recorded as pid ${info.pid} is not running`);
+  }
+  const deadline = Date.now() + 30_000;
+  while (alive(info.pid)) {
+    if (Date.now() > deadline) fail(`the server (pid ${info.pid}) did not stop within 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const args = argv.length ? argv : [...(info.host ? ['--host', info.host] : []), ...(info.port ? ['--port', String(info.port)] : [])];
+  await up(args);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'up':
@@ -90,6 +119,9 @@ switch (command) {
     break;
   case 'down':
     down();
+    break;
+  case 'restart':
+    await restart(rest);
     break;
   case 'status':
     await status();

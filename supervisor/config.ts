@@ -6,6 +6,8 @@ export interface FileConfig {
   worktreesDir?: string;
   maxConcurrentJobs: number;
   maxJobsPerRepo: number;
+  /** After this long waiting for an approval, a job stops holding a concurrency slot. */
+  approvalHoldsSlotSeconds: number;
   /** Remove a job's worktree once it is merged, turned into a PR, or discarded. */
   cleanupResolvedWorktrees: boolean;
   agents: { claude: { path?: string }; copilot: { path?: string } };
@@ -15,16 +17,18 @@ export const DEFAULT_CONFIG: FileConfig = {
   maxConcurrentJobs: 4,
   maxJobsPerRepo: 2,
   cleanupResolvedWorktrees: true,
+  approvalHoldsSlotSeconds: 300,
   agents: { claude: {}, copilot: {} },
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'agents']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'agents']);
 const agentDecoder = optional(object({ path: optional(str({ min: 1 })) }));
 const fileDecoder = object({
   worktreesDir: optional(str({ min: 1 })),
   maxConcurrentJobs: optional(int({ min: 1, max: 64 })),
   maxJobsPerRepo: optional(int({ min: 1, max: 64 })),
   cleanupResolvedWorktrees: optional(bool),
+  approvalHoldsSlotSeconds: optional(int({ min: 0, max: 86_400 })),
   agents: optional(object({ claude: agentDecoder, copilot: agentDecoder })),
 });
 
@@ -63,6 +67,7 @@ export function loadConfig(file: string): LoadedConfig {
       maxConcurrentJobs: v.maxConcurrentJobs ?? DEFAULT_CONFIG.maxConcurrentJobs,
       maxJobsPerRepo: v.maxJobsPerRepo ?? DEFAULT_CONFIG.maxJobsPerRepo,
       cleanupResolvedWorktrees: v.cleanupResolvedWorktrees ?? DEFAULT_CONFIG.cleanupResolvedWorktrees,
+      approvalHoldsSlotSeconds: v.approvalHoldsSlotSeconds ?? DEFAULT_CONFIG.approvalHoldsSlotSeconds,
       agents: { claude: v.agents?.claude ?? {}, copilot: v.agents?.copilot ?? {} },
     },
     unknownKeys,

@@ -11,7 +11,7 @@ import { addWorktree, resolveCommit } from './git/worktrees.ts';
 import { copyWorktreeIncludes } from './git/worktree-setup.ts';
 import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
-import { SLOT_STATES, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
+import { SLOT_STATES, holdsSlot, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
 import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import * as approvalsRepo from './db/approvals-repo.ts';
@@ -78,7 +78,11 @@ export class JobSupervisor {
     const { db, limits } = this.deps;
     const all = jobsRepo.listQueued(db);
     const queue = all.filter((j) => !this.starting.has(j.id));
-    const active = jobsRepo.listByStates(db, SLOT_STATES).map((j) => ({ id: j.id, repoId: j.repoId }));
+    const now = Date.now();
+    const active = jobsRepo
+      .listByStates(db, SLOT_STATES)
+      .filter((j) => holdsSlot(j, now, limits))
+      .map((j) => ({ id: j.id, repoId: j.repoId }));
     for (const startingId of this.starting) if (!active.some((a) => a.id === startingId)) {
       const j = jobsRepo.getJob(db, startingId);
       if (j) active.push({ id: j.id, repoId: j.repoId });

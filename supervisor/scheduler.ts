@@ -6,6 +6,14 @@ export const SLOT_STATES: readonly JobState[] = ['preparing', 'running', 'waitin
 export interface SchedulerLimits {
   maxConcurrentJobs: number;
   maxJobsPerRepo: number;
+  /** A job waiting for approval longer than this stops holding a slot (a person may be away for hours). */
+  approvalHoldsSlotSeconds?: number;
+}
+
+/** Whether a job in a slot state still holds its slot at `now`. */
+export function holdsSlot(job: { state: string; updatedAt: string }, now: number, limits: SchedulerLimits): boolean {
+  if (job.state !== 'waiting_for_approval' || limits.approvalHoldsSlotSeconds === undefined) return true;
+  return now - Date.parse(job.updatedAt) < limits.approvalHoldsSlotSeconds * 1000;
 }
 
 export interface SchedulableJob {

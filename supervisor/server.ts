@@ -77,10 +77,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const port = (server.address() as AddressInfo).port;
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
-    writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
+    writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, host: opts.host, port }), { mode: 0o600 });
     log.info({ url }, 'server listening');
     await supervisor.recoverAtStartup();
     supervisor.tick();
+    // Slots held by long approval waits free up with time, not with events: look again now and then.
+    const ticker = setInterval(() => supervisor.tick(), 15_000);
+    ticker.unref();
 
     let closing: Promise<void> | undefined;
     const theDb = db;
@@ -89,6 +92,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       port,
       close: (mode = 'checkpoint') =>
         (closing ??= (async () => {
+          clearInterval(ticker);
           server.closeAllConnections();
           await new Promise<void>((r) => server.close(() => r()));
           await supervisor.close(mode);

@@ -21,6 +21,8 @@ export interface RunnerIo {
   finished(): void;
   /** Stop the agent and exit without changing the job's state (server shutdown). */
   checkpoint(): void;
+  /** Where unacknowledged events spill while no supervisor is attached. */
+  spillFile: string;
 }
 
 /** One job's statechart with its agent, inside the worker process. */
@@ -33,7 +35,7 @@ export class JobRunner {
 
   constructor(start: StartMessage, private readonly io: RunnerIo) {
     const spec: JobSpec = start.spec;
-    this.outbox = new Outbox(start.nextSeq);
+    this.outbox = new Outbox(start.nextSeq, { spillFile: io.spillFile });
     this.agent = createAgentActor({
       adapter: adapterFor(spec.agent),
       spec,

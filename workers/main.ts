@@ -4,6 +4,7 @@
  * statechart and agent, and exits once the job is over and every event has
  * been acknowledged.
  */
+import { join } from 'node:path';
 import { WorkerChannel } from './channel.ts';
 import { parseWorkerArgs } from './args.ts';
 import { JobRunner } from './job-runner.ts';
@@ -31,6 +32,7 @@ const channel = new WorkerChannel(args.socketPath, args.jobId, {
       send: (m) => channel.send(m),
       finished: () => void finish(),
       checkpoint: () => void checkpoint(),
+      spillFile: join(args.home, 'jobs', args.jobId, 'outbox-spill.jsonl'),
     });
     channel.setOutbox(runner.outbox);
     log.info({ agent: msg.spec.agent, worktree: msg.spec.worktreePath }, 'job starting');

@@ -1,41 +1,79 @@
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import type { DraftEvent, SequencedEvent } from '../machines/domain-events.ts';
 import { numberEvent } from '../machines/domain-events.ts';
+
+export interface OutboxOptions {
+  now?: () => string;
+  /** Where events beyond `maxInMemory` go while no supervisor acknowledges them. */
+  spillFile?: string;
+  maxInMemory?: number;
+}
 
 /**
  * Numbers the job's events and keeps every one until the supervisor
  * acknowledges it as persisted, so a supervisor that dies (or a new one that
- * attaches) can be sent exactly what it lacks; seqs make re-sending idempotent.
+ * attaches) can be sent exactly what it lacks; seqs make re-sending
+ * idempotent. With no supervisor for a long time, memory stays bounded: the
+ * oldest unacknowledged events spill to a file in the job's directory.
  */
 export class Outbox {
   private unacked: SequencedEvent[] = [];
+  private spilled = 0;
+  private spilledUpTo = 0;
+  private ackedUpTo = 0;
   private drainWaiters: (() => void)[] = [];
+  private readonly now: () => string;
+  private readonly maxInMemory: number;
 
   constructor(
     private nextSeq: number,
-    private readonly now: () => string = () => new Date().toISOString(),
-  ) {}
+    private readonly opts: OutboxOptions = {},
+  ) {
+    this.now = opts.now ?? (() => new Date().toISOString());
+    this.maxInMemory = opts.maxInMemory ?? 10_000;
+    this.ackedUpTo = nextSeq - 1;
+  }
 
   /** Numbers a draft event and holds it until acknowledged. */
   add(draft: DraftEvent): SequencedEvent {
     const seq = this.nextSeq++;
     const numbered: SequencedEvent = { seq, ts: this.now(), event: numberEvent(draft, seq) };
     this.unacked.push(numbered);
+    if (this.opts.spillFile && this.unacked.length > this.maxInMemory) this.spill(this.opts.spillFile);
     return numbered;
   }
 
   /** Cumulative: everything up to `seq` is persisted. */
   ack(seq: number): void {
+    this.ackedUpTo = Math.max(this.ackedUpTo, seq);
     let drop = 0;
     while (drop < this.unacked.length && this.unacked[drop]!.seq <= seq) drop++;
     if (drop > 0) this.unacked = this.unacked.slice(drop);
-    if (this.unacked.length === 0) for (const w of this.drainWaiters.splice(0)) w();
+    if (this.spilled > 0 && this.spilledUpTo <= seq) {
+      rmSync(this.opts.spillFile!, { force: true });
+      this.spilled = 0;
+    }
+    if (this.size === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
+  /** Every unacknowledged event, oldest first (reading back what spilled). */
   pending(): readonly SequencedEvent[] {
-    return this.unacked;
+    if (this.spilled === 0) return this.unacked;
+    const fromFile = readFileSync(this.opts.spillFile!, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SequencedEvent)
+      .filter((e) => e.seq > this.ackedUpTo);
+    return [...fromFile, ...this.unacked];
   }
 
   get size(): number {
+    const spilledLeft = this.spilled > 0 ? Math.max(0, this.spilledUpTo - this.ackedUpTo) : 0;
+    return spilledLeft + this.unacked.length;
+  }
+
+  /** Events held in memory (the rest, if any, wait in the spill file). */
+  get inMemory(): number {
     return this.unacked.length;
   }
 
@@ -45,7 +83,14 @@ export class Outbox {
 
   /** Resolves once every event so far is acknowledged. */
   drained(): Promise<void> {
-    if (this.unacked.length === 0) return Promise.resolve();
+    if (this.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private spill(file: string): void {
+    const half = this.unacked.splice(0, Math.ceil(this.unacked.length / 2));
+    appendFileSync(file, half.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
+    this.spilled += half.length;
+    this.spilledUpTo = half[half.length - 1]!.seq;
   }
 }
