@@ -167,3 +167,36 @@ describe('graceful stop and restart', () => {
     assert.ok(!states.includes('canceled') && !states.includes('failed'), `never canceled or failed: ${states.join(',')}`);
   });
 });
+
+describe('cpl restart', () => {
+  it('restarts the server while the job worker keeps running and is re-attached', async () => {
+    const repo = makeRepo();
+    const first = await start(repo);
+    const sse = await SseClient.open(`${first.url}/api/events`);
+    const { body: job } = await api<Job>(first.url, 'POST', '/api/jobs', { repo, prompt: '[[slow 80]]', agent: 'claude', permissionMode: 'full_auto' });
+    await sse.waitFor((e) => e.event === 'transcript_update' && e.data['jobId'] === job.id, 30_000);
+    sse.close();
+    const pid = workerPid(job.id)!;
+    const { spawn } = await import('node:child_process');
+    const { ROOT } = await import('../helpers/server-process.ts');
+    const restarted = spawn(process.execPath, [join(ROOT, 'bin/cpl.js'), 'restart'], { cwd: repo, env: { ...process.env, CODEPLANE_HOME: first.home, HOME: first.home } });
+    let out = '';
+    restarted.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    restarted.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    try {
+      await waitFor(() => /listening on (http:\/\/\S+)/.test(out), 30_000, `the restarted server: ${out}`);
+      const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+      assert.equal(url, first.url, 'same address');
+      assert.equal(workerPid(job.id), pid, 'the worker kept running');
+      const live = await SseClient.open(`${url}/api/events?jobId=${job.id}`, 0);
+      await live.waitFor(stateIs(job.id, 'review'), 30_000, 'review');
+      live.close();
+      const seqs = live.events.map((e) => Number(e.data['seq']));
+      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1));
+    } finally {
+      const gone = new Promise((r) => restarted.once('exit', r));
+      restarted.kill('SIGTERM');
+      await gone;
+    }
+  });
+});
