@@ -40,9 +40,9 @@ describe('chaos: 20 concurrent jobs under random worker and supervisor kills', (
     const jobs: Job[] = [];
     for (let i = 0; i < 20; i++) {
       const prompt = PROMPTS[i % PROMPTS.length]!.replace('f.txt', `f${i}.txt`);
-      const { status, body } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt, agent: 'claude', permissionMode: 'full_auto' });
-      assert.equal(status, 201);
-      jobs.push(body);
+      const created: { status: number; body: Job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt, agent: 'claude', permissionMode: 'full_auto' });
+      assert.equal(created.status, 201);
+      jobs.push(created.body);
     }
 
     let supervisorKills = 0;

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import { StderrLines, delay, exitsWithin } from './stderr-lines.ts';
 import type { LogLevel } from '../../machines/domain-events.ts';
 
-const TAIL_CHARS = 2000;
 const WARN_LINE = /\b(error|fatal|panic|failed|exception|no conversation found)\b/i;
 
 /**
@@ -14,12 +14,13 @@ const WARN_LINE = /\b(error|fatal|panic|failed|exception|no conversation found)\
  */
 export class ClaudeProcess {
   private child: ChildProcess | undefined;
-  private tail = '';
-  private partialLine = '';
+  private readonly stderrLines: StderrLines;
   private stderrClosed: Promise<unknown> = Promise.resolve();
   private exited: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly log: (level: LogLevel, line: string) => void) {}
+  constructor(log: (level: LogLevel, line: string) => void) {
+    this.stderrLines = new StderrLines(log, WARN_LINE);
+  }
 
   /** Passed to the SDK as `spawnClaudeCodeProcess`. */
   readonly spawn = (opts: SpawnOptions): SpawnedProcess => {
@@ -36,7 +37,7 @@ export class ClaudeProcess {
     const stderr = child.stderr;
     if (stderr) {
       stderr.setEncoding('utf8');
-      stderr.on('data', (chunk: string) => this.onStderr(chunk));
+      stderr.on('data', (chunk: string) => this.stderrLines.push(chunk));
       this.stderrClosed = once(stderr, 'close').catch(() => undefined);
     }
     return child as SpawnedProcess;
@@ -54,8 +55,8 @@ export class ClaudeProcess {
   /** The last stderr text, once the stream has drained (bounded wait: a grandchild may hold it open). */
   async stderrTail(): Promise<string> {
     await Promise.race([this.stderrClosed, delay(500)]);
-    this.flushPartial();
-    return this.tail.trim();
+    this.stderrLines.flush();
+    return this.stderrLines.tail;
   }
 
   /** Waits for the child to exit; after `graceMs` sends SIGTERM, then SIGKILL. */
@@ -69,35 +70,4 @@ export class ClaudeProcess {
     await this.exited;
   }
 
-  private onStderr(chunk: string): void {
-    this.tail = (this.tail + chunk).slice(-TAIL_CHARS);
-    const lines = (this.partialLine + chunk).split('\n');
-    this.partialLine = lines.pop() ?? '';
-    for (const line of lines) this.emit(line);
-  }
-
-  private flushPartial(): void {
-    const rest = this.partialLine;
-    this.partialLine = '';
-    if (rest) this.emit(rest);
-  }
-
-  private emit(line: string): void {
-    const text = line.replace(/\r$/, '');
-    if (text.trim()) this.log(WARN_LINE.test(text) ? 'warn' : 'info', text);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-async function exitsWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([exited.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,9 +1,9 @@
 import { ChildProcess } from 'node:child_process';
+import { StderrLines, delay, exitsWithin } from './stderr-lines.ts';
 import { once } from 'node:events';
 import type { CopilotClient } from '@github/copilot-sdk';
 import type { LogLevel } from '../../machines/domain-events.ts';
 
-const TAIL_CHARS = 2000;
 const WARN_LINE = /\b(error|fatal|panic|failed|exception)\b/i;
 
 /**
@@ -17,15 +17,16 @@ const WARN_LINE = /\b(error|fatal|panic|failed|exception)\b/i;
  */
 export class RuntimeProcess {
   private child: ChildProcess | undefined;
-  private tail = '';
-  private partialLine = '';
+  private readonly stderrLines: StderrLines;
   private stderrClosed: Promise<unknown> = Promise.resolve();
   private exited: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly log: (level: LogLevel, line: string) => void,
+    log: (level: LogLevel, line: string) => void,
     private readonly onExit: () => void,
-  ) {}
+  ) {
+    this.stderrLines = new StderrLines(log, WARN_LINE);
+  }
 
   /** Takes over the client's runtime child if it has been spawned; true once attached. */
   tryAttach(client: CopilotClient): boolean {
@@ -38,7 +39,7 @@ export class RuntimeProcess {
       // The SDK's own listener echoes to our stderr (and buffers without bound): replace it.
       for (const listener of stderr.listeners('data')) stderr.off('data', listener as (...args: unknown[]) => void);
       stderr.setEncoding('utf8');
-      stderr.on('data', (chunk: string) => this.onStderr(chunk));
+      stderr.on('data', (chunk: string) => this.stderrLines.push(chunk));
       this.stderrClosed = once(stderr, 'close').catch(() => undefined);
     }
     if (this.hasExited(candidate)) {
@@ -92,8 +93,8 @@ export class RuntimeProcess {
   /** The last stderr text, once the stream has drained (bounded wait: a grandchild may hold it open). */
   async stderrTail(): Promise<string> {
     await Promise.race([this.stderrClosed, delay(500)]);
-    this.flushPartial();
-    return this.tail.trim();
+    this.stderrLines.flush();
+    return this.stderrLines.tail;
   }
 
   /** Makes sure the child is gone: waits `graceMs`, then SIGTERM, then SIGKILL. */
@@ -111,35 +112,4 @@ export class RuntimeProcess {
     return c.exitCode !== null || c.signalCode !== null;
   }
 
-  private onStderr(chunk: string): void {
-    this.tail = (this.tail + chunk).slice(-TAIL_CHARS);
-    const lines = (this.partialLine + chunk).split('\n');
-    this.partialLine = lines.pop() ?? '';
-    for (const line of lines) this.emit(line);
-  }
-
-  private flushPartial(): void {
-    const rest = this.partialLine;
-    this.partialLine = '';
-    if (rest) this.emit(rest);
-  }
-
-  private emit(line: string): void {
-    const text = line.replace(/\r$/, '');
-    if (text.trim()) this.log(WARN_LINE.test(text) ? 'warn' : 'info', text);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-async function exitsWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([exited.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
