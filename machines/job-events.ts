@@ -6,6 +6,8 @@ export type JobMachineEvent =
   // lifecycle, decided by the supervisor
   | { type: 'PREPARE' }
   | { type: 'PREPARE_FAILED'; reason: string }
+  /** A line of the repository's setup command, run in the new worktree before the agent starts. */
+  | { type: 'SETUP.LOG'; level: LogLevel; message: string }
   | { type: 'START' }
   | { type: 'CANCEL'; reason?: string }
   | { type: 'RESUME'; instruction?: string }

@@ -121,6 +121,10 @@ export const jobMachine = setup({
         ? { type: 'job_resolved', resolution: event.resolution }
         : { type: 'job_resolved', resolution: event.resolution, prUrl: event.prUrl };
     }),
+    emitSetupLog: emit(({ event }): DraftEvent => {
+      if (event.type !== 'SETUP.LOG') throw new Error('unreachable');
+      return { type: 'log_line', level: event.level, message: event.message };
+    }),
     emitRecoveryNote: emit(({ event }): DraftEvent => ({
       type: 'transcript_update',
       entry: { role: 'system', text: event.type === 'RECOVERED' ? event.reason : 'recovered' },
@@ -146,6 +150,7 @@ export const jobMachine = setup({
     preparing: {
       on: {
         START: { target: 'active.running', actions: { type: 'stateChanged', params: { from: 'preparing', to: 'running' } } },
+        'SETUP.LOG': { actions: 'emitSetupLog' },
         PREPARE_FAILED: { target: 'failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'preparing', to: 'failed' } }] },
         CANCEL: { target: 'canceled', actions: { type: 'stateChanged', params: { from: 'preparing', to: 'canceled' } } },
         WORKER_LOST: { target: 'failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'preparing', to: 'failed' } }] },

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { DecodeError, bool, decode, int, object, optional, record, str } from '../machines/decode.ts';
+import { DecodeError, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (README "Configuration"). */
 export interface FileConfig {
@@ -8,28 +8,42 @@ export interface FileConfig {
   maxJobsPerRepo: number;
   /** After this long waiting for an approval, a job stops holding a concurrency slot. */
   approvalHoldsSlotSeconds: number;
+  /** Per repository (absolute path or name): a shell command run in each new worktree before the agent starts. */
+  setupCommands: Record<string, string>;
   /** Remove a job's worktree once it is merged, turned into a PR, or discarded. */
   cleanupResolvedWorktrees: boolean;
   agents: { claude: { path?: string }; copilot: { path?: string } };
+  /** Silence allowed from a running agent before the worker interrupts it and fails the turn; 0 turns the watchdog off. */
+  agentWatchdogSeconds: number;
 }
 
 export const DEFAULT_CONFIG: FileConfig = {
   maxConcurrentJobs: 4,
   maxJobsPerRepo: 2,
   cleanupResolvedWorktrees: true,
+  setupCommands: {},
   approvalHoldsSlotSeconds: 300,
   agents: { claude: {}, copilot: {} },
+  agentWatchdogSeconds: 600,
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'agents']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds']);
+const stringMap: Decoder<Record<string, string>> = (v, f) => {
+  const r = record(v, f);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(r)) out[k] = str({ min: 1 })(x, `${f}.${k}`);
+  return out;
+};
 const agentDecoder = optional(object({ path: optional(str({ min: 1 })) }));
 const fileDecoder = object({
   worktreesDir: optional(str({ min: 1 })),
   maxConcurrentJobs: optional(int({ min: 1, max: 64 })),
   maxJobsPerRepo: optional(int({ min: 1, max: 64 })),
   cleanupResolvedWorktrees: optional(bool),
+  setupCommands: optional(stringMap),
   approvalHoldsSlotSeconds: optional(int({ min: 0, max: 86_400 })),
   agents: optional(object({ claude: agentDecoder, copilot: agentDecoder })),
+  agentWatchdogSeconds: optional(int({ min: 0, max: 86_400 })),
 });
 
 export class ConfigError extends Error {
@@ -67,8 +81,10 @@ export function loadConfig(file: string): LoadedConfig {
       maxConcurrentJobs: v.maxConcurrentJobs ?? DEFAULT_CONFIG.maxConcurrentJobs,
       maxJobsPerRepo: v.maxJobsPerRepo ?? DEFAULT_CONFIG.maxJobsPerRepo,
       cleanupResolvedWorktrees: v.cleanupResolvedWorktrees ?? DEFAULT_CONFIG.cleanupResolvedWorktrees,
+      setupCommands: v.setupCommands ?? {},
       approvalHoldsSlotSeconds: v.approvalHoldsSlotSeconds ?? DEFAULT_CONFIG.approvalHoldsSlotSeconds,
       agents: { claude: v.agents?.claude ?? {}, copilot: v.agents?.copilot ?? {} },
+      agentWatchdogSeconds: v.agentWatchdogSeconds ?? DEFAULT_CONFIG.agentWatchdogSeconds,
     },
     unknownKeys,
     created: false,

@@ -8,7 +8,8 @@ import type { Db } from './db/database.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
 import type { EventLog } from './event-log.ts';
 import { addWorktree, resolveCommit } from './git/worktrees.ts';
-import { copyWorktreeIncludes } from './git/worktree-setup.ts';
+import { copyWorktreeIncludes, runSetupCommand } from './git/worktree-setup.ts';
+import { basename } from 'node:path';
 import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, holdsSlot, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
@@ -47,6 +48,8 @@ function snapshotOf(v: unknown): Record<string, unknown> | undefined {
 }
 
 export interface JobSupervisorDeps {
+  /** See config `setupCommands`. */
+  setupCommands?: Record<string, string>;
   restartPolicy?: RestartPolicy;
   db: Db;
   eventLog: EventLog;
@@ -251,8 +254,11 @@ export class JobSupervisor {
       // Gitignored files the project needs (.env…) listed in .worktreeinclude.
       const { copied } = await copyWorktreeIncludes({ repoPath: row.repo, worktreePath: row.worktreePath });
       if (copied.length) jlog.info({ copied }, 'copied .worktreeinclude files into the worktree');
+      const setup = this.deps.setupCommands?.[row.repo] ?? this.deps.setupCommands?.[basename(row.repo)];
+      if (setup) await this.runSetup(jobId, row.worktreePath, setup);
     } catch (e) {
-      const reason = `could not create the worktree: ${e instanceof Error ? e.message.trim() : String(e)}`;
+      const what = e instanceof Error && e.message.startsWith('the setup command') ? '' : 'could not create the worktree: ';
+      const reason = `${what}${e instanceof Error ? e.message.trim() : String(e)}`;
       jlog.warn({ err: e }, reason);
       this.applyWithoutWorker(jobId, { type: 'PREPARE_FAILED', reason });
       this.tick();
@@ -260,6 +266,14 @@ export class JobSupervisor {
     }
     await this.spawnWorker(row, {});
     jlog.info({ worktree: row.worktreePath, branch: row.branch }, 'worker started');
+  }
+
+  /** Runs the repository's setup command in the new worktree; its output lines become the job's log. */
+  private async runSetup(jobId: string, worktreePath: string, command: string): Promise<void> {
+    const log = (message: string, level: 'info' | 'warn' = 'info') => this.applyWithoutWorker(jobId, { type: 'SETUP.LOG', level, message });
+    log(`setup: ${command}`);
+    const r = await runSetupCommand({ worktreePath, command, onLine: (line, stream) => log(line, stream === 'stderr' ? 'warn' : 'info') });
+    if (!r.ok) throw new Error(`the setup command failed (${r.exitCode === null ? r.code : `exit ${r.exitCode}`}): ${r.tail.slice(-10).join('\n')}`);
   }
 
   /** Spawns a worker for the job and starts it (fresh, or continuing from its snapshot). */

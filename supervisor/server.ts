@@ -53,7 +53,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
     if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
-    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv });
+    if (!workerEnv['CODEPLANE_WATCHDOG_MS']) workerEnv['CODEPLANE_WATCHDOG_MS'] = String(config.agentWatchdogSeconds * 1000);
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, setupCommands: config.setupCommands });
     const pool = new DiffPool();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log });
     const ports = createPorts({ db, eventLog, hub, supervisor, review, paths, startedAt: Date.now() });

@@ -73,6 +73,8 @@ const table: Row[] = [
   ok('preparing', { type: 'PREPARE_FAILED', reason: 'bad ref' }, 'failed', ['job_state_changed:preparing>failed']),
   ok('preparing', { type: 'CANCEL' }, 'canceled', ['job_state_changed:preparing>canceled']),
   ignored('preparing', { type: 'AGENT.TURN_COMPLETED' }),
+  ok('preparing', { type: 'SETUP.LOG', level: 'info', message: 'npm ci' }, 'preparing', ['log_line']),
+  ignored('running', { type: 'SETUP.LOG', level: 'info', message: 'late' }),
   ok('running', { type: 'AGENT.TRANSCRIPT', entry: { role: 'agent', text: 'hi' } }, 'running', ['transcript_update']),
   ok('running', { type: 'AGENT.TELEMETRY', telemetry: { inputTokens: 1, outputTokens: 2 } }, 'running', ['telemetry']),
   ok('running', { type: 'AGENT.LOG', level: 'warn', message: 'x' }, 'running', ['log_line']),
