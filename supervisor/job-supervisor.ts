@@ -7,7 +7,7 @@ import type { Job } from '../api/contract.ts';
 import type { Db } from './db/database.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
 import type { EventLog } from './event-log.ts';
-import { addWorktree, resolveCommit } from './git/worktrees.ts';
+import { addWorktree, isWorktreeOn, removeWorktree, resolveCommit } from './git/worktrees.ts';
 import { copyWorktreeIncludes, runSetupCommand } from './git/worktree-setup.ts';
 import { basename } from 'node:path';
 import { superviseTransition } from './job-commands.ts';
@@ -224,8 +224,9 @@ export class JobSupervisor {
       if (!d.restart) return fail(`${why}; ${d.reason}`);
       attempt = d.attempt;
     }
+    if (job.state === 'preparing') return this.recoverPreparing(job);
     const snapshot = snapshotOf(jobsRepo.getSnapshot(this.deps.db, job.id));
-    if (job.state === 'preparing' || !snapshot) return fail(`${why} before the agent started`);
+    if (!snapshot) return fail(`${why} before the agent started`);
     const note = `${why}; ${attempt ? `restarted it (restart ${attempt})` : 'started it again'} and ${job.agentSessionId ? 'resumed the agent session' : 'restarted the task'}.`;
     const plan: StartPlan = { snapshot, recovery: note, ...(job.agentSessionId ? { firstMessage: RESUME_AFTER_LOSS } : {}) };
     try {
@@ -233,6 +234,14 @@ export class JobSupervisor {
     } catch (e) {
       fail(`${why}, and a new worker could not start: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /** A job caught in preparing: keep a sound worktree, redo a half-made one, then start it normally. */
+  private async recoverPreparing(job: Job): Promise<void> {
+    const sound = existsSync(job.worktreePath) && (await isWorktreeOn(job.worktreePath, job.branch));
+    if (!sound) await removeWorktree(job.repo, job.worktreePath, job.branch).catch(() => undefined);
+    this.deps.log.info({ jobId: job.id, worktreeKept: sound }, 'restarting a job that was interrupted while preparing');
+    await this.prepareAndSpawn(job.id, { worktreeReady: sound });
   }
 
   private mustGet(jobId: string): Job {
@@ -246,9 +255,19 @@ export class JobSupervisor {
     const job = this.mustGet(jobId);
     if (job.state !== 'queued') return;
     this.applyWithoutWorker(jobId, { type: 'PREPARE' });
+    await this.prepareAndSpawn(jobId, { worktreeReady: false });
+  }
+
+  /**
+   * Creates the job's worktree (unless it is already there) and starts its
+   * worker. Any failure fails the job with the reason: never stuck in preparing.
+   */
+  private async prepareAndSpawn(jobId: string, opts: { worktreeReady: boolean }): Promise<void> {
+    const { db, log } = this.deps;
     const jlog = log.child({ jobId });
     const row = jobsRepo.getJob(db, jobId)!;
     try {
+      if (opts.worktreeReady) return await this.spawnAndLog(row, jlog);
       const commit = await resolveCommit(row.repo, row.baseRef);
       await addWorktree(row.repo, row.worktreePath, row.branch, commit);
       // Gitignored files the project needs (.env…) listed in .worktreeinclude.
@@ -264,8 +283,18 @@ export class JobSupervisor {
       this.tick();
       return;
     }
-    await this.spawnWorker(row, {});
-    jlog.info({ worktree: row.worktreePath, branch: row.branch }, 'worker started');
+    await this.spawnAndLog(row, jlog);
+  }
+
+  private async spawnAndLog(row: Job, jlog: Logger): Promise<void> {
+    try {
+      await this.spawnWorker(row, {});
+      jlog.info({ worktree: row.worktreePath, branch: row.branch }, 'worker started');
+    } catch (e) {
+      const reason = `could not start the job worker: ${e instanceof Error ? e.message : String(e)}`;
+      jlog.error({ err: e }, reason);
+      if (jobsRepo.getJob(this.deps.db, row.id)?.state === 'preparing') this.applyWithoutWorker(row.id, { type: 'PREPARE_FAILED', reason });
+    }
   }
 
   /** Runs the repository's setup command in the new worktree; its output lines become the job's log. */

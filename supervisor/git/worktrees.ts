@@ -45,6 +45,12 @@ export async function addWorktree(repoPath: string, path: string, branch: string
   }
 }
 
+/** Whether `path` is a git worktree with `branch` checked out (a worktree left complete by a crash). */
+export async function isWorktreeOn(path: string, branch: string): Promise<boolean> {
+  const head = await simpleGit(path).raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
+  return head.trim() === branch;
+}
+
 /** Removes a job's worktree and (unless kept) its branch; idempotent. Never touches any other branch. */
 export async function removeWorktree(repoPath: string, path: string, branch: string, opts: { keepBranch?: boolean } = {}): Promise<void> {
   const git = simpleGit(repoPath);

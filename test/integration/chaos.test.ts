@@ -92,6 +92,7 @@ describe('chaos: 20 concurrent jobs under random worker and supervisor kills', (
     } finally {
       db.close();
     }
-    process.stdout.write(`# chaos seed ${seed}: ${workerKills} worker kills, ${supervisorKills} supervisor kills; final states ${states.sort().join(',')}\n`);
+    const reasons = final.filter((j) => j.state === 'failed').map((j) => j.failureReason);
+    process.stdout.write(`# chaos seed ${seed}: ${workerKills} worker kills, ${supervisorKills} supervisor kills; final states ${states.sort().join(',')}${reasons.length ? `; failures: ${reasons.join(' / ')}` : ''}\n`);
   });
 });
