@@ -1,13 +1,21 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import { authGate } from './auth.ts';
 import { errorMiddleware } from './errors.ts';
+import { HostPolicy, requestGuard } from './host-guard.ts';
+import { LoginLimiter } from './login-limiter.ts';
 import type { Ports } from './ports.ts';
+import { previewProxy } from './preview-proxy.ts';
+import { authRoutes } from './routes/auth.ts';
+import { pushRoutes } from './routes/push.ts';
+import { shareRoutes } from './routes/shares.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { repoRoutes } from './routes/repos.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { systemRoutes } from './routes/system.ts';
+import { agentRoutes } from './routes/agents.ts';
 import { staticRoutes } from './routes/static.ts';
 
 export interface AppOptions {
@@ -16,6 +24,11 @@ export interface AppOptions {
   /** Bytes queued for one SSE client before it is cut off as too slow. */
   sseMaxBufferedBytes?: number;
   sseSlowClientMs?: number;
+  /** Host names this server answers to (and which are HTTPS-only); defaults to the loopback names. */
+  hosts?: HostPolicy;
+  /** Proxies whose X-Forwarded-For is believed (login rate limiting only). */
+  trustedProxies?: readonly string[];
+  loginLimiter?: LoginLimiter;
 }
 
 const SECURITY_HEADERS = {
@@ -29,22 +42,32 @@ const SECURITY_HEADERS = {
 export function createApp(ports: Ports, opts: AppOptions): Koa {
   const app = new Koa();
   app.proxy = false;
+  const hosts = opts.hosts ?? new HostPolicy();
+  const sse = {
+    ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.sseMaxBufferedBytes ? { maxBufferedBytes: opts.sseMaxBufferedBytes } : {}),
+    ...(opts.sseSlowClientMs ? { slowClientMs: opts.sseSlowClientMs } : {}),
+  };
   app.use(async (ctx, next) => {
     ctx.set(SECURITY_HEADERS);
+    if (hosts.isHttps(ctx.req)) ctx.set('Strict-Transport-Security', 'max-age=31536000');
     await next();
   });
   app.use(errorMiddleware(opts.log));
+  app.use(requestGuard(hosts));
+  app.use(authGate(ports.auth));
+  app.use(previewProxy(hosts));
   for (const router of [
     systemRoutes(ports),
+    agentRoutes(ports),
+    authRoutes(ports.auth, { hosts, limiter: opts.loginLimiter ?? new LoginLimiter(), trustedProxies: opts.trustedProxies ?? [] }),
+    shareRoutes(ports, { hosts, sse }),
+    pushRoutes(ports),
     repoRoutes(ports),
     jobRoutes(ports),
     reviewRoutes(ports),
     approvalRoutes(ports),
-    eventRoutes(ports, {
-      ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
-      ...(opts.sseMaxBufferedBytes ? { maxBufferedBytes: opts.sseMaxBufferedBytes } : {}),
-      ...(opts.sseSlowClientMs ? { slowClientMs: opts.sseSlowClientMs } : {}),
-    }),
+    eventRoutes(ports, sse),
     staticRoutes(),
   ]) {
     app.use(router.routes());

@@ -80,6 +80,26 @@ export interface Health {
   queuedJobs: number;
 }
 
+/** `GET /api/agents`: whether each agent can run here. `authenticated: null` = could not tell. */
+export interface AgentInfo {
+  id: AgentId;
+  name: string;
+  /** The CLI binary was found (and starts). */
+  available: boolean;
+  authenticated: boolean | null;
+  version?: string;
+  /** What to do when the agent is not available or not signed in. */
+  hint?: string;
+  /** Where the CLI binary is. */
+  path?: string;
+}
+
+/** `GET /api/agents/:id/models`. */
+export interface AgentModel {
+  id: string;
+  name: string;
+}
+
 export interface JobPage {
   items: Job[];
   nextCursor: string | null;
@@ -91,4 +111,33 @@ export interface JobSnapshot {
   pendingApprovals: Approval[];
   diff: { files: number; additions: number; deletions: number } | null;
   lastEventId: number;
+}
+
+/** What a share link shows: the job without local paths or session ids, its transcript and diff summary. */
+export interface SharedJob {
+  id: string;
+  title: string;
+  repoName: string;
+  prompt: string;
+  agent: AgentId;
+  model: string | null;
+  state: JobState;
+  branch: string;
+  baseRef: string;
+  createdAt: string;
+  updatedAt: string;
+  completedAt?: string;
+  resolution?: Resolution;
+  prUrl?: string;
+  failureReason?: string;
+  usage?: Usage;
+}
+
+export interface ShareView {
+  job: SharedJob;
+  transcript: TranscriptEntry[];
+  pendingApprovals: { id: string; kind: ApprovalKind; summary: string; requestedAt: string }[];
+  diff: { stats: { files: number; additions: number; deletions: number }; files: { path: string; status: string; additions: number; deletions: number }[] } | null;
+  lastEventId: number;
+  expiresAt: string;
 }

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { AppError, type AppErrorKind } from '../machines/app-error.ts';
 import { DecodeError } from '../machines/decode.ts';
+import { discardBody } from './body.ts';
 import type { ApiErrorBody } from './contract.ts';
 
 const STATUS: Record<AppErrorKind, number> = {
@@ -20,9 +21,10 @@ export function errorMiddleware(log: Logger) {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', 'NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) throw new AppError('not_found', 'NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     } catch (e) {
       const { status, body } = toResponse(e);
+      discardBody(ctx);
       if (status >= 500) log.error({ err: e, path: ctx.path, method: ctx.method }, 'request failed');
       ctx.status = status;
       ctx.body = body;

@@ -4,7 +4,8 @@
  */
 import type { ApprovalResolution, TranscriptEntry } from '../machines/domain-events.ts';
 import type { AgentId, JobState, PermissionMode } from '../machines/job-spec.ts';
-import type { Approval, Health, Job, JobPage, JobSnapshot, Repo, StoredEvent } from './contract.ts';
+import type { AgentInfo, AgentModel } from './contract.ts';
+import type { Approval, Health, Job, JobPage, JobSnapshot, Repo, ShareView, StoredEvent } from './contract.ts';
 
 export interface CreateJobInput {
   repo: string;
@@ -62,7 +63,53 @@ export interface ReviewPort {
   resolve(id: string, action: ResolveAction, opts: { strategy?: MergeStrategy }): Promise<{ resolution: string; prUrl?: string; message: string }>;
 }
 
+/** Who may use the API when CodePlane is reachable beyond loopback (or a password is set). */
+export interface AuthPort {
+  /** Requests must carry a session cookie or a bearer token. */
+  required(): boolean;
+  /** A session for a matching password, or undefined. */
+  login(password: string): Promise<{ sessionId: string; expiresAt: string } | undefined>;
+  logout(sessionId: string): void;
+  sessionValid(sessionId: string): boolean;
+  tokenValid(token: string): boolean;
+}
+
+/** Read-only share links for one job (tokens live in memory). */
+export interface SharesPort {
+  create(jobId: string): { token: string; expiresAt: string };
+  /** False when the token is unknown or already expired. */
+  revoke(token: string): boolean;
+  /** The job a live token grants, or undefined (unknown, expired, revoked). */
+  jobFor(token: string): string | undefined;
+  view(token: string): ShareView;
+  /** Calls `onEnd` once when the token is revoked or expires; returns an unsubscribe. */
+  watch(token: string, onEnd: () => void): () => void;
+}
+
+export interface PushSubscriptionInput {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
+export interface PushPort {
+  publicKey(): string;
+  subscribe(sub: PushSubscriptionInput): void;
+  /** False when no such subscription was stored. */
+  unsubscribe(endpoint: string): boolean;
+}
+
+export interface AgentsPort {
+  /** Every agent: found, version, signed in (cached briefly; probing starts the CLIs). */
+  list(): Promise<AgentInfo[]>;
+  /** The agent's models (cached); AGENT_NOT_FOUND, AGENT_UNAVAILABLE (503) or AGENT_NOT_AUTHENTICATED (409) otherwise. */
+  models(id: string): Promise<AgentModel[]>;
+}
+
 export interface Ports {
+  agents: AgentsPort;
+  auth: AuthPort;
+  shares: SharesPort;
+  push: PushPort;
   review: ReviewPort;
   health(): Health;
   jobs: JobsPort;

@@ -7,13 +7,22 @@ import { parseArgs } from 'node:util';
 import { VERSION } from './version.ts';
 import { pathsFor, resolveHome } from './paths.ts';
 import { startServer, StartupError } from './server.ts';
+import { remoteBanner } from './cli-remote.ts';
 
 const USAGE = `usage: cpl <command>
 
-  up [--host H] [--port P]   start the server in the foreground (default 127.0.0.1:8080)
+  up [--host H] [--port P] [--remote] [--password P]
+                             start the server in the foreground (default 127.0.0.1:8080);
+                             --remote opens a public tunnel (cloudflared/devtunnel); exposure needs a password
   down                       stop the running server (jobs are checkpointed and resume on the next up)
   restart                    restart the server; running jobs keep running
   status                     is the server up? jobs by state
+  doctor [--json] [--port P] check the environment, with a fix hint for each problem
+  run --repo PATH --agent claude|copilot [--model M] [--mode MODE] "prompt"
+                             run a job on the running server and follow it here (answer approvals with y/n [note])
+  password set|clear         set (from the terminal or stdin) or remove the login password
+  token create [--name N]|list|revoke ID
+                             API tokens for scripts (Authorization: Bearer …), shown once
   version                    print the version`;
 
 function fail(message: string, code = 1): never {
@@ -28,17 +37,20 @@ function parsePort(raw: string | undefined): number {
 }
 
 async function up(argv: string[]): Promise<void> {
-  let values: { host?: string | undefined; port?: string | undefined };
+  let values: { host?: string | undefined; port?: string | undefined; remote?: boolean | undefined; password?: string | undefined };
   try {
-    ({ values } = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, remote: { type: 'boolean' }, password: { type: 'string' } }, strict: true }));
   } catch (e) {
     fail(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`, 2);
   }
   const host = values.host ?? process.env['CPL_HOST'] ?? '127.0.0.1';
   const port = parsePort(values.port ?? process.env['CPL_PORT']);
   try {
-    const server = await startServer({ home: resolveHome(), host, port, registerCwd: process.cwd() });
+    const envPassword = process.env['CPL_PASSWORD'] || undefined;
+    const password = values.password ?? envPassword;
+    const server = await startServer({ home: resolveHome(), host, port, registerCwd: process.cwd(), remote: values.remote ?? false, ...(password !== undefined ? { password } : {}) });
     process.stdout.write(`CodePlane ${VERSION} listening on ${server.url}\n`);
+    if (server.tunnelUrl) process.stdout.write(`${remoteBanner(server.tunnelUrl, values.password !== undefined ? 'flag' : envPassword !== undefined ? 'env' : 'stored')}\n`);
     let stopping = false;
     const stop = (mode: 'checkpoint' | 'detach') => {
       if (stopping) return;
@@ -112,6 +124,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The commands that live in their own modules; a usage or startup problem prints one line. */
+async function subcommand(command: 'password' | 'token' | 'doctor' | 'run', argv: string[]): Promise<void> {
+  try {
+    if (command === 'password') await (await import('./cli-auth.ts')).passwordCommand(argv);
+    else if (command === 'token') await (await import('./cli-auth.ts')).tokenCommand(argv);
+    else if (command === 'doctor') process.exitCode = await (await import('./doctor.ts')).doctorCommand(argv);
+    else process.exit(await (await import('./cli-run.ts')).runCommand(argv)); // stdin may still be open
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    if (e.name === 'CliUsageError' || ('code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) fail(e.message, 2);
+    if (e.name === 'StorageError' || e.name === 'HomeError') fail(e.message);
+    throw e;
+  }
+}
+
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'up':
@@ -125,6 +152,12 @@ switch (command) {
     break;
   case 'status':
     await status();
+    break;
+  case 'password':
+  case 'token':
+  case 'doctor':
+  case 'run':
+    await subcommand(command, rest);
     break;
   case 'version':
   case '--version':

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { DecodeError, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
+import { DecodeError, array, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (README "Configuration"). */
 export interface FileConfig {
@@ -15,6 +15,12 @@ export interface FileConfig {
   agents: { claude: { path?: string }; copilot: { path?: string } };
   /** Silence allowed from a running agent before the worker interrupts it and fails the turn; 0 turns the watchdog off. */
   agentWatchdogSeconds: number;
+  /** Extra host names the server answers to (besides localhost, 127.0.0.1, [::1], --host and a tunnel's host). */
+  allowedHosts: string[];
+  /** Proxy addresses whose X-Forwarded-For names the client (login rate limiting). */
+  trustedProxies: string[];
+  /** The VAPID `sub` claim: a mailto: or https: URL where push services can reach you. */
+  pushSubject?: string;
 }
 
 export const DEFAULT_CONFIG: FileConfig = {
@@ -25,9 +31,11 @@ export const DEFAULT_CONFIG: FileConfig = {
   approvalHoldsSlotSeconds: 300,
   agents: { claude: {}, copilot: {} },
   agentWatchdogSeconds: 600,
+  allowedHosts: [],
+  trustedProxies: [],
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'allowedHosts', 'trustedProxies', 'pushSubject']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -44,6 +52,9 @@ const fileDecoder = object({
   approvalHoldsSlotSeconds: optional(int({ min: 0, max: 86_400 })),
   agents: optional(object({ claude: agentDecoder, copilot: agentDecoder })),
   agentWatchdogSeconds: optional(int({ min: 0, max: 86_400 })),
+  allowedHosts: optional(array(str({ min: 1, max: 253 }), { max: 100 })),
+  trustedProxies: optional(array(str({ min: 1, max: 64 }), { max: 100 })),
+  pushSubject: optional(str({ min: 1, max: 500 })),
 });
 
 export class ConfigError extends Error {
@@ -85,6 +96,9 @@ export function loadConfig(file: string): LoadedConfig {
       approvalHoldsSlotSeconds: v.approvalHoldsSlotSeconds ?? DEFAULT_CONFIG.approvalHoldsSlotSeconds,
       agents: { claude: v.agents?.claude ?? {}, copilot: v.agents?.copilot ?? {} },
       agentWatchdogSeconds: v.agentWatchdogSeconds ?? DEFAULT_CONFIG.agentWatchdogSeconds,
+      allowedHosts: v.allowedHosts ?? [],
+      trustedProxies: v.trustedProxies ?? [],
+      ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),
     },
     unknownKeys,
     created: false,

@@ -1,6 +1,6 @@
 import { conflict, notFound } from '../machines/app-error.ts';
 import type { Approval, Job, JobSnapshot, Repo } from '../api/contract.ts';
-import type { Ports } from '../api/ports.ts';
+import type { AuthPort, Ports, PushPort, SharesPort } from '../api/ports.ts';
 import type { Db } from './db/database.ts';
 import * as approvalsRepo from './db/approvals-repo.ts';
 import * as eventsRepo from './db/events-repo.ts';
@@ -15,6 +15,7 @@ import type { JobSupervisor } from './job-supervisor.ts';
 import type { ReviewService } from './review-service.ts';
 import type { Paths } from './paths.ts';
 import { VERSION } from './version.ts';
+import { createAgentsPort } from './agents-port.ts';
 
 export interface PortDeps {
   review: ReviewService;
@@ -24,6 +25,9 @@ export interface PortDeps {
   supervisor: JobSupervisor;
   paths: Paths;
   startedAt: number;
+  auth: AuthPort;
+  shares: SharesPort;
+  push: PushPort;
 }
 
 const ACTIVE_STATES = ['preparing', 'running', 'waiting_for_approval'] as const;
@@ -44,6 +48,10 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
   };
 
   return {
+    auth: d.auth,
+    shares: d.shares,
+    push: d.push,
+    agents: createAgentsPort({ configFile: d.paths.config }),
     health: () => {
       const counts = jobsRepo.countByState(db);
       return {

@@ -12,8 +12,10 @@ import { consoleLine, createRootLogger } from './log.ts';
 import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
 import { DiffPool } from './git/diff-pool.ts';
+import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
 import { ReviewService } from './review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
+import { startOtelExport } from './otel-export.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -28,11 +30,17 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Print a readable line per job event (defaults to: stdout is a TTY). */
   consoleEvents?: boolean;
+  /** Open a public tunnel (cloudflared or devtunnel); requires authentication. */
+  remote?: boolean;
+  /** A login password for this run only (`--password`, CPL_PASSWORD); never stored. */
+  password?: string;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** The public tunnel URL with `remote`. */
+  tunnelUrl?: string;
   /** `checkpoint`: jobs stop and resume on the next start; `detach`: workers keep running (cpl restart). */
   close(mode?: 'checkpoint' | 'detach'): Promise<void>;
 }
@@ -41,6 +49,8 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let paths = pathsFor(opts.home);
   let db: Db | undefined;
+  let server: Server | undefined;
+  let remote: Awaited<ReturnType<typeof setupRemoteAccess>> | undefined;
   try {
     prepareHome(paths);
     const { config, unknownKeys } = loadConfig(paths.config);
@@ -49,6 +59,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (unknownKeys.length) log.warn({ unknownKeys }, `config.json has unknown keys: ${unknownKeys.join(', ')}`);
     db = openDatabase(paths.db);
     const hub = new EventHub({ onListenerError: (err, e) => log.error({ err, eventId: e.id, jobId: e.jobId }, 'an event listener failed') });
+    const otel = await startOtelExport(hub, log); // undefined unless OTEL_EXPORTER_OTLP_ENDPOINT (or a per-signal one) is set
     const eventLog = new EventLog(db, hub);
     const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
@@ -57,7 +68,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, setupCommands: config.setupCommands });
     const pool = new DiffPool();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log });
-    const ports = createPorts({ db, eventLog, hub, supervisor, review, paths, startedAt: Date.now() });
+    remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, paths, startedAt: Date.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
     await reconcileAllWorktrees(db, paths.worktrees, log);
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {
@@ -73,9 +85,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(heartbeatMs ? { heartbeatMs } : {}),
       ...(sseMaxBufferedBytes ? { sseMaxBufferedBytes } : {}),
       ...(sseSlowClientMs ? { sseSlowClientMs } : {}),
+      hosts: remote.hosts,
+      trustedProxies: remote.trustedProxies,
     });
-    const server = await listen(app.callback(), opts.host, opts.port);
+    server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
+    const { tunnelUrl } = await remote.attach(server, port);
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
     writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, host: opts.host, port }), { mode: 0o600 });
@@ -88,15 +103,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     let closing: Promise<void> | undefined;
     const theDb = db;
+    const [theServer, theRemote] = [server, remote];
     return {
       url,
       port,
+      ...(tunnelUrl ? { tunnelUrl } : {}),
       close: (mode = 'checkpoint') =>
         (closing ??= (async () => {
           clearInterval(ticker);
-          server.closeAllConnections();
-          await new Promise<void>((r) => server.close(() => r()));
+          theServer.closeAllConnections();
+          await new Promise<void>((r) => theServer.close(() => r()));
+          await theRemote.close();
           await supervisor.close(mode);
+          await otel?.shutdown();
           review.close();
           await pool.close();
           theDb.close();
@@ -106,7 +125,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         })()),
     };
   } catch (e) {
+    server?.closeAllConnections();
+    server?.close();
+    await remote?.close().catch(() => undefined);
     db?.close();
+    if (e instanceof RemoteAccessError) throw new StartupError(e.message);
     if (e instanceof HomeError || e instanceof ConfigError || e instanceof StorageError) throw new StartupError(e.message);
     if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') throw new StartupError(`port ${opts.port} on ${opts.host} is already in use; pick another with --port or CPL_PORT`);
     if (e instanceof Error && 'code' in e && (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')) throw new StartupError(`cannot listen on ${opts.host}: ${e.message}`);

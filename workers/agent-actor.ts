@@ -5,6 +5,7 @@ import type { JobSpec } from '../machines/job-spec.ts';
 import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
 import { decide, type FsFacts } from './permission-policy.ts';
+import { describeSilence, realClock, Watchdog, type WatchdogClock } from './watchdog.ts';
 import { realpathSync } from 'node:fs';
 
 export interface AgentActorDeps {
@@ -18,6 +19,11 @@ export interface AgentActorDeps {
   fallbackPrompt?: string;
   newId: () => string;
   now: () => string;
+  /** Silence allowed while a turn runs before the agent is interrupted and the turn failed; 0 = off. */
+  watchdogMs?: number;
+  /** How long the watchdog waits for the interrupted turn to end before failing it anyway. */
+  watchdogGraceMs?: number;
+  clock?: WatchdogClock;
 }
 
 const REJECTED = 'The user rejected this action.';
@@ -47,6 +53,27 @@ export function createAgentActor(deps: AgentActorDeps) {
   const logic = fromCallback<AgentCommand, AgentActorInput, JobMachineEvent>(({ sendBack, receive, input }) => {
     const waiting = new Map<string, (d: PermissionDecision) => void>();
     let closing = false;
+    const clock = deps.clock ?? realClock;
+    const watchdogMs = deps.watchdogMs ?? 0;
+    /** Set when the watchdog fired: the reason the turn fails with. */
+    let silenceReason: string | undefined;
+    let graceTimer: unknown;
+    const failSilentTurn = (): void => {
+      if (silenceReason === undefined || closing) return;
+      clock.clearTimer(graceTimer);
+      sendBack({ type: 'AGENT.TURN_FAILED', reason: silenceReason });
+    };
+    const watchdog = new Watchdog(
+      watchdogMs,
+      () => {
+        silenceReason = `the agent produced no output for ${describeSilence(watchdogMs)}; interrupted`;
+        sendBack({ type: 'AGENT.LOG', level: 'warn', message: `watchdog: ${silenceReason}` });
+        // A hung CLI may never acknowledge the interrupt: fail the turn after a grace period regardless.
+        graceTimer = clock.setTimer(failSilentTurn, deps.watchdogGraceMs ?? Math.min(5000, watchdogMs));
+        void session.interrupt().catch(() => undefined);
+      },
+      clock,
+    );
 
     const requestPermission: AgentCallbacks['requestPermission'] = (req, signal) => {
       const verdict = decide(deps.spec.permissionMode, req, deps.spec.worktreePath, REALPATH);
@@ -61,7 +88,9 @@ export function createAgentActor(deps: AgentActorDeps) {
         explicit: verdict.explicit,
         toolName: req.toolName,
       };
-      return new Promise((resolve) => {
+      // The user's think time is not the agent's silence.
+      watchdog.pause();
+      return new Promise<PermissionDecision>((resolve) => {
         waiting.set(approval.id, resolve);
         signal.addEventListener(
           'abort',
@@ -73,24 +102,38 @@ export function createAgentActor(deps: AgentActorDeps) {
           { once: true },
         );
         sendBack({ type: 'AGENT.APPROVAL_REQUESTED', approval });
-      });
+      }).finally(() => watchdog.resume());
     };
 
+    /** Every callback from the adapter is a sign of life for the watchdog. */
+    const alive =
+      <A extends unknown[], R>(fn: (...args: A) => R) =>
+      (...args: A): R => {
+        watchdog.activity();
+        return fn(...args);
+      };
+
     const callbacks: AgentCallbacks = {
-      transcript: (entry) => sendBack({ type: 'AGENT.TRANSCRIPT', entry }),
-      telemetry: (telemetry) => sendBack({ type: 'AGENT.TELEMETRY', telemetry }),
-      log: (level, message) => sendBack({ type: 'AGENT.LOG', level, message }),
-      sessionStarted: ({ agentSessionId, model }) =>
-        sendBack(model === undefined ? { type: 'AGENT.SESSION', agentSessionId } : { type: 'AGENT.SESSION', agentSessionId, model }),
-      requestPermission,
+      transcript: alive((entry) => sendBack({ type: 'AGENT.TRANSCRIPT', entry })),
+      telemetry: alive((telemetry) => sendBack({ type: 'AGENT.TELEMETRY', telemetry })),
+      log: alive((level, message) => sendBack({ type: 'AGENT.LOG', level, message })),
+      sessionStarted: alive(({ agentSessionId, model }) =>
+        sendBack(model === undefined ? { type: 'AGENT.SESSION', agentSessionId } : { type: 'AGENT.SESSION', agentSessionId, model })),
+      requestPermission: alive(requestPermission),
       turnEnded: (outcome) => {
+        watchdog.disarm();
         if (closing) return; // we interrupted it ourselves on the way out
+        // The turn the watchdog interrupted fails with the watchdog's reason, unless it finished after all.
+        if (silenceReason !== undefined && !outcome.ok) return failSilentTurn();
+        clock.clearTimer(graceTimer);
+        silenceReason = undefined;
         if (resuming && !outcome.ok && SESSION_GONE.test(outcome.reason) && deps.fallbackPrompt) {
           resuming = false;
           sendBack({ type: 'AGENT.TRANSCRIPT', entry: { role: 'system', text: "The agent's previous session could not be resumed; started a fresh session with a summary of the job so far." } });
           const gone = session;
           void gone.close();
           session = open(undefined, deps.fallbackPrompt);
+          watchdog.arm();
           return;
         }
         resuming = false;
@@ -110,10 +153,13 @@ export function createAgentActor(deps: AgentActorDeps) {
       });
     let resuming = !!input.agentSessionId;
     let session = open(input.agentSessionId, deps.firstMessage);
+    // A first message starts a turn; a session opened idle (restored in review) waits for one.
+    if (deps.firstMessage !== null) watchdog.arm();
 
     receive((cmd) => {
       switch (cmd.type) {
         case 'SEND':
+          if (silenceReason === undefined) watchdog.arm();
           session.send(cmd.content);
           return;
         case 'DECISION': {
@@ -127,12 +173,13 @@ export function createAgentActor(deps: AgentActorDeps) {
 
     return () => {
       closing = true;
+      watchdog.stop();
+      clock.clearTimer(graceTimer);
       for (const resolve of waiting.values()) resolve({ behavior: 'deny', message: 'The job was stopped.' });
       waiting.clear();
-      closedPromise = session
-        .interrupt()
-        .catch(() => undefined)
-        .then(() => session.close());
+      // After the watchdog fired the agent is hung: another interrupt would only wait; close it.
+      const interrupted = silenceReason !== undefined ? Promise.resolve() : session.interrupt().catch(() => undefined);
+      closedPromise = interrupted.then(() => session.close());
     };
   });
 

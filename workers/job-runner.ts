@@ -9,6 +9,7 @@ import { jobMachine } from '../machines/job.machine.ts';
 import { createAgentActor } from './agent-actor.ts';
 import { adapterFor, executablePathFor } from './agents/registry.ts';
 import { Outbox } from './outbox.ts';
+import { watchdogMsFromEnv } from './watchdog.ts';
 
 type StartMessage = Extract<SupervisorMessage, { type: 'start' }>;
 type Command = Exclude<SupervisorMessage, { type: 'hello' | 'ack' | 'start' }>;
@@ -46,6 +47,7 @@ export class JobRunner {
       ...(start.fallbackPrompt ? { fallbackPrompt: start.fallbackPrompt } : {}),
       newId: randomUUID,
       now: () => new Date().toISOString(),
+      watchdogMs: watchdogMsFromEnv(process.env),
     });
     const machine = jobMachine.provide({ actors: { agent: this.agent.logic } });
     const context = { jobId: spec.jobId, pendingApprovals: [], ...(start.resumeSessionId ? { agentSessionId: start.resumeSessionId } : {}) };

@@ -85,9 +85,43 @@ export interface ApprovalsTable {
   note: string | null;
 }
 
+/** One row at most (id = 1): the scrypt hash of the login password. */
+export interface AuthPasswordTable {
+  id: number;
+  hash: string;
+  updated_at: string;
+}
+
+export interface AuthSessionsTable {
+  /** SHA-256 (hex) of the session cookie value; the value itself is never stored. */
+  id_hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  /** SHA-256 (hex) of the token; the token is shown once, at creation. */
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface PushSubscriptionsTable {
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: string;
+}
+
 export interface Schema {
   repos: ReposTable;
   jobs: JobsTable;
   events: EventsTable;
   approvals: ApprovalsTable;
+  auth_password: AuthPasswordTable;
+  auth_sessions: AuthSessionsTable;
+  api_tokens: ApiTokensTable;
+  push_subscriptions: PushSubscriptionsTable;
 }

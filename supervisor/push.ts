@@ -1,0 +1,117 @@
+/**
+ * Web Push (api/ports.ts `PushPort`): VAPID keys made once into
+ * `$CODEPLANE_HOME/vapid.json` (0600), subscriptions in SQLite, and a hub
+ * listener that pushes approval requests, jobs reaching review, and failures.
+ * A subscription the push service calls gone (404/410) is dropped.
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import webpush from 'web-push';
+import type { StoredEvent } from '../api/contract.ts';
+import type { PushPort, PushSubscriptionInput } from '../api/ports.ts';
+import { invalid } from '../machines/app-error.ts';
+import type { Db } from './db/database.ts';
+import * as jobsRepo from './db/jobs-repo.ts';
+import * as pushRepo from './db/push-repo.ts';
+import type { EventHub } from './event-hub.ts';
+import { pushPayloadFor, type PushPayload } from './push-payload.ts';
+
+export interface VapidKeys {
+  publicKey: string;
+  privateKey: string;
+}
+
+export const DEFAULT_PUSH_SUBJECT = 'mailto:codeplane@example.com';
+
+/** Reads the VAPID key pair, generating it on first use; the file is private to the user. */
+export function loadOrCreateVapidKeys(file: string): VapidKeys {
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<VapidKeys>;
+    if (typeof v.publicKey === 'string' && typeof v.privateKey === 'string') return { publicKey: v.publicKey, privateKey: v.privateKey };
+    throw new Error(`${file} does not hold a VAPID key pair; delete it to generate a new one (existing push subscriptions then stop working)`);
+  }
+  const keys = webpush.generateVAPIDKeys();
+  writeFileSync(file, `${JSON.stringify({ publicKey: keys.publicKey, privateKey: keys.privateKey }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  return keys;
+}
+
+const b64urlBytes = (s: string): number => (/^[A-Za-z0-9_-]+={0,2}$/.test(s) ? Buffer.from(s, 'base64url').length : -1);
+
+function validate(sub: PushSubscriptionInput): void {
+  let url: URL;
+  try {
+    url = new URL(sub.endpoint);
+  } catch {
+    throw invalid('INVALID_SUBSCRIPTION', 'endpoint must be an absolute https URL', 'endpoint');
+  }
+  if (url.protocol !== 'https:' || url.username || url.password) throw invalid('INVALID_SUBSCRIPTION', 'endpoint must be an https URL without credentials', 'endpoint');
+  if (b64urlBytes(sub.keys.p256dh) !== 65 || Buffer.from(sub.keys.p256dh, 'base64url')[0] !== 0x04)
+    throw invalid('INVALID_SUBSCRIPTION', 'keys.p256dh must be an uncompressed P-256 public key (base64url, 65 bytes)', 'keys.p256dh');
+  if (b64urlBytes(sub.keys.auth) !== 16) throw invalid('INVALID_SUBSCRIPTION', 'keys.auth must be 16 bytes, base64url', 'keys.auth');
+}
+
+const WORTH_A_PUSH = (e: StoredEvent): boolean =>
+  e.event.type === 'approval_requested' || (e.event.type === 'job_state_changed' && (e.event.to === 'review' || e.event.to === 'failed'));
+
+export class PushService implements PushPort {
+  private unsubscribeHub: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly d: { db: Db; hub: EventHub; keys: VapidKeys; subject: string; log: Logger }) {
+    webpush.setVapidDetails(d.subject, d.keys.publicKey, d.keys.privateKey); // validates the subject and keys at startup
+    this.unsubscribeHub = d.hub.subscribe({}, (e) => this.onEvent(e));
+  }
+
+  publicKey(): string {
+    return this.d.keys.publicKey;
+  }
+
+  subscribe(sub: PushSubscriptionInput): void {
+    validate(sub);
+    pushRepo.upsertSubscription(this.d.db, sub, new Date().toISOString());
+  }
+
+  unsubscribe(endpoint: string): boolean {
+    return pushRepo.deleteSubscription(this.d.db, endpoint);
+  }
+
+  /** Stops listening and waits (briefly) for pushes already on their way. */
+  async close(): Promise<void> {
+    this.unsubscribeHub?.();
+    this.unsubscribeHub = undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+
+  private onEvent(e: StoredEvent): void {
+    if (!WORTH_A_PUSH(e)) return;
+    const payload = pushPayloadFor(e, jobsRepo.getJob(this.d.db, e.jobId)?.title ?? '');
+    if (!payload) return;
+    for (const sub of pushRepo.listSubscriptions(this.d.db)) {
+      const p = this.send(sub, payload).finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    }
+  }
+
+  private async send(sub: pushRepo.StoredSubscription, payload: PushPayload): Promise<void> {
+    const { keys, subject } = this.d;
+    try {
+      await webpush.sendNotification(sub, JSON.stringify(payload), {
+        vapidDetails: { subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
+        TTL: payload.type === 'approval_requested' ? 24 * 3600 : 6 * 3600,
+        urgency: payload.type === 'approval_requested' ? 'high' : 'normal',
+        timeout: 10_000,
+      });
+    } catch (err) {
+      const status = typeof err === 'object' && err !== null && 'statusCode' in err ? Number(err.statusCode) : undefined;
+      // The endpoint URL is a capability: log its origin only.
+      const service = new URL(sub.endpoint).origin;
+      if (status === 404 || status === 410) {
+        pushRepo.deleteSubscription(this.d.db, sub.endpoint);
+        this.d.log.info({ service, status }, 'push subscription gone; removed');
+      } else {
+        this.d.log.warn({ service, status, error: err instanceof Error ? err.message : String(err) }, 'push failed');
+      }
+    }
+  }
+}

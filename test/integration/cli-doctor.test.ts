@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cpl } from '../helpers/cpl.ts';
+
+type Report = { ok: boolean; checks: { id: string; ok: boolean; required: boolean; detail: string; hint?: string }[] };
+const parse = (out: string): Report => JSON.parse(out.slice(out.indexOf('{'))) as Report;
+
+describe('cpl doctor', () => {
+  it('reports every check as JSON and exits 0 when the required ones pass', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cpl-doctor-'));
+    const r = await cpl(['doctor', '--json', '--port', '0'], { CODEPLANE_HOME: home }, { ms: 60_000 });
+    assert.equal(r.code, 0, r.out);
+    const report = parse(r.out);
+    assert.equal(report.ok, true);
+    const ids = report.checks.map((c) => c.id);
+    for (const id of ['node', 'git', 'dataDir', 'port', 'sqlite', 'agent:claude', 'agent:copilot', 'agents', 'gh', 'cloudflared', 'devtunnel']) assert.ok(ids.includes(id), id);
+    const claude = report.checks.find((c) => c.id === 'agent:claude')!;
+    assert.match(claude.detail, /\d+\.\d+\.\d+/, 'the bundled claude CLI answers with its version');
+    for (const id of ['gh', 'cloudflared', 'devtunnel']) assert.equal(report.checks.find((c) => c.id === id)!.required, false);
+    for (const c of report.checks) if (!c.ok) assert.ok(c.hint, `${c.id} has a fix hint`);
+  });
+
+  it('fails (exit 1) with a hint when the port is taken, the data dir is unusable, or git is missing', async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((r) => blocker.listen(0, '127.0.0.1', () => r((blocker.address() as { port: number }).port)));
+    const file = join(mkdtempSync(join(tmpdir(), 'cpl-doctor-file-')), 'plain-file');
+    writeFileSync(file, 'x');
+    // A PATH with node but no git.
+    const bin = mkdtempSync(join(tmpdir(), 'cpl-doctor-bin-'));
+    mkdirSync(join(bin, 'b'));
+    symlinkSync(process.execPath, join(bin, 'b', 'node'));
+    const r = await cpl(['doctor', '--json', '--port', String(port)], { CODEPLANE_HOME: join(file, 'home'), PATH: join(bin, 'b') }, { ms: 60_000 });
+    blocker.close();
+    assert.equal(r.code, 1, r.out);
+    const report = parse(r.out);
+    const failed = (id: string) => report.checks.find((c) => c.id === id)!;
+    for (const id of ['port', 'dataDir', 'git']) {
+      assert.equal(failed(id).ok, false, id);
+      assert.ok(failed(id).hint, id);
+    }
+    assert.match(failed('port').hint!, /--port|CPL_PORT/);
+    assert.match(failed('dataDir').hint!, /CODEPLANE_HOME/);
+  });
+
+  it('prints a readable report without --json', async () => {
+    const r = await cpl(['doctor', '--port', '0'], { CODEPLANE_HOME: mkdtempSync(join(tmpdir(), 'cpl-doctor-')) }, { ms: 60_000 });
+    assert.match(r.out, /✓ Node\.js: Node \d+/);
+    assert.match(r.out, /Ready\./);
+  });
+});
