@@ -14,38 +14,13 @@ import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, holdsSlot, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
 import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
+import { RESUME_AFTER_LOSS, snapshotOf, specOf, type StartPlan } from './start-plan.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import * as approvalsRepo from './db/approvals-repo.ts';
-import type { SupervisorMessage } from '../machines/ipc-protocol.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import * as eventsRepo from './db/events-repo.ts';
 import { resumeSummary } from './resume-summary.ts';
 import { join } from 'node:path';
-
-/** How a worker starts: fresh, or continuing from a snapshot (see the `start` IPC message). */
-export type StartPlan = Pick<Extract<SupervisorMessage, { type: 'start' }>, 'snapshot' | 'recovery' | 'firstMessage' | 'idle' | 'fallbackPrompt'>;
-
-/** What a resumed agent is told when its previous process died mid-turn. */
-export const RESUME_AFTER_LOSS =
-  'Your previous session was interrupted (the CodePlane worker running it stopped). Check the current state of the work and continue the task where you left off.';
-
-export function specOf(job: Job): JobSpec {
-  return {
-    jobId: job.id,
-    repoPath: job.repo,
-    worktreePath: job.worktreePath,
-    branch: job.branch,
-    baseRef: job.baseRef,
-    agent: job.agent,
-    prompt: job.prompt,
-    permissionMode: job.permissionMode,
-    ...(job.model ? { model: job.model } : {}),
-  };
-}
-
-function snapshotOf(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
 export interface JobSupervisorDeps {
   /** See config `setupCommands`. */
