@@ -95,7 +95,7 @@ function start(prompt: string, o: StartOpts = {}): Run {
 
 const texts = (r: Run, role: TranscriptDraft['role']): string[] => r.transcript.filter((e) => e.role === role).map((e) => e.text ?? '');
 
-describe('claude adapter (real SDK, fake CLI)', { timeout: 20_000 }, () => {
+describe('claude adapter (real SDK, fake CLI)', { timeout: 120_000 }, () => {
   it('runs an echo turn: session, streamed and final text, telemetry, stderr logs', async () => {
     const r = start('hello there');
     assert.deepEqual(await r.turn(1), { ok: true, summary: 'echo: hello there' });

@@ -111,7 +111,7 @@ function start(prompt: string, o: StartOpts = {}): Run {
 
 const texts = (r: Run, role: TranscriptDraft['role']): string[] => r.transcript.filter((e) => e.role === role).map((e) => e.text ?? '');
 
-describe('copilot adapter (real SDK, fake runtime)', { timeout: 20_000 }, () => {
+describe('copilot adapter (real SDK, fake runtime)', { timeout: 120_000 }, () => {
   it('runs an echo turn: session, streamed and final text, per-turn telemetry, stderr to the log only', async () => {
     const written: string[] = [];
     const realWrite = process.stderr.write.bind(process.stderr);
