@@ -92,7 +92,8 @@ export function hasDotSegment(path: string): boolean {
 export function requestGuard(policy: HostPolicy) {
   return async (ctx: Context, next: Next): Promise<void> => {
     if (!policy.isAllowed(ctx.get('host') || undefined)) throw new AppError('forbidden', 'HOST_NOT_ALLOWED', 'this server does not answer to that host name');
-    if (/%00|[\u0000-\u001f\u007f]/i.test(ctx.url)) throw new AppError('invalid', 'INVALID_URL', 'the URL holds a NUL or control character');
+    // Raw control characters anywhere; encoded ones in the path (a query may carry an encoded newline, a path never does).
+    if (/%00|[\u0000-\u001f\u007f]/i.test(ctx.url) || /%[01][0-9a-f]|%7f/i.test(ctx.path)) throw new AppError('invalid', 'INVALID_URL', 'the URL holds a NUL or control character');
     if (hasDotSegment(ctx.path)) throw new AppError('invalid', 'INVALID_PATH', 'the path holds a "." or ".." segment');
     if (STATE_CHANGING.has(ctx.method) && !originAllowed(ctx.req)) throw new AppError('forbidden', 'ORIGIN_NOT_ALLOWED', 'cross-origin requests may not change anything');
     await next();

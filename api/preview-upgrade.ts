@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { AppError } from '../machines/app-error.ts';
 import { SESSION_COOKIE, isAuthenticated, offersShareToken, shareTokenForbidden } from './auth.ts';
 import { toResponse } from './errors.ts';
-import { originAllowed, type HostPolicy } from './host-guard.ts';
+import { hasDotSegment, originAllowed, type HostPolicy } from './host-guard.ts';
 import type { AuthPort } from './ports.ts';
 import { forwardRequestHeaders, previewTarget } from './preview-target.ts';
 
@@ -38,6 +38,8 @@ export function previewUpgradeHandler(d: { hosts: HostPolicy; auth: AuthPort }) 
     try {
       if (!d.hosts.isAllowed(req.headers.host)) throw new AppError('forbidden', 'HOST_NOT_ALLOWED', 'this server does not answer to that host name');
       if (!originAllowed(req)) throw new AppError('forbidden', 'ORIGIN_NOT_ALLOWED', 'cross-origin WebSocket connections are refused');
+      const url = req.url ?? '/';
+      if (/%00|[\u0000-\u001f\u007f]/i.test(url) || hasDotSegment(url.split('?')[0]!)) throw new AppError('invalid', 'INVALID_PATH', 'the URL holds a control character or a dot segment');
       if (offersShareToken(req)) throw shareTokenForbidden();
       if (d.auth.required() && !isAuthenticated(d.auth, req)) throw new AppError('unauthenticated', 'UNAUTHENTICATED', 'log in or send Authorization: Bearer <token>');
       target = previewTarget(req.url ?? '/', d.hosts.ownPort);

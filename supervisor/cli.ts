@@ -68,11 +68,11 @@ async function up(argv: string[]): Promise<void> {
   }
 }
 
-function serverInfo(): { pid: number; url: string; host?: string; port?: number } | undefined {
+function serverInfo(): { pid: number; url: string; host?: string; port?: number; remote?: boolean } | undefined {
   try {
-    const v = JSON.parse(readFileSync(pathsFor(resolveHome()).serverInfo, 'utf8')) as { pid?: unknown; url?: unknown; host?: unknown; port?: unknown };
+    const v = JSON.parse(readFileSync(pathsFor(resolveHome()).serverInfo, 'utf8')) as { pid?: unknown; url?: unknown; host?: unknown; port?: unknown; remote?: unknown };
     if (typeof v.pid !== 'number' || typeof v.url !== 'string') return undefined;
-    return { pid: v.pid, url: v.url, ...(typeof v.host === 'string' ? { host: v.host } : {}), ...(typeof v.port === 'number' ? { port: v.port } : {}) };
+    return { pid: v.pid, url: v.url, ...(typeof v.host === 'string' ? { host: v.host } : {}), ...(typeof v.port === 'number' ? { port: v.port } : {}), ...(v.remote === true ? { remote: true } : {}) };
   } catch {
     return undefined;
   }
@@ -111,7 +111,7 @@ async function restart(argv: string[]): Promise<void> {
     if (Date.now() > deadline) fail(`the server (pid ${info.pid}) did not stop within 30 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const args = argv.length ? argv : [...(info.host ? ['--host', info.host] : []), ...(info.port ? ['--port', String(info.port)] : [])];
+  const args = argv.length ? argv : [...(info.host ? ['--host', info.host] : []), ...(info.port ? ['--port', String(info.port)] : []), ...(info.remote ? ['--remote'] : [])];
   await up(args);
 }
 

@@ -4,9 +4,9 @@
  * listener that pushes approval requests, jobs reaching review, and failures.
  * A subscription the push service calls gone (404/410) is dropped.
  */
+import { createECDH } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import webpush from 'web-push';
 import type { StoredEvent } from '../api/contract.ts';
 import type { PushPort, PushSubscriptionInput } from '../api/ports.ts';
 import { invalid } from '../machines/app-error.ts';
@@ -22,6 +22,8 @@ export interface VapidKeys {
 }
 
 export const DEFAULT_PUSH_SUBJECT = 'mailto:codeplane@example.com';
+/** What web-push accepts as the VAPID subject. */
+export const validPushSubject = (s: string): boolean => /^(mailto:|https:\/\/)\S+$/.test(s);
 
 /** Reads the VAPID key pair, generating it on first use; the file is private to the user. */
 export function loadOrCreateVapidKeys(file: string): VapidKeys {
@@ -31,7 +33,11 @@ export function loadOrCreateVapidKeys(file: string): VapidKeys {
     if (typeof v.publicKey === 'string' && typeof v.privateKey === 'string') return { publicKey: v.publicKey, privateKey: v.privateKey };
     throw new Error(`${file} does not hold a VAPID key pair; delete it to generate a new one (existing push subscriptions then stop working)`);
   }
-  const keys = webpush.generateVAPIDKeys();
+  // The same P-256 key pair web-push's generateVAPIDKeys() makes (raw, base64url); web-push itself loads on the first push.
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const priv = ecdh.getPrivateKey();
+  const keys = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: Buffer.concat([Buffer.alloc(32 - priv.length), priv]).toString('base64url') };
   writeFileSync(file, `${JSON.stringify({ publicKey: keys.publicKey, privateKey: keys.privateKey }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return keys;
 }
@@ -59,7 +65,6 @@ export class PushService implements PushPort {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly d: { db: Db; hub: EventHub; keys: VapidKeys; subject: string; log: Logger }) {
-    webpush.setVapidDetails(d.subject, d.keys.publicKey, d.keys.privateKey); // validates the subject and keys at startup
     this.unsubscribeHub = d.hub.subscribe({}, (e) => this.onEvent(e));
   }
 
@@ -96,6 +101,7 @@ export class PushService implements PushPort {
   private async send(sub: pushRepo.StoredSubscription, payload: PushPayload): Promise<void> {
     const { keys, subject } = this.d;
     try {
+      const { default: webpush } = await import('web-push');
       await webpush.sendNotification(sub, JSON.stringify(payload), {
         vapidDetails: { subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
         TTL: payload.type === 'approval_requested' ? 24 * 3600 : 6 * 3600,

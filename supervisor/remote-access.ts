@@ -18,7 +18,7 @@ import type { Db } from './db/database.ts';
 import type { EventHub } from './event-hub.ts';
 import { MIN_PASSWORD_LENGTH } from './password-hash.ts';
 import type { Paths } from './paths.ts';
-import { DEFAULT_PUSH_SUBJECT, PushService, loadOrCreateVapidKeys } from './push.ts';
+import { DEFAULT_PUSH_SUBJECT, PushService, loadOrCreateVapidKeys, validPushSubject, type VapidKeys } from './push.ts';
 import { ShareStore } from './shares.ts';
 import { availableTunnel, startTunnel, type Tunnel } from './tunnel.ts';
 
@@ -65,7 +65,15 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
   const hosts = new HostPolicy([...o.config.allowedHosts, ...(isLoopbackHost(o.host) ? [] : namesFor(o.host))]);
   const cliTokenFile = join(o.paths.run, 'cli-token');
   writeFileSync(cliTokenFile, `${cliToken}\n`, { mode: 0o600 });
-  const push = new PushService({ db: o.db, hub: o.hub, keys: loadOrCreateVapidKeys(join(o.paths.home, 'vapid.json')), subject: o.config.pushSubject ?? DEFAULT_PUSH_SUBJECT, log: o.log });
+  const subject = o.config.pushSubject ?? DEFAULT_PUSH_SUBJECT;
+  if (!validPushSubject(subject)) throw new RemoteAccessError(`config pushSubject must be a mailto: or https: URL, not "${subject}"`);
+  let keys: VapidKeys;
+  try {
+    keys = loadOrCreateVapidKeys(join(o.paths.home, 'vapid.json'));
+  } catch (e) {
+    throw new RemoteAccessError(`cannot use the Web Push keys: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const push = new PushService({ db: o.db, hub: o.hub, keys, subject, log: o.log });
   const ttlSeconds = Number(process.env['CPL_SHARE_TTL_SECONDS'] ?? '');
   const shares = new ShareStore(o.db, { lastEventId: o.lastEventId, ...(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 ? { ttlMs: ttlSeconds * 1000 } : {}) });
   let tunnel: Tunnel | undefined;

@@ -93,7 +93,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const { tunnelUrl } = await remote.attach(server, port);
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
-    writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, host: opts.host, port }), { mode: 0o600 });
+    writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, host: opts.host, port, ...(opts.remote ? { remote: true } : {}) }), { mode: 0o600 });
     log.info({ url }, 'server listening');
     await supervisor.recoverAtStartup();
     supervisor.tick();

@@ -1,11 +1,10 @@
 import Router from '@koa/router';
-import { notFound } from '../../machines/app-error.ts';
+import { invalid, notFound } from '../../machines/app-error.ts';
 import type { HostPolicy } from '../host-guard.ts';
 import type { Ports } from '../ports.ts';
 import { queryString } from '../query.ts';
-import { sendSharePage, sendShareGone } from '../share-page.ts';
+import { sendShareGone, sendSharePage } from '../share-page.ts';
 import { parseLastEventId, streamEvents, type SseOptions } from '../sse.ts';
-import { invalid } from '../../machines/app-error.ts';
 
 const gone = () => notFound('SHARE_NOT_FOUND', 'this share link is unknown, revoked or expired');
 

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { describe, it } from 'node:test';
+import { HostPolicy, hasDotSegment, hostnameOf, originAllowed } from '../../api/host-guard.ts';
+import { nulField, tooDeep, unknownField } from '../../api/input-checks.ts';
+import { LoginLimiter, clientAddress } from '../../api/login-limiter.ts';
+import { previewTarget, rewriteLocation } from '../../api/preview-target.ts';
+import { pushPayloadFor, redact } from '../../supervisor/push-payload.ts';
+
+const req = (headers: Record<string, string>, remoteAddress = '127.0.0.1') => ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
+
+describe('security rules (pure)', () => {
+  it('parses Host headers strictly', () => {
+    assert.equal(hostnameOf('LocalHost:8080'), 'localhost');
+    assert.equal(hostnameOf('[::1]:80'), '[::1]');
+    for (const bad of ['a b', 'evil.com@localhost', 'localhost:99999999', '', 'x/y', 'localhost:8080:1']) assert.equal(hostnameOf(bad), undefined, bad);
+    const p = new HostPolicy(['devbox.lan']);
+    p.allow('abc.trycloudflare.com', { https: true });
+    assert.ok(p.isAllowed('devbox.lan:1') && p.isAllowed('127.0.0.1:9') && p.isAllowed('abc.trycloudflare.com'));
+    assert.ok(!p.isAllowed('evil.com') && !p.isAllowed(undefined) && !p.isAllowed('127.0.0.2'));
+  });
+
+  it('checks Origin against the Host', () => {
+    assert.ok(originAllowed(req({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' })));
+    assert.ok(originAllowed(req({ host: '127.0.0.1:8080' })));
+    assert.ok(!originAllowed(req({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:3000' })));
+    assert.ok(!originAllowed(req({ host: '127.0.0.1:8080', origin: 'null' })));
+    assert.ok(!originAllowed(req({ host: '127.0.0.1:8080', 'sec-fetch-site': 'cross-site' })));
+  });
+
+  it('finds dot segments, plain, encoded or with backslashes', () => {
+    for (const p of ['/a/../b', '/a/%2e%2e/b', '/a/..%2fb', '/a/..\\b', '/.', '/a/%2E']) assert.ok(hasDotSegment(p), p);
+    for (const p of ['/a/b.c', '/a/...', '/a/.well-known', '/%E0%A4%A']) assert.ok(!hasDotSegment(p), p);
+  });
+
+  it('names unknown fields, NULs and excessive nesting', () => {
+    assert.equal(unknownField({ a: 1, b: { c: 1, d: 2 } }, { a: 1, b: { c: 1 } }), 'b.d');
+    assert.equal(unknownField({ a: 1, opt: null }, { a: 1 }), undefined);
+    const opaque = { x: 1 };
+    assert.equal(unknownField({ o: opaque }, { o: opaque }), undefined);
+    assert.equal(nulField({ a: ['ok', 'b\u0000'] }), 'a[1]');
+    assert.ok(tooDeep(JSON.parse('['.repeat(40) + ']'.repeat(40))));
+    assert.ok(!tooDeep({ a: { b: [1, 2, { c: 3 }] } }));
+  });
+
+  it('limits failed logins per client; X-Forwarded-For only from a trusted proxy', () => {
+    const l = new LoginLimiter({ maxFailures: 3, windowMs: 1000 });
+    for (let i = 0; i < 3; i++) l.fail('a', 1000 + i);
+    assert.ok(l.retryAfter('a', 1010) > 0);
+    assert.equal(l.retryAfter('b', 1010), 0);
+    assert.equal(l.retryAfter('a', 2100), 0, 'the window slides');
+    assert.equal(clientAddress(req({ 'x-forwarded-for': '1.2.3.4' }), []), '127.0.0.1');
+    assert.equal(clientAddress(req({ 'x-forwarded-for': '9.9.9.9, 1.2.3.4' }), ['127.0.0.1']), '1.2.3.4');
+    assert.equal(clientAddress(req({ 'x-forwarded-for': '1.2.3.4, 10.0.0.2' }, '::ffff:127.0.0.1'), ['127.0.0.1', '10.0.0.2']), '1.2.3.4');
+  });
+
+  it('reads preview ports strictly and rewrites only same-origin redirects', () => {
+    assert.deepEqual(previewTarget('/api/preview/3000', 8080), { port: 3000, path: '/' });
+    assert.deepEqual(previewTarget('/api/preview/3000?x=1', 8080), { port: 3000, path: '/?x=1' });
+    assert.deepEqual(previewTarget('/api/preview/65535/a/b?c', 8080), { port: 65535, path: '/a/b?c' });
+    assert.equal(previewTarget('/api/jobs', 8080), undefined);
+    for (const bad of ['80', '1023', '65536', '08080', '8080@evil.com', '%38%30%38%30', '8080']) assert.throws(() => previewTarget(`/api/preview/${bad}/`, 8080), /port/, bad);
+    assert.equal(rewriteLocation('http://localhost:3000/x?y#z', 3000), '/api/preview/3000/x?y#z');
+    assert.equal(rewriteLocation('/login', 3000), '/api/preview/3000/login');
+    assert.equal(rewriteLocation('http://localhost:3001/x', 3000), 'http://localhost:3001/x');
+    assert.equal(rewriteLocation('//evil.example/x', 3000), '//evil.example/x');
+  });
+
+  it('masks credentials in push text and builds the approval payload', () => {
+    assert.equal(redact('API_KEY=abc123 run'), 'API_KEY=••• run');
+    assert.equal(redact('mysql --password=hunter2'), 'mysql --password=•••');
+    assert.equal(redact('curl -H "Authorization: Bearer abc.def"'), 'curl -H "Authorization: Bearer •••"');
+    assert.equal(redact('gh auth status'), 'gh auth status');
+    const p = pushPayloadFor({ id: 1, jobId: 'j1', seq: 3, ts: '', event: { type: 'approval_requested', approval: { id: 'a1', kind: 'shell', summary: 'export TOKEN=s3cret', detail: {}, requestedAt: '', explicit: false } } }, 'Fix it');
+    assert.equal(p?.url, '/jobs/j1#approval-a1');
+    assert.equal(p?.body, 'shell: export TOKEN=•••');
+    assert.equal(pushPayloadFor({ id: 2, jobId: 'j1', seq: 4, ts: '', event: { type: 'log_line', level: 'info', message: 'x' } }, 'Fix it'), undefined);
+  });
+});
