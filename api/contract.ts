@@ -36,6 +36,15 @@ export interface Job {
   failureReason?: string;
   agentSessionId?: string;
   usage?: Usage;
+  /** Disk used by the job's worktree (absent once the worktree is gone or before it exists). */
+  diskUsage?: JobDiskUsage;
+}
+
+export interface JobDiskUsage {
+  bytes: number;
+  /** False when the measurement stopped at its time budget: `bytes` is then a lower bound. */
+  complete: boolean;
+  measuredAt: string;
 }
 
 export interface Repo {

@@ -28,6 +28,8 @@ export interface JobsPort {
   create(input: CreateJobInput): Promise<Job>;
   list(q: { states?: JobState[]; limit: number; cursor?: string }): JobPage;
   get(id: string): Job;
+  /** The job with a fresh disk-usage measurement of its worktree (GET /api/jobs/:id). */
+  detail(id: string): Promise<Job>;
   snapshot(id: string): JobSnapshot;
   transcript(id: string, q: { beforeSeq?: number; limit: number }): TranscriptEntry[];
   logs(id: string, q: { level?: string; limit: number }): LogLine[];
@@ -103,6 +105,34 @@ export interface AgentsPort {
   list(): Promise<AgentInfo[]>;
   /** The agent's models (cached); AGENT_NOT_FOUND, AGENT_UNAVAILABLE (503) or AGENT_NOT_AUTHENTICATED (409) otherwise. */
   models(id: string): Promise<AgentModel[]>;
+}
+
+/** Why a job's terminal ended; the API turns it into a WebSocket close code. */
+export type TerminalEnd = 'job_resolved' | 'shell_exited' | 'server_stopping';
+
+/** Where a terminal's output goes: one WebSocket. */
+export interface TerminalSink {
+  /** Output: first the replayed scrollback (one call), then live output as the shell prints it. */
+  output(data: string): void;
+  /** Called once when the terminal ends (never after `detach`). */
+  end(reason: TerminalEnd, message: string): void;
+}
+
+export interface TerminalAttachment {
+  input(data: string | Buffer): void;
+  resize(cols: number, rows: number): void;
+  /** While any attachment is backed up the shell's output is paused (the program writing blocks), so nothing piles up in memory. */
+  backedUp(on: boolean): void;
+  /** Idempotent; the shell keeps running for the next attachment. */
+  detach(): void;
+}
+
+/** One shell per job, in its worktree, shared by every attachment. */
+export interface TerminalsPort {
+  /** Throws JOB_NOT_FOUND (404), or NO_WORKTREE (409) when the job has no worktree (not started yet, or resolved). */
+  check(jobId: string): void;
+  /** Attaches to the job's shell, starting one when none runs; `size` resizes it. Throws as `check`. */
+  attach(jobId: string, sink: TerminalSink, size?: { cols: number; rows: number }): TerminalAttachment;
 }
 
 export interface Ports {

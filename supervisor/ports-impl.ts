@@ -16,6 +16,7 @@ import type { ReviewService } from './review-service.ts';
 import type { Paths } from './paths.ts';
 import { VERSION } from './version.ts';
 import { createAgentsPort } from './agents-port.ts';
+import { withDiskUsage, type DiskUsageTracker } from './disk-usage-tracker.ts';
 
 export interface PortDeps {
   review: ReviewService;
@@ -28,6 +29,7 @@ export interface PortDeps {
   auth: AuthPort;
   shares: SharesPort;
   push: PushPort;
+  diskUsage: DiskUsageTracker;
 }
 
 const ACTIVE_STATES = ['preparing', 'running', 'waiting_for_approval'] as const;
@@ -81,13 +83,20 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         d.supervisor.tick();
         return mustGet(plan.id);
       },
-      list: (q) => jobsRepo.listJobs(db, q),
-      get: mustGet,
+      list: (q) => {
+        const page = jobsRepo.listJobs(db, q);
+        return { ...page, items: page.items.map((j) => withDiskUsage(j, d.diskUsage.peek(j.id))) };
+      },
+      get: (id) => withDiskUsage(mustGet(id), d.diskUsage.peek(id)),
+      detail: async (id) => {
+        const job = mustGet(id);
+        return withDiskUsage(job, await d.diskUsage.measure(job));
+      },
       snapshot: (id): JobSnapshot => {
         const job = mustGet(id);
         const transcript = eventsRepo.transcript(db, id, { limit: 500 }).filter((e) => e.role !== 'agent_delta').reverse();
         const pendingApprovals: Approval[] = approvalsRepo.listApprovals(db, { state: 'pending', jobId: id });
-        return { job, transcript, pendingApprovals, diff: d.review.summary(id), lastEventId: d.eventLog.lastEventId() };
+        return { job: withDiskUsage(job, d.diskUsage.peek(id)), transcript, pendingApprovals, diff: d.review.summary(id), lastEventId: d.eventLog.lastEventId() };
       },
       transcript: (id, q) => {
         mustGet(id);

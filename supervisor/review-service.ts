@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Job, StoredEvent } from '../api/contract.ts';
 import { AppError, conflict, notFound } from '../machines/app-error.ts';
@@ -5,6 +6,7 @@ import type { Resolution } from '../machines/job-spec.ts';
 import type { Db } from './db/database.ts';
 import * as eventsRepo from './db/events-repo.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
+import type { DiskUsageTracker } from './disk-usage-tracker.ts';
 import type { EventHub } from './event-hub.ts';
 import { discardJob } from './git/discard.ts';
 import { DiffCoalescer } from './git/diff-coalescer.ts';
@@ -27,6 +29,8 @@ export interface ReviewDeps {
   /** Remove a resolved job's worktree (and a merged or discarded job's branch). */
   cleanupResolved: boolean;
   log: Logger;
+  /** Re-measured whenever the agent's changes produce a new diff, forgotten when the worktree goes. */
+  diskUsage: DiskUsageTracker;
 }
 
 /**
@@ -41,7 +45,11 @@ export class ReviewService {
   constructor(private readonly d: ReviewDeps) {
     this.coalescer = new DiffCoalescer<DiffResult>({
       compute: (jobId) => this.compute(jobId, { maxFiles: 2000, maxBytes: 1024 * 1024 }),
-      onResult: (jobId, result) => this.d.supervisor.publishDiff(jobId, summarizeDiff(result)),
+      onResult: (jobId, result) => {
+        this.d.supervisor.publishDiff(jobId, summarizeDiff(result));
+        const job = jobsRepo.getJob(this.d.db, jobId);
+        if (job) void this.d.diskUsage.refresh(job);
+      },
       onError: (jobId, e) => this.d.log.warn({ jobId, err: e }, 'diff computation failed'),
     });
     this.unsubscribe = d.hub.subscribe({}, (e) => this.onEvent(e));
@@ -105,6 +113,14 @@ export class ReviewService {
   private async cleanup(jobId: string, resolution: Resolution): Promise<void> {
     await this.d.supervisor.workerGone(jobId);
     const job = this.mustGet(jobId);
+    try {
+      await this.removeResolved(job, resolution);
+    } finally {
+      void this.d.diskUsage.refresh(job); // drops the entry when the worktree is gone
+    }
+  }
+
+  private async removeResolved(job: Job, resolution: Resolution): Promise<void> {
     if (resolution === 'discarded') {
       await discardJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, worktreesRoot: this.d.worktreesRoot });
       return;
@@ -114,9 +130,11 @@ export class ReviewService {
     else await removeWorktree(job.repo, job.worktreePath, job.branch, { keepBranch: true });
   }
 
-  private compute(jobId: string, limits: Partial<DiffLimits>): Promise<DiffResult> {
+  private async compute(jobId: string, limits: Partial<DiffLimits>): Promise<DiffResult> {
     const job = this.mustGet(jobId);
     if (job.resolution) throw conflict('DIFF_UNAVAILABLE', `the job was ${job.resolution}; its worktree is gone`);
+    if (job.state === 'queued' || job.state === 'preparing' || !existsSync(job.worktreePath))
+      throw conflict('DIFF_UNAVAILABLE', `the job's worktree is not ready yet (the job is ${job.state})`);
     return computeDiff({ worktreePath: job.worktreePath, baseRef: job.baseRef, pool: this.d.pool, limits });
   }
 

@@ -13,6 +13,7 @@ import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
 import { DiffPool } from './git/diff-pool.ts';
 import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
+import { DiskUsageTracker } from './disk-usage-tracker.ts';
 import { ReviewService } from './review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
 import { startOtelExport } from './otel-export.ts';
@@ -67,9 +68,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!workerEnv['CODEPLANE_WATCHDOG_MS']) workerEnv['CODEPLANE_WATCHDOG_MS'] = String(config.agentWatchdogSeconds * 1000);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, setupCommands: config.setupCommands });
     const pool = new DiffPool();
-    const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log });
+    const diskUsage = new DiskUsageTracker();
+    const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
-    const ports = createPorts({ db, eventLog, hub, supervisor, review, paths, startedAt: Date.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: Date.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
     await reconcileAllWorktrees(db, paths.worktrees, log);
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {

@@ -41,8 +41,8 @@ export function jobRoutes(ports: Ports): Router {
     const states = parseStates(queryString(ctx, 'state'));
     ctx.body = ports.jobs.list({ limit: queryInt(ctx, 'limit', { min: 1, max: 200, fallback: 50 }), ...(states ? { states } : {}), ...(cursor ? { cursor } : {}) });
   });
-  r.get('/:id', (ctx) => {
-    ctx.body = ports.jobs.get(ctx.params['id']!);
+  r.get('/:id', async (ctx) => {
+    ctx.body = await ports.jobs.detail(ctx.params['id']!);
   });
   r.get('/:id/snapshot', (ctx) => {
     ctx.body = ports.jobs.snapshot(ctx.params['id']!);

@@ -51,3 +51,15 @@ export const fieldMessage = (m: string): string => {
   const s = m.replace(/^[\w.]+: /, '');
   return s.charAt(0).toUpperCase() + s.slice(1);
 };
+
+/** 1.2 GB, 340 MB, 12 kB: disk sizes at a glance. */
+export function bytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i += 1;
+  }
+  return `${i === 0 || v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}

@@ -1,5 +1,5 @@
 import type { Job } from '../../../api/contract.ts';
-import { cost, duration, repoName, tokens } from '../format.ts';
+import { bytes, cost, duration, repoName, tokens } from '../format.ts';
 import { now } from '../models/clock.ts';
 import type { JobModel } from '../models/job-model.ts';
 import { StateBadge } from './StateBadge.tsx';
@@ -41,6 +41,9 @@ export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
         <div class="fact-elapsed"><dt>Elapsed</dt><dd data-testid="elapsed">{elapsed(job, now.value)}</dd></div>
         <div class="fact-tokens"><dt>Tokens</dt><dd title={u ? `${u.inputTokens} in, ${u.outputTokens} out, ${u.cacheReadTokens} cached` : undefined}>{u ? `${tokens(u.inputTokens)} in · ${tokens(u.outputTokens)} out` : '—'}</dd></div>
         <div><dt>Cost</dt><dd>{u ? cost(u.costUsd) : '—'}</dd></div>
+        {job.diskUsage && (
+          <div class="fact-disk"><dt>Disk</dt><dd title={`worktree ${job.worktreePath}, measured ${job.diskUsage.measuredAt}`}>{job.diskUsage.complete ? '' : '≥ '}{bytes(job.diskUsage.bytes)}</dd></div>
+        )}
       </dl>
       {job.state === 'failed' && job.failureReason && <p class="banner error" role="alert">{job.failureReason}</p>}
       {job.resolution && (
