@@ -1,0 +1,81 @@
+/**
+ * 4. Memory: resident memory (VmRSS) of an idle job worker, its agent CLI
+ * excluded, measured on the 50 workers of the fleet while every job is idle
+ * in review; the figure is the median worker. Also reported: the total for
+ * the 50 concurrent jobs (workers, and their agent CLIs apart), with the
+ * proportional set size (PSS, shared pages split between processes) that
+ * tells what they really cost together.
+ *
+ * Baseline: a bare `node -e` process kept alive by a timer, same binary.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { getFleet } from './lib/fleet.ts';
+import { cmdline, killPid, parentOf, processesWithHome, rssBytes } from './lib/procs.ts';
+import { row, type BenchContext, type BenchOutcome } from './lib/report.ts';
+import { median, sleep } from './lib/stats.ts';
+
+const MB = 1024 * 1024;
+
+export async function memory(ctx: BenchContext): Promise<BenchOutcome> {
+  const fleet = await getFleet(ctx);
+  await sleep(1000); // let the last turn's garbage be collected like an idle worker's would
+  const procs = processesWithHome(fleet.home);
+  const workers = procs.filter((p) => /workers\/main\.ts --job /.test(cmdline(p)));
+  const workerSet = new Set(workers);
+  const clis = procs.filter((p) => workerSet.has(parentOf(p) ?? -1));
+  const workerRss = workers.map((p) => rssBytes(p) ?? 0).filter((v) => v > 0);
+  const cliRss = clis.map((p) => rssBytes(p) ?? 0).filter((v) => v > 0);
+  if (workerRss.length < fleet.jobs.length) throw new Error(`found ${workerRss.length} workers for ${fleet.jobs.length} jobs`);
+
+  const bare = await bareNodeRss(3);
+  const w = median(workerRss);
+  const b = median(bare);
+  const totalWorkers = sum(workerRss);
+  const totalClis = sum(cliRss);
+  const pss = { workers: sum(workers.map(pssBytes)), clis: sum(clis.map(pssBytes)) };
+  ctx.log(`memory: idle worker ${(w / MB).toFixed(0)} MB, bare node ${(b / MB).toFixed(0)} MB`);
+  return {
+    rows: [
+      row({ bench: '4 memory', name: 'idle worker RSS (agent CLI excluded)', measured: w / MB, baseline: b / MB, unit: 'MB', goal: '≤ 1.5× bare node', status: w <= 1.5 * b ? 'PASS' : 'MISS' }),
+      row({
+        bench: '4 memory',
+        name: `${workerRss.length} concurrent jobs: workers, total RSS`,
+        measured: totalWorkers / MB,
+        baseline: (b * workerRss.length) / MB,
+        unit: 'MB',
+        goal: 'info',
+        status: 'INFO',
+        note: `PSS workers ${(pss.workers / MB).toFixed(0)} MB; their agent CLIs (fake) RSS ${(totalClis / MB).toFixed(0)} MB, PSS ${(pss.clis / MB).toFixed(0)} MB; baseline = ${workerRss.length} × bare node`,
+      }),
+    ],
+    details: {
+      workers: workerRss.length,
+      workerRssMB: { median: w / MB, min: Math.min(...workerRss) / MB, max: Math.max(...workerRss) / MB, total: totalWorkers / MB },
+      cliRssMB: { count: cliRss.length, total: totalClis / MB },
+      pssMB: { workers: pss.workers / MB, clis: pss.clis / MB },
+      bareNodeRssMB: bare.map((v) => v / MB),
+    },
+  };
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+function pssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function bareNodeRss(count: number): Promise<number[]> {
+  const children = Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' }));
+  try {
+    await sleep(1500);
+    return children.map((c) => rssBytes(c.pid!) ?? NaN);
+  } finally {
+    for (const c of children) killPid(c.pid!);
+  }
+}
