@@ -1,24 +1,17 @@
 /**
  * WebSocket upgrades through the preview proxy. Koa never sees an upgrade, so
- * this handler applies the same defences itself (allowed Host, same Origin,
- * no share token, authentication) before it joins the two sockets.
+ * this handler applies the same defences itself (upgrade-guard.ts: allowed
+ * Host, same Origin, no share token, authentication) before it joins the two
+ * sockets.
  */
-import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../machines/app-error.ts';
-import { SESSION_COOKIE, isAuthenticated, offersShareToken, shareTokenForbidden } from './auth.ts';
-import { toResponse } from './errors.ts';
-import { hasDotSegment, originAllowed, type HostPolicy } from './host-guard.ts';
+import { SESSION_COOKIE } from './auth.ts';
+import type { HostPolicy } from './host-guard.ts';
 import type { AuthPort } from './ports.ts';
 import { forwardRequestHeaders, previewTarget } from './preview-target.ts';
-
-function respond(socket: Duplex, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
-      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`,
-  );
-}
+import { guardUpgrade, refuseUpgrade, respondUpgrade as respond } from './upgrade-guard.ts';
 
 function headerBlock(raw: string[], skip?: RegExp): string {
   let out = '';
@@ -36,17 +29,11 @@ export function previewUpgradeHandler(d: { hosts: HostPolicy; auth: AuthPort }) 
     socket.on('error', () => socket.destroy());
     let target: { port: number; path: string } | undefined;
     try {
-      if (!d.hosts.isAllowed(req.headers.host)) throw new AppError('forbidden', 'HOST_NOT_ALLOWED', 'this server does not answer to that host name');
-      if (!originAllowed(req)) throw new AppError('forbidden', 'ORIGIN_NOT_ALLOWED', 'cross-origin WebSocket connections are refused');
-      const url = req.url ?? '/';
-      if (/%00|[\u0000-\u001f\u007f]/i.test(url) || hasDotSegment(url.split('?')[0]!)) throw new AppError('invalid', 'INVALID_PATH', 'the URL holds a control character or a dot segment');
-      if (offersShareToken(req)) throw shareTokenForbidden();
-      if (d.auth.required() && !isAuthenticated(d.auth, req)) throw new AppError('unauthenticated', 'UNAUTHENTICATED', 'log in or send Authorization: Bearer <token>');
+      guardUpgrade(req, d);
       target = previewTarget(req.url ?? '/', d.hosts.ownPort);
-      if (!target) throw new AppError('not_found', 'NOT_FOUND', 'only the preview proxy accepts WebSocket upgrades');
+      if (!target) throw new AppError('not_found', 'NOT_FOUND', 'only the preview proxy and job terminals accept WebSocket upgrades');
     } catch (e) {
-      const { status, body } = toResponse(e);
-      return respond(socket, status, body);
+      return refuseUpgrade(socket, e);
     }
     const { port, path } = target;
     const headers = { ...forwardRequestHeaders(req.headers, port), connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' };

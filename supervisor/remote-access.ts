@@ -1,6 +1,6 @@
 /**
  * Wiring for everything that makes remote supervision safe: authentication,
- * allowed hosts, share links, Web Push, the preview proxy's WebSocket path,
+ * allowed hosts, share links, Web Push, the WebSocket paths (terminals, preview),
  * and the tunnel. server.ts calls `setupRemoteAccess` before listening (it
  * refuses an exposed server without authentication) and `attach` after.
  */
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { onClientError } from '../api/client-error.ts';
 import { HostPolicy } from '../api/host-guard.ts';
-import { previewUpgradeHandler } from '../api/preview-upgrade.ts';
+import type { TerminalsPort } from '../api/ports.ts';
+import { upgradeRouter } from '../api/upgrade-router.ts';
 import { AuthStore, newCliToken } from './auth-store.ts';
 import type { FileConfig } from './config.ts';
 import type { Db } from './db/database.ts';
@@ -84,10 +85,10 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
     push,
     hosts,
     trustedProxies: o.config.trustedProxies,
-    /** After listen: WebSocket upgrades, parser errors, and the tunnel (whose host becomes an allowed, HTTPS-only name). */
-    async attach(server: Server, port: number): Promise<{ tunnelUrl?: string }> {
+    /** After listen: WebSocket upgrades (job terminals, the preview proxy), parser errors, and the tunnel (whose host becomes an allowed, HTTPS-only name). */
+    async attach(server: Server, port: number, terminals: TerminalsPort): Promise<{ tunnelUrl?: string }> {
       hosts.ownPort = port;
-      server.on('upgrade', previewUpgradeHandler({ hosts, auth }));
+      server.on('upgrade', upgradeRouter({ hosts, auth, terminals, log: o.log }));
       server.on('clientError', onClientError);
       if (!o.remote) return {};
       tunnel = await startTunnel(port).catch((e: unknown) => {

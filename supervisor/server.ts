@@ -17,6 +17,7 @@ import { DiskUsageTracker } from './disk-usage-tracker.ts';
 import { ReviewService } from './review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
 import { startOtelExport } from './otel-export.ts';
+import { TerminalService } from './terminal-service.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -92,7 +93,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
-    const { tunnelUrl } = await remote.attach(server, port);
+    const terminals = new TerminalService({ db, hub, log });
+    const { tunnelUrl } = await remote.attach(server, port, terminals);
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
     writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, host: opts.host, port, ...(opts.remote ? { remote: true } : {}) }), { mode: 0o600 });
@@ -113,6 +115,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       close: (mode = 'checkpoint') =>
         (closing ??= (async () => {
           clearInterval(ticker);
+          await terminals.close(); // closes the terminal WebSockets, which the HTTP server would otherwise wait for
           theServer.closeAllConnections();
           await new Promise<void>((r) => theServer.close(() => r()));
           await theRemote.close();
