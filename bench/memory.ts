@@ -21,7 +21,7 @@ export async function memory(ctx: BenchContext): Promise<BenchOutcome> {
   const fleet = await getFleet(ctx);
   await sleep(1000); // let the last turn's garbage be collected like an idle worker's would
   const procs = processesWithHome(fleet.home);
-  const workers = procs.filter((p) => /workers\/main\.ts --job /.test(cmdline(p)));
+  const workers = procs.filter((p) => /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job /.test(cmdline(p)));
   const workerSet = new Set(workers);
   const clis = procs.filter((p) => workerSet.has(parentOf(p) ?? -1));
   const workerRss = workers.map((p) => rssBytes(p) ?? 0).filter((v) => v > 0);

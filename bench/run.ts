@@ -115,8 +115,8 @@ const profiles: Record<string, ReturnType<typeof summarizeProfiles>> = {};
 if (profileDir) {
   for (const label of readdirSync(profileDir).filter((d) => !d.startsWith('spool-')).sort()) {
     const files = readdirSync(join(profileDir, label)).filter((f) => f.endsWith('.cpuprofile'));
-    for (const [role, prefix] of [['server', 'bin_cpl_js'], ['workers', 'workers_main_ts']] as const) {
-      const mine = files.filter((f) => f.startsWith(prefix)).map((f) => join(profileDir, label, f));
+    for (const [role, prefixes] of [['server', ['bin_cpl_js']], ['workers', ['workers_main_ts', 'dist_worker_']]] as const) {
+      const mine = files.filter((f) => prefixes.some((p) => f.startsWith(p))).map((f) => join(profileDir, label, f));
       if (mine.length === 0) continue;
       const s = summarizeProfiles(mine, 20);
       profiles[`${label}/${role}`] = s;

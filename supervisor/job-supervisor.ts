@@ -20,6 +20,7 @@ import * as approvalsRepo from './db/approvals-repo.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import * as eventsRepo from './db/events-repo.ts';
 import { resumeSummary } from './resume-summary.ts';
+import { tsxWorkerArgs } from './worker-bundle.ts';
 import { join } from 'node:path';
 
 export interface JobSupervisorDeps {
@@ -33,6 +34,8 @@ export interface JobSupervisorDeps {
   log: Logger;
   /** The environment workers (and so the agent CLIs) get. */
   workerEnv: NodeJS.ProcessEnv;
+  /** Node arguments that run a worker (worker-bundle.ts); the tsx fallback when absent. */
+  workerArgs?: string[];
 }
 
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -329,7 +332,7 @@ export class JobSupervisor {
 
   private workerOptions(jobId: string) {
     const { paths } = this.deps;
-    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv };
+    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? tsxWorkerArgs() };
   }
 
   private handlersFor(jobId: string, handle: () => WorkerHandle): WorkerHandlers {

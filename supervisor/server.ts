@@ -14,6 +14,7 @@ import { createPorts } from './ports-impl.ts';
 import { DiffPool } from './git/diff-pool.ts';
 import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
 import { DiskUsageTracker } from './disk-usage-tracker.ts';
+import { workerLaunchArgs } from './worker-bundle.ts';
 import { ReviewService } from './review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
 import { startOtelExport } from './otel-export.ts';
@@ -67,7 +68,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
     if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
     if (!workerEnv['CODEPLANE_WATCHDOG_MS']) workerEnv['CODEPLANE_WATCHDOG_MS'] = String(config.agentWatchdogSeconds * 1000);
-    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, setupCommands: config.setupCommands });
+    const workerArgs = await workerLaunchArgs(log);
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands });
     const pool = new DiffPool();
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });

@@ -2,14 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decode } from '../machines/decode.ts';
 import type { SequencedEvent } from '../machines/domain-events.ts';
 import { LineSplitter, encodeFrame, parseFrame } from '../machines/ipc-framing.ts';
 import { PROTOCOL_VERSION, workerMessageDecoder, type SupervisorMessage, type WorkerMessage } from '../machines/ipc-protocol.ts';
 
-const WORKER_ENTRY = fileURLToPath(new URL('../workers/main.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
 const CONNECT_TIMEOUT_MS = 15_000;
 
 export interface WorkerHandlers {
@@ -34,6 +31,8 @@ export interface SpawnOptions {
   socketPath: string;
   jobDir: string;
   env: NodeJS.ProcessEnv;
+  /** Node arguments that run the worker entry (see worker-bundle.ts). */
+  nodeArgs: string[];
 }
 
 /**
@@ -57,7 +56,7 @@ export class WorkerHandle {
     const h = new WorkerHandle(opts, handlers);
     mkdirSync(opts.jobDir, { recursive: true });
     const out = openSync(h.logFile, 'a');
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, WORKER_ENTRY, '--job', opts.jobId, '--socket', opts.socketPath, '--home', opts.home], {
+    const child = spawn(process.execPath, [...opts.nodeArgs, '--job', opts.jobId, '--socket', opts.socketPath, '--home', opts.home], {
       detached: true,
       stdio: ['ignore', out, out],
       env: opts.env,

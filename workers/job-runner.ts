@@ -7,12 +7,13 @@ import { isTerminal, type JobSpec } from '../machines/job-spec.ts';
 import { jobStateOf } from '../machines/job-state.ts';
 import { jobMachine } from '../machines/job.machine.ts';
 import { createAgentActor } from './agent-actor.ts';
-import { adapterFor, executablePathFor } from './agents/registry.ts';
+import type { AgentAdapter } from './agents/adapter.ts';
+import { executablePathFor } from './agents/registry.ts';
 import { Outbox } from './outbox.ts';
 import { watchdogMsFromEnv } from './watchdog.ts';
 
 type StartMessage = Extract<SupervisorMessage, { type: 'start' }>;
-type Command = Exclude<SupervisorMessage, { type: 'hello' | 'ack' | 'start' }>;
+export type Command = Exclude<SupervisorMessage, { type: 'hello' | 'ack' | 'start' }>;
 
 export interface RunnerIo {
   /** Hands numbered events to the channel. */
@@ -34,11 +35,11 @@ export class JobRunner {
   private lastState: string;
   private readonly recovery: string | undefined;
 
-  constructor(start: StartMessage, private readonly io: RunnerIo) {
+  constructor(start: StartMessage, adapter: AgentAdapter, private readonly io: RunnerIo) {
     const spec: JobSpec = start.spec;
     this.outbox = new Outbox(start.nextSeq, { spillFile: io.spillFile });
     this.agent = createAgentActor({
-      adapter: adapterFor(spec.agent),
+      adapter,
       spec,
       // Claude Code's Bash keeps a cwd between calls; the policy assumes each command starts in the worktree.
       env: { ...process.env, CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR: '1' },

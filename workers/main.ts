@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { WorkerChannel } from './channel.ts';
 import { parseWorkerArgs } from './args.ts';
-import { JobRunner } from './job-runner.ts';
+import { loadAdapter } from './agents/registry.ts';
+import { JobRunner, type Command } from './job-runner.ts';
 import { createWorkerLogger } from './log.ts';
 
 const START_TIMEOUT_MS = 30_000;
@@ -16,27 +17,44 @@ const log = createWorkerLogger(args.home, args.jobId);
 let runner: JobRunner | undefined;
 let finishing = false;
 
+/** Set from the `start` message until the runner exists (the agent's adapter loads meanwhile). */
+let starting: Promise<void> | undefined;
+/** Commands that arrived while the adapter was loading: replayed, in order, once the runner exists. */
+const early: Command[] = [];
+
 const channel = new WorkerChannel(args.socketPath, args.jobId, {
-  isStarted: () => runner !== undefined,
+  isStarted: () => runner !== undefined || starting !== undefined,
   pendingApprovals: () => runner?.pendingApprovals() ?? [],
   log: (level, message) => log[level](message),
   onCommand: (msg) => {
     if (msg.type !== 'start') {
-      if (!runner) return channel.send({ type: 'command_rejected', command: msg.type, code: 'NOT_STARTED', message: 'the job has not started' });
-      return runner.command(msg);
+      if (runner) return runner.command(msg);
+      if (starting) return void early.push(msg);
+      return channel.send({ type: 'command_rejected', command: msg.type, code: 'NOT_STARTED', message: 'the job has not started' });
     }
-    if (runner) return channel.send({ type: 'command_rejected', command: 'start', code: 'ALREADY_STARTED', message: 'the job already runs' });
+    if (runner || starting) return channel.send({ type: 'command_rejected', command: 'start', code: 'ALREADY_STARTED', message: 'the job already runs' });
     clearTimeout(startTimer);
-    runner = new JobRunner(msg, {
-      flush: () => channel.scheduleFlush(),
-      send: (m) => channel.send(m),
-      finished: () => void finish(),
-      checkpoint: () => void checkpoint(),
-      spillFile: join(args.home, 'jobs', args.jobId, 'outbox-spill.jsonl'),
-    });
-    channel.setOutbox(runner.outbox);
-    log.info({ agent: msg.spec.agent, worktree: msg.spec.worktreePath }, 'job starting');
-    runner.start();
+    starting = loadAdapter(msg.spec.agent).then(
+      (adapter) => {
+        runner = new JobRunner(msg, adapter, {
+          flush: () => channel.scheduleFlush(),
+          send: (m) => channel.send(m),
+          finished: () => void finish(),
+          checkpoint: () => void checkpoint(),
+          spillFile: join(args.home, 'jobs', args.jobId, 'outbox-spill.jsonl'),
+        });
+        channel.setOutbox(runner.outbox);
+        log.info({ agent: msg.spec.agent, worktree: msg.spec.worktreePath }, 'job starting');
+        runner.start();
+        for (const m of early.splice(0)) runner.command(m);
+      },
+      (e: unknown) => {
+        // Nothing can run without the adapter: exit, and the supervisor's restart policy takes over.
+        log.fatal({ err: e }, 'could not load the agent adapter');
+        log.flush();
+        process.exit(1);
+      },
+    );
   },
 });
 

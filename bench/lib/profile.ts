@@ -18,7 +18,7 @@ export function profileEnv(spool: string, autostart = false): NodeJS.ProcessEnv 
   return {
     NODE_OPTIONS: `--import=${join(ROOT, 'bench/lib/cpu-profile-preload.mjs')}`,
     CPL_BENCH_PROF_DIR: spool,
-    CPL_BENCH_PROF_MATCH: 'bin/cpl.js|workers/main.ts',
+    CPL_BENCH_PROF_MATCH: 'bin/cpl.js|workers/main.ts|dist/worker/',
     ...(autostart ? { CPL_BENCH_PROF_AUTOSTART: '1' } : {}),
   };
 }

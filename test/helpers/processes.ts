@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 /** The pid of the worker process running a job (found by its command line). */
 export function workerPid(jobId: string): number | undefined {
   try {
-    const out = execFileSync('pgrep', ['-f', `workers/main.ts --job ${jobId} `], { encoding: 'utf8' }).trim();
+    const out = execFileSync('pgrep', ['-f', `(workers/main[.]ts|dist/worker/[0-9a-f]+/main[.]js) --job ${jobId} `], { encoding: 'utf8' }).trim();
     const pids = out.split('\n').filter(Boolean).map(Number);
     return pids[0];
   } catch {

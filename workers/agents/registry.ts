@@ -1,16 +1,17 @@
 import type { AgentId } from '../../machines/job-spec.ts';
 import { assertNever } from '../../machines/decode.ts';
 import type { AgentAdapter } from './adapter.ts';
-import { claudeAdapter } from './claude.ts';
-import { copilotAdapter } from './copilot.ts';
 
-/** The one place that knows which adapter serves which agent id. */
-export function adapterFor(id: AgentId): AgentAdapter {
+/**
+ * The one place that knows which adapter serves which agent id. Loaded on
+ * demand: each SDK is large, and a worker runs exactly one agent.
+ */
+export async function loadAdapter(id: AgentId): Promise<AgentAdapter> {
   switch (id) {
     case 'claude':
-      return claudeAdapter;
+      return (await import('./claude.ts')).claudeAdapter;
     case 'copilot':
-      return copilotAdapter;
+      return (await import('./copilot.ts')).copilotAdapter;
     default:
       return assertNever(id, 'agent');
   }
