@@ -14,8 +14,17 @@ export interface SseOptions {
   replayPageSize?: number;
 }
 
-export const frame = (e: StoredEvent): string =>
-  `id: ${e.id}\nevent: ${e.event.type}\ndata: ${JSON.stringify({ ...e.event, jobId: e.jobId, ts: e.ts, seq: e.seq })}\n\n`;
+/** Each stored event is one immutable object shared by every subscriber: serialize it once for all of them. */
+const frames = new WeakMap<StoredEvent, string>();
+
+export const frame = (e: StoredEvent): string => {
+  let f = frames.get(e);
+  if (f === undefined) {
+    f = `id: ${e.id}\nevent: ${e.event.type}\ndata: ${JSON.stringify({ ...e.event, jobId: e.jobId, ts: e.ts, seq: e.seq })}\n\n`;
+    frames.set(e, f);
+  }
+  return f;
+};
 
 /**
  * Streams stored events after `lastEventId`, then live ones, with no gap and

@@ -6,7 +6,7 @@
 import type { StoredEvent } from '../api/contract.ts';
 import type { SequencedEvent } from '../machines/domain-events.ts';
 import type { Db } from './db/database.ts';
-import { insertEvents, maxEventId, readAfter } from './db/events-repo.ts';
+import { advanceLastSeq, insertEvents, maxEventId, readAfter } from './db/events-repo.ts';
 import type { EventHub } from './event-hub.ts';
 import { applyEvent } from './projection.ts';
 
@@ -28,6 +28,8 @@ export class EventLog {
     const fresh = this.db.tx(() => {
       const inserted = insertEvents(this.db, jobId, events);
       for (const stored of inserted) applyEvent(this.db, stored);
+      // The acknowledgement point for a (re)attaching worker, once per batch rather than per event.
+      if (inserted.length > 0) advanceLastSeq(this.db, jobId, inserted.reduce((m, e) => Math.max(m, e.seq), 0));
       return inserted;
     });
     // insertEvents returns them in insertion order, which is id order.

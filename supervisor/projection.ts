@@ -3,6 +3,7 @@
  * Called by the EventLog in the same transaction as the insert, so the
  * tables can never disagree with the log: either both change or neither.
  * It runs only for newly inserted events, so it never applies one twice.
+ * (`last_seq`, which every event moves, is advanced once per batch by the EventLog.)
  */
 import { sql } from 'kysely';
 import type { StoredEvent } from '../api/contract.ts';
@@ -13,11 +14,12 @@ import type { Db } from './db/database.ts';
 
 export function applyEvent(db: Db, stored: StoredEvent): void {
   const { jobId, ts, event: e } = stored;
-  const jobs = db.q.updateTable('jobs').where('id', '=', jobId);
+  // Built only by the cases that write (streamed deltas, the bulk of all events, write nothing here).
+  const jobs = () => db.q.updateTable('jobs').where('id', '=', jobId);
   switch (e.type) {
     case 'job_state_changed':
       db.run(
-        jobs.set({
+        jobs().set({
           state: e.to,
           updated_at: ts,
           // A resumed job is not completed any more, so completed_at follows the state both ways.
@@ -30,7 +32,7 @@ export function applyEvent(db: Db, stored: StoredEvent): void {
       break;
     case 'session_started':
       db.run(
-        jobs.set({
+        jobs().set({
           agent_session_id: e.agentSessionId,
           updated_at: ts,
           ...(e.model !== undefined ? { model: e.model } : {}),
@@ -40,7 +42,7 @@ export function applyEvent(db: Db, stored: StoredEvent): void {
     case 'telemetry':
       // Each telemetry event reports one turn's usage: the counters are sums.
       db.run(
-        jobs.set((eb) => ({
+        jobs().set((eb) => ({
           input_tokens: eb('input_tokens', '+', e.inputTokens),
           output_tokens: eb('output_tokens', '+', e.outputTokens),
           cache_read_tokens: eb('cache_read_tokens', '+', e.cacheReadTokens ?? 0),
@@ -65,7 +67,7 @@ export function applyEvent(db: Db, stored: StoredEvent): void {
       );
       break;
     case 'job_resolved':
-      db.run(jobs.set({ resolution: e.resolution, pr_url: e.prUrl ?? null, updated_at: ts }));
+      db.run(jobs().set({ resolution: e.resolution, pr_url: e.prUrl ?? null, updated_at: ts }));
       break;
     case 'transcript_update':
     case 'log_line':
@@ -77,6 +79,4 @@ export function applyEvent(db: Db, stored: StoredEvent): void {
     default:
       assertNever(e, 'event type');
   }
-  // Every event, whatever its type: the acknowledgement point for a (re)attaching worker.
-  db.run(jobs.set({ last_seq: sql<number>`max(last_seq, ${stored.seq})` }));
 }

@@ -55,6 +55,19 @@ export class Db {
   }
 
   /**
+   * A prepared statement for fixed SQL, for the few hot paths where building
+   * the query each time would cost more than running it (the event insert).
+   */
+  statement(sqlText: string): BetterSqlite3.Statement {
+    let stmt = this.statements.get(sqlText);
+    if (!stmt) {
+      stmt = this.raw.prepare(sqlText);
+      this.statements.set(sqlText, stmt);
+    }
+    return stmt;
+  }
+
+  /**
    * Runs `fn` in one SQLite transaction (a savepoint when nested). `fn` must be
    * synchronous: better-sqlite3 refuses a function that returns a promise.
    */

@@ -41,17 +41,19 @@ const toStored = (r: Selectable<EventsTable>): StoredEvent => ({
  * together with whatever must commit with them (the projection).
  */
 export function insertEvents(db: Db, jobId: string, events: readonly SequencedEvent[]): StoredEvent[] {
+  // The hottest statement in CodePlane (every streamed delta): fixed SQL, prepared once, no query building.
+  const insert = db.statement('INSERT OR IGNORE INTO events (job_id, seq, type, payload, ts) VALUES (?, ?, ?, ?, ?)');
   const inserted: StoredEvent[] = [];
   for (const e of events) {
-    const { changes, lastInsertRowid } = db.run(
-      db.q
-        .insertInto('events')
-        .orIgnore()
-        .values({ job_id: jobId, seq: e.seq, type: e.event.type, payload: JSON.stringify(e.event), ts: e.ts }),
-    );
-    if (changes === 1) inserted.push({ id: lastInsertRowid, jobId, seq: e.seq, ts: e.ts, event: e.event });
+    const { changes, lastInsertRowid } = insert.run(jobId, e.seq, e.event.type, JSON.stringify(e.event), e.ts);
+    if (changes === 1) inserted.push({ id: Number(lastInsertRowid), jobId, seq: e.seq, ts: e.ts, event: e.event });
   }
   return inserted;
+}
+
+/** Raises the job's acknowledgement point (`last_seq`) to `seq` (never lowers it). */
+export function advanceLastSeq(db: Db, jobId: string, seq: number): void {
+  db.statement('UPDATE jobs SET last_seq = max(last_seq, ?) WHERE id = ?').run(seq, jobId);
 }
 
 /** Events with id > afterId, ascending by id, at most `limit`; of one job when `jobId` is given. */
