@@ -35,7 +35,9 @@ const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  // Inline styles only: the terminal (xterm.js) writes its measured cell size and palette into <style> elements and style
+  // attributes. Scripts stay 'self'-only, which is what stops injected markup from running.
+  'Content-Security-Policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 };
 
 /** The Koa application: no business logic, only HTTP ⇄ ports. */

@@ -1,14 +1,15 @@
 import { computed, signal } from '@preact/signals';
 
-export type Route = { name: 'dashboard' } | { name: 'new' } | { name: 'job'; id: string; tab: 'transcript' | 'diff' | 'logs' } | { name: 'not_found'; path: string };
+export type JobTab = 'transcript' | 'diff' | 'logs' | 'terminal';
+export type Route = { name: 'dashboard' } | { name: 'new' } | { name: 'job'; id: string; tab: JobTab } | { name: 'not_found'; path: string };
 
 const path = signal(location.pathname);
 
 export function parse(p: string): Route {
   if (p === '/' || p === '') return { name: 'dashboard' };
   if (p === '/new') return { name: 'new' };
-  const m = /^\/jobs\/([^/]+)(?:\/(diff|logs))?\/?$/.exec(p);
-  if (m) return { name: 'job', id: decodeURIComponent(m[1]!), tab: (m[2] as 'diff' | 'logs' | undefined) ?? 'transcript' };
+  const m = /^\/jobs\/([^/]+)(?:\/(diff|logs|terminal))?\/?$/.exec(p);
+  if (m) return { name: 'job', id: decodeURIComponent(m[1]!), tab: (m[2] as Exclude<JobTab, 'transcript'> | undefined) ?? 'transcript' };
   return { name: 'not_found', path: p };
 }
 
@@ -23,7 +24,7 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
   window.scrollTo(0, 0);
 }
 
-export const jobPath = (id: string, tab: 'transcript' | 'diff' | 'logs' = 'transcript'): string =>
+export const jobPath = (id: string, tab: JobTab = 'transcript'): string =>
   `/jobs/${encodeURIComponent(id)}${tab === 'transcript' ? '' : `/${tab}`}`;
 
 /** Same-origin `<a href>` clicks navigate in place; modified clicks keep the browser's behaviour. */

@@ -1,16 +1,15 @@
 import { useEffect } from 'preact/hooks';
 import { closeJob, currentJob, openJob } from '../models/job-model.ts';
-import { jobPath } from '../router.ts';
+import { jobPath, type JobTab } from '../router.ts';
 import { Composer } from './Composer.tsx';
 import { DiffView } from './DiffView.tsx';
 import { JobHeader } from './JobHeader.tsx';
 import { LogsView } from './LogsView.tsx';
 import { ResolvePanel } from './ResolvePanel.tsx';
+import { TerminalView } from './TerminalView.tsx';
 import { Transcript } from './Transcript.tsx';
 
-type Tab = 'transcript' | 'diff' | 'logs';
-
-export function JobPage({ id, tab }: { id: string; tab: Tab }) {
+export function JobPage({ id, tab }: { id: string; tab: JobTab }) {
   useEffect(() => {
     openJob(id);
   }, [id]);
@@ -35,7 +34,7 @@ export function JobPage({ id, tab }: { id: string; tab: Tab }) {
 
   const showDiff = diffState === 'ready' || diffState === 'loading' || diffState === 'error';
   const stats = model.diffStats.value ?? model.diff.diff.value?.stats;
-  const active: Tab = tab === 'diff' && !showDiff ? 'transcript' : tab;
+  const active: JobTab = tab === 'diff' && !showDiff ? 'transcript' : tab;
   const pending = model.pending.value.length;
   return (
     <div class="job-page" data-job-id={job.id} data-state={job.state}>
@@ -51,6 +50,7 @@ export function JobPage({ id, tab }: { id: string; tab: Tab }) {
           </a>
         )}
         <a href={jobPath(id, 'logs')} class="tab" aria-current={active === 'logs' ? 'page' : undefined}>Logs</a>
+        <a href={jobPath(id, 'terminal')} class="tab" aria-current={active === 'terminal' ? 'page' : undefined} title={diffable ? 'A shell in the job\'s worktree' : 'No worktree: no terminal'}>Terminal</a>
       </nav>
       {active === 'transcript' && (
         <div class="tab-body transcript-body">
@@ -60,6 +60,17 @@ export function JobPage({ id, tab }: { id: string; tab: Tab }) {
       )}
       {active === 'diff' && <div class="tab-body scroll"><DiffView model={model} /></div>}
       {active === 'logs' && <div class="tab-body scroll"><LogsView model={model} /></div>}
+      {active === 'terminal' && (
+        <div class="tab-body terminal-body">
+          {/* The same condition as the diff: a worktree exists from `running` until the job is resolved. */}
+          {diffable ? <TerminalView key={job.id} jobId={job.id} /> : <p class="empty terminal-unavailable">{noTerminalReason(job)}</p>}
+        </div>
+      )}
     </div>
   );
+}
+
+function noTerminalReason(job: { state: string; resolution?: string }): string {
+  if (job.resolution) return `This job was ${job.resolution === 'pr_created' ? 'turned into a pull request' : job.resolution}; its terminal closed with it.`;
+  return `The terminal opens once the job's worktree exists (the job is ${job.state}).`;
 }
