@@ -16,6 +16,7 @@ export const isTerminal = (s: JobState): boolean => TERMINAL_STATES.includes(s);
 
 export const AGENT_IDS = ['claude', 'copilot'] as const;
 export type AgentId = (typeof AGENT_IDS)[number];
+export const isAgentId = (v: string): v is AgentId => (AGENT_IDS as readonly string[]).includes(v);
 
 export const PERMISSION_MODES = ['full_auto', 'review_and_approve', 'observe_only'] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { conflict, notFound } from '../machines/app-error.ts';
 import type { DiffFileStat, DiffStats, SequencedEvent } from '../machines/domain-events.ts';
 import type { JobMachineEvent } from '../machines/job-events.ts';
-import { isTerminal, type JobSpec, type Resolution } from '../machines/job-spec.ts';
+import { isTerminal, type AgentId, type JobSpec, type Resolution } from '../machines/job-spec.ts';
 import type { Job } from '../api/contract.ts';
 import type { Db } from './db/database.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
@@ -22,6 +22,12 @@ import * as eventsRepo from './db/events-repo.ts';
 import { resumeSummary } from './resume-summary.ts';
 import { tsxWorkerArgs } from './worker-bundle.ts';
 import { join } from 'node:path';
+
+/** A worker process spawned ahead of its `start` (see launchWorker). */
+interface LaunchedWorker {
+  handle: WorkerHandle;
+  adopt(): void;
+}
 
 export interface JobSupervisorDeps {
   /** See config `setupCommands`. */
@@ -244,8 +250,11 @@ export class JobSupervisor {
     const { db, log } = this.deps;
     const jlog = log.child({ jobId });
     const row = jobsRepo.getJob(db, jobId)!;
+    if (opts.worktreeReady) return await this.spawnAndLog(row, jlog);
+    // The worker process boots (Node, its bundle, the agent SDK) while git creates the worktree;
+    // it is only told to start once the worktree is there.
+    const early = this.launchWorker(row);
     try {
-      if (opts.worktreeReady) return await this.spawnAndLog(row, jlog);
       const commit = await resolveCommit(row.repo, row.baseRef);
       await addWorktree(row.repo, row.worktreePath, row.branch, commit);
       // Gitignored files the project needs (.env…) listed in .worktreeinclude.
@@ -258,15 +267,16 @@ export class JobSupervisor {
       const reason = `${what}${e instanceof Error ? e.message.trim() : String(e)}`;
       jlog.warn({ err: e }, reason);
       this.applyWithoutWorker(jobId, { type: 'PREPARE_FAILED', reason });
+      early.handle.destroy();
       this.tick();
       return;
     }
-    await this.spawnAndLog(row, jlog);
+    await this.spawnAndLog(row, jlog, early);
   }
 
-  private async spawnAndLog(row: Job, jlog: Logger): Promise<void> {
+  private async spawnAndLog(row: Job, jlog: Logger, early?: LaunchedWorker): Promise<void> {
     try {
-      await this.spawnWorker(row, {});
+      await this.spawnWorker(row, {}, early);
       jlog.info({ worktree: row.worktreePath, branch: row.branch }, 'worker started');
     } catch (e) {
       const reason = `could not start the job worker: ${e instanceof Error ? e.message : String(e)}`;
@@ -284,9 +294,10 @@ export class JobSupervisor {
   }
 
   /** Spawns a worker for the job and starts it (fresh, or continuing from its snapshot). */
-  async spawnWorker(job: Job, plan: StartPlan): Promise<WorkerHandle> {
+  async spawnWorker(job: Job, plan: StartPlan, launched?: LaunchedWorker): Promise<WorkerHandle> {
     const jobId = job.id;
-    const handle = WorkerHandle.spawn(this.workerOptions(jobId), this.handlersFor(jobId, () => handle));
+    const { handle, adopt } = launched ?? this.launchWorker(job);
+    adopt();
     this.workers.set(jobId, handle);
     try {
       const lastSeq = jobsRepo.getLastSeq(this.deps.db, jobId);
@@ -304,6 +315,16 @@ export class JobSupervisor {
       handle.destroy();
       throw e;
     }
+  }
+
+  /**
+   * Spawns a worker process that is not yet the job's worker: until `adopt()`
+   * its exit is nobody's business (the caller destroys it if preparing fails).
+   */
+  private launchWorker(job: Job): LaunchedWorker {
+    let adopted = false;
+    const handle: WorkerHandle = WorkerHandle.spawn(this.workerOptions(job.id, job.agent), this.handlersFor(job.id, () => handle, () => adopted));
+    return { handle, adopt: () => void (adopted = true) };
   }
 
   /** Adopts a worker that outlived a previous supervisor; re-sends answers given while it was away. */
@@ -330,18 +351,18 @@ export class JobSupervisor {
     }
   }
 
-  private workerOptions(jobId: string) {
+  private workerOptions(jobId: string, agent?: AgentId) {
     const { paths } = this.deps;
-    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? tsxWorkerArgs() };
+    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? tsxWorkerArgs(), ...(agent ? { agent } : {}) };
   }
 
-  private handlersFor(jobId: string, handle: () => WorkerHandle): WorkerHandlers {
+  private handlersFor(jobId: string, handle: () => WorkerHandle, adopted: () => boolean = () => true): WorkerHandlers {
     const { log } = this.deps;
     return {
       onEvents: (events) => this.persist(jobId, events),
       onSnapshot: (_seq, snapshot) => jobsRepo.setSnapshot(this.deps.db, jobId, snapshot),
       onRejected: (m) => log.warn({ jobId, command: m.command, code: m.code }, m.message),
-      onExit: (info) => this.onWorkerExit(jobId, handle(), info),
+      onExit: (info) => adopted() && this.onWorkerExit(jobId, handle(), info),
       log: (level, message) => log[level]({ jobId }, message),
     };
   }

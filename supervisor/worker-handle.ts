@@ -3,6 +3,7 @@ import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs'
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { decode } from '../machines/decode.ts';
+import type { AgentId } from '../machines/job-spec.ts';
 import type { SequencedEvent } from '../machines/domain-events.ts';
 import { LineSplitter, encodeFrame, parseFrame } from '../machines/ipc-framing.ts';
 import { PROTOCOL_VERSION, workerMessageDecoder, type SupervisorMessage, type WorkerMessage } from '../machines/ipc-protocol.ts';
@@ -33,6 +34,8 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   /** Node arguments that run the worker entry (see worker-bundle.ts). */
   nodeArgs: string[];
+  /** The job's agent, when known: the worker starts loading its SDK before `start` arrives. */
+  agent?: AgentId;
 }
 
 /**
@@ -56,7 +59,7 @@ export class WorkerHandle {
     const h = new WorkerHandle(opts, handlers);
     mkdirSync(opts.jobDir, { recursive: true });
     const out = openSync(h.logFile, 'a');
-    const child = spawn(process.execPath, [...opts.nodeArgs, '--job', opts.jobId, '--socket', opts.socketPath, '--home', opts.home], {
+    const child = spawn(process.execPath, [...opts.nodeArgs, '--job', opts.jobId, '--socket', opts.socketPath, '--home', opts.home, ...(opts.agent ? ['--agent', opts.agent] : [])], {
       detached: true,
       stdio: ['ignore', out, out],
       env: opts.env,

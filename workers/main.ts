@@ -17,6 +17,10 @@ const log = createWorkerLogger(args.home, args.jobId);
 let runner: JobRunner | undefined;
 let finishing = false;
 
+/** The agent's adapter (and its SDK) starts loading at launch when the supervisor named the agent. */
+const preloaded = args.agent ? loadAdapter(args.agent) : undefined;
+preloaded?.catch(() => undefined); // a failure surfaces when `start` awaits it
+
 /** Set from the `start` message until the runner exists (the agent's adapter loads meanwhile). */
 let starting: Promise<void> | undefined;
 /** Commands that arrived while the adapter was loading: replayed, in order, once the runner exists. */
@@ -34,7 +38,7 @@ const channel = new WorkerChannel(args.socketPath, args.jobId, {
     }
     if (runner || starting) return channel.send({ type: 'command_rejected', command: 'start', code: 'ALREADY_STARTED', message: 'the job already runs' });
     clearTimeout(startTimer);
-    starting = loadAdapter(msg.spec.agent).then(
+    starting = (preloaded && args.agent === msg.spec.agent ? preloaded : loadAdapter(msg.spec.agent)).then(
       (adapter) => {
         runner = new JobRunner(msg, adapter, {
           flush: () => channel.scheduleFlush(),
@@ -42,6 +46,7 @@ const channel = new WorkerChannel(args.socketPath, args.jobId, {
           finished: () => void finish(),
           checkpoint: () => void checkpoint(),
           spillFile: join(args.home, 'jobs', args.jobId, 'outbox-spill.jsonl'),
+          jobDir: join(args.home, 'jobs', args.jobId),
         });
         channel.setOutbox(runner.outbox);
         log.info({ agent: msg.spec.agent, worktree: msg.spec.worktreePath }, 'job starting');
