@@ -37,16 +37,20 @@ export function serveTerminal(ws: WebSocket, req: IncomingMessage, jobId: string
   let backedUp = false;
   let slowTimer: NodeJS.Timeout | undefined;
   let alive = true;
+  let closing = false;
 
   const close = (code: number, errorCode: string, message: string): void => {
     if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) return;
+    closing = true;
+    attachment?.detach(); // at once: a slow reader must not hold the shell paused for the others until its socket is gone
     ws.close(code, closeReason(errorCode, message));
     // A peer that never answers the close frame must not hold the socket (or a stopping server) open.
     setTimeout(() => ws.terminate(), 2000).unref();
   };
 
   const setBackedUp = (on: boolean): void => {
-    if (on === backedUp) return;
+    // A closing socket drains (or fails) its buffer: that is no reason to resume the shell.
+    if (closing || on === backedUp) return;
     backedUp = on;
     attachment?.backedUp(on);
     clearTimeout(slowTimer);
@@ -55,8 +59,8 @@ export function serveTerminal(ws: WebSocket, req: IncomingMessage, jobId: string
 
   const output = (data: string): void => {
     if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(Buffer.from(data, 'utf8'), { binary: true }, () => {
-      if (backedUp && ws.bufferedAmount < low) setBackedUp(false);
+    ws.send(Buffer.from(data, 'utf8'), { binary: true }, (err) => {
+      if (!err && backedUp && ws.bufferedAmount < low) setBackedUp(false);
     });
     if (ws.bufferedAmount > high) setBackedUp(true);
   };

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { onClientError } from '../api/client-error.ts';
 import { HostPolicy } from '../api/host-guard.ts';
 import type { TerminalsPort } from '../api/ports.ts';
+import type { TerminalSocketOptions } from '../api/terminal-socket.ts';
 import { upgradeRouter } from '../api/upgrade-router.ts';
 import { AuthStore, newCliToken } from './auth-store.ts';
 import type { FileConfig } from './config.ts';
@@ -22,6 +23,16 @@ import type { Paths } from './paths.ts';
 import { DEFAULT_PUSH_SUBJECT, PushService, loadOrCreateVapidKeys, validPushSubject, type VapidKeys } from './push.ts';
 import { ShareStore } from './shares.ts';
 import { availableTunnel, startTunnel, type Tunnel } from './tunnel.ts';
+
+/** Terminal WebSocket tuning from the environment (README, Configuration); anything but a positive integer is ignored. */
+function terminalSocketOptions(): TerminalSocketOptions {
+  const env = (name: string): number | undefined => {
+    const n = Number(process.env[name] ?? '');
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  };
+  const [keepAliveMs, slowClientMs] = [env('CPL_TERMINAL_KEEPALIVE_MS'), env('CPL_TERMINAL_SLOW_CLIENT_MS')];
+  return { ...(keepAliveMs ? { keepAliveMs } : {}), ...(slowClientMs ? { slowClientMs } : {}) };
+}
 
 export class RemoteAccessError extends Error {
   override name = 'RemoteAccessError';
@@ -88,7 +99,7 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
     /** After listen: WebSocket upgrades (job terminals, the preview proxy), parser errors, and the tunnel (whose host becomes an allowed, HTTPS-only name). */
     async attach(server: Server, port: number, terminals: TerminalsPort): Promise<{ tunnelUrl?: string }> {
       hosts.ownPort = port;
-      server.on('upgrade', upgradeRouter({ hosts, auth, terminals, log: o.log }));
+      server.on('upgrade', upgradeRouter({ hosts, auth, terminals, log: o.log, options: terminalSocketOptions() }));
       server.on('clientError', onClientError);
       if (!o.remote) return {};
       tunnel = await startTunnel(port).catch((e: unknown) => {

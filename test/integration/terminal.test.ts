@@ -249,7 +249,7 @@ describe('the job terminal when authentication is required', { timeout: 180_000 
 
   before(async () => {
     repo = makeRepo();
-    server = await startServerProcess({ cwd: repo, env: { CPL_PASSWORD: 'terminal test password' } });
+    server = await startServerProcess({ cwd: repo, env: { CPL_PASSWORD: 'terminal test password', CPL_TERMINAL_KEEPALIVE_MS: '200' } });
     bearer = { authorization: `Bearer ${readFileSync(join(server.home, 'run/cli-token'), 'utf8').trim()}` };
     job = await reachReview(server.url, repo, bearer);
   });
@@ -296,6 +296,18 @@ describe('the job terminal when authentication is required', { timeout: 180_000 
       assert.equal(res.status, 403, p);
       assert.equal(res.body?.error.code, 'SHARE_TOKEN_FORBIDDEN');
     }
+  });
+
+  it('ends an open terminal (4401) when its session logs out', async () => {
+    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'terminal test password' }) });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const t = await Term.open(server.url, job.id, { cookie });
+    await t.shellPid();
+    const out = await fetch(`${server.url}/api/auth/logout`, { method: 'POST', headers: { cookie, origin: server.url } });
+    assert.equal(out.status, 204);
+    const { code, reason } = await t.closed;
+    assert.equal(code, 4401);
+    assert.match(reason, /^UNAUTHENTICATED: /);
   });
 
   it('closes open terminals with 1001 and kills their shells when the server stops', async () => {
