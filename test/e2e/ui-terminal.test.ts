@@ -155,6 +155,20 @@ describe('the job terminal in the browser', { timeout: 300_000 }, () => {
     }
   });
 
+  it('says when the shell exits and starts a new one on request', async () => {
+    await page.locator('.terminal-host').click();
+    await page.keyboard.type('exit');
+    await page.keyboard.press('Enter');
+    await page.locator('.terminal[data-terminal-status="ended"] .terminal-status', { hasText: 'The shell exited with code 0.' }).waitFor();
+    await page.locator('.terminal-status button', { hasText: 'Start a new shell' }).click();
+    await page.locator('.terminal[data-terminal-status="open"]').waitFor();
+    await page.locator('.terminal-host').click();
+    await page.keyboard.type('echo "fresh-""shell"');
+    await page.keyboard.press('Enter');
+    await waitForRow(page, (r) => r.trim() === 'fresh-shell', 'output of the new shell');
+    assert.ok(!(await rows(page)).some((r) => r.trim() === 'hi-from-term'), 'a new shell starts with a clean screen');
+  });
+
   it('closes when the job is resolved and says why', async () => {
     const res = await api(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
