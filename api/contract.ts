@@ -120,6 +120,8 @@ export interface JobSnapshot {
   pendingApprovals: Approval[];
   diff: { files: number; additions: number; deletions: number } | null;
   lastEventId: number;
+  /** The agent message being streamed when the snapshot was taken (its deltas so far); absent when none. */
+  streaming?: string;
 }
 
 /** What a share link shows: the job without local paths or session ids, its transcript and diff summary. */

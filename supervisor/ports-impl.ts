@@ -94,9 +94,17 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       },
       snapshot: (id): JobSnapshot => {
         const job = mustGet(id);
-        const transcript = eventsRepo.transcript(db, id, { limit: 500 }).filter((e) => e.role !== 'agent_delta').reverse();
+        const transcript = eventsRepo.transcript(db, id, { limit: 500 }).reverse();
         const pendingApprovals: Approval[] = approvalsRepo.listApprovals(db, { state: 'pending', jobId: id });
-        return { job: withDiskUsage(job, d.diskUsage.peek(id)), transcript, pendingApprovals, diff: d.review.summary(id), lastEventId: d.eventLog.lastEventId() };
+        const streaming = ACTIVE_STATES.some((s) => s === job.state) ? eventsRepo.inFlightText(db, id) : '';
+        return {
+          job: withDiskUsage(job, d.diskUsage.peek(id)),
+          transcript,
+          pendingApprovals,
+          diff: d.review.summary(id),
+          lastEventId: d.eventLog.lastEventId(),
+          ...(streaming ? { streaming } : {}),
+        };
       },
       transcript: (id, q) => {
         mustGet(id);

@@ -5,7 +5,7 @@ import type { JobSpec } from '../machines/job-spec.ts';
 import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
 import { decide, type FsFacts } from './permission-policy.ts';
-import { describeSilence, realClock, Watchdog, type WatchdogClock } from './watchdog.ts';
+import { describeSilence, realClock, Watchdog, type Silence, type WatchdogClock } from './watchdog.ts';
 import { realpathSync } from 'node:fs';
 
 export interface AgentActorDeps {
@@ -13,6 +13,9 @@ export interface AgentActorDeps {
   spec: JobSpec;
   env: Record<string, string | undefined>;
   executablePath?: string;
+  /** See AgentStartOptions.userConfig and agentHome. */
+  userConfig?: boolean;
+  agentHome?: string;
   /** See AgentStartOptions.firstMessage. */
   firstMessage?: string | null;
   /** When the agent's own session cannot be resumed: the first message of a fresh one (a summary of the job). */
@@ -21,6 +24,8 @@ export interface AgentActorDeps {
   now: () => string;
   /** Silence allowed while a turn runs before the agent is interrupted and the turn failed; 0 = off. */
   watchdogMs?: number;
+  /** The same while a tool is in flight (a long build the user approved); 0 = a running tool is never timed out. */
+  toolWatchdogMs?: number;
   /** How long the watchdog waits for the interrupted turn to end before failing it anyway. */
   watchdogGraceMs?: number;
   clock?: WatchdogClock;
@@ -29,6 +34,12 @@ export interface AgentActorDeps {
 const REJECTED = 'The user rejected this action.';
 /** How the CLIs say a session id is unknown (Claude: no conversation; Copilot: session not found). */
 const SESSION_GONE = /No conversation found|Session not found|could not resume/i;
+
+/** The failure reason the user reads when the watchdog fired. */
+function silenceReason(s: Silence): string {
+  if (s.tool) return `the ${s.tool.name} tool ran for ${describeSilence(s.limitMs)} without finishing; interrupted`;
+  return `the agent produced no output for ${describeSilence(s.limitMs)}; interrupted`;
+}
 
 /** Lets the policy see through symlinks: a link inside the worktree may point outside it. */
 const REALPATH: FsFacts = {
@@ -56,23 +67,25 @@ export function createAgentActor(deps: AgentActorDeps) {
     const clock = deps.clock ?? realClock;
     const watchdogMs = deps.watchdogMs ?? 0;
     /** Set when the watchdog fired: the reason the turn fails with. */
-    let silenceReason: string | undefined;
+    let failReason: string | undefined;
     let graceTimer: unknown;
     const failSilentTurn = (): void => {
-      if (silenceReason === undefined || closing) return;
+      if (failReason === undefined || closing) return;
       clock.clearTimer(graceTimer);
-      sendBack({ type: 'AGENT.TURN_FAILED', reason: silenceReason });
+      sendBack({ type: 'AGENT.TURN_FAILED', reason: failReason });
     };
     const watchdog = new Watchdog(
       watchdogMs,
-      () => {
-        silenceReason = `the agent produced no output for ${describeSilence(watchdogMs)}; interrupted`;
-        sendBack({ type: 'AGENT.LOG', level: 'warn', message: `watchdog: ${silenceReason}` });
+      (silence) => {
+        const reason = silenceReason(silence);
+        failReason = reason;
+        sendBack({ type: 'AGENT.LOG', level: 'warn', message: `watchdog: ${reason}` });
         // A hung CLI may never acknowledge the interrupt: fail the turn after a grace period regardless.
         graceTimer = clock.setTimer(failSilentTurn, deps.watchdogGraceMs ?? Math.min(5000, watchdogMs));
         void session.interrupt().catch(() => undefined);
       },
       clock,
+      deps.toolWatchdogMs,
     );
 
     const requestPermission: AgentCallbacks['requestPermission'] = (req, signal) => {
@@ -113,8 +126,19 @@ export function createAgentActor(deps: AgentActorDeps) {
         return fn(...args);
       };
 
+    /** A tool in flight is silent work, not a hang: the watchdog applies its tool limit until the result. */
+    const trackTools = (entry: Parameters<AgentCallbacks['transcript']>[0]): void => {
+      if (entry.toolCallId === undefined) return;
+      if (entry.role === 'tool_call') watchdog.toolStarted(entry.toolCallId, entry.toolName ?? 'unknown');
+      else if (entry.role === 'tool_result') watchdog.toolFinished(entry.toolCallId);
+    };
+
     const callbacks: AgentCallbacks = {
-      transcript: alive((entry) => sendBack({ type: 'AGENT.TRANSCRIPT', entry })),
+      transcript: alive((entry) => {
+        trackTools(entry);
+        sendBack({ type: 'AGENT.TRANSCRIPT', entry });
+      }),
+      activity: () => watchdog.activity(),
       telemetry: alive((telemetry) => sendBack({ type: 'AGENT.TELEMETRY', telemetry })),
       log: alive((level, message) => sendBack({ type: 'AGENT.LOG', level, message })),
       sessionStarted: alive(({ agentSessionId, model }) =>
@@ -124,9 +148,9 @@ export function createAgentActor(deps: AgentActorDeps) {
         watchdog.disarm();
         if (closing) return; // we interrupted it ourselves on the way out
         // The turn the watchdog interrupted fails with the watchdog's reason, unless it finished after all.
-        if (silenceReason !== undefined && !outcome.ok) return failSilentTurn();
+        if (failReason !== undefined && !outcome.ok) return failSilentTurn();
         clock.clearTimer(graceTimer);
-        silenceReason = undefined;
+        failReason = undefined;
         if (resuming && !outcome.ok && SESSION_GONE.test(outcome.reason) && deps.fallbackPrompt) {
           resuming = false;
           sendBack({ type: 'AGENT.TRANSCRIPT', entry: { role: 'system', text: "The agent's previous session could not be resumed; started a fresh session with a summary of the job so far." } });
@@ -149,6 +173,8 @@ export function createAgentActor(deps: AgentActorDeps) {
         callbacks,
         ...(resumeSessionId ? { resumeSessionId } : {}),
         ...(deps.executablePath ? { executablePath: deps.executablePath } : {}),
+        ...(deps.userConfig !== undefined ? { userConfig: deps.userConfig } : {}),
+        ...(deps.agentHome !== undefined ? { agentHome: deps.agentHome } : {}),
         ...(firstMessage !== undefined ? { firstMessage } : {}),
       });
     let resuming = !!input.agentSessionId;
@@ -159,7 +185,7 @@ export function createAgentActor(deps: AgentActorDeps) {
     receive((cmd) => {
       switch (cmd.type) {
         case 'SEND':
-          if (silenceReason === undefined) watchdog.arm();
+          if (failReason === undefined) watchdog.arm();
           session.send(cmd.content);
           return;
         case 'DECISION': {
@@ -178,7 +204,7 @@ export function createAgentActor(deps: AgentActorDeps) {
       for (const resolve of waiting.values()) resolve({ behavior: 'deny', message: 'The job was stopped.' });
       waiting.clear();
       // After the watchdog fired the agent is hung: another interrupt would only wait; close it.
-      const interrupted = silenceReason !== undefined ? Promise.resolve() : session.interrupt().catch(() => undefined);
+      const interrupted = failReason !== undefined ? Promise.resolve() : session.interrupt().catch(() => undefined);
       closedPromise = interrupted.then(() => session.close());
     };
   });

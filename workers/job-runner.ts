@@ -8,9 +8,10 @@ import { jobStateOf } from '../machines/job-state.ts';
 import { jobMachine } from '../machines/job.machine.ts';
 import { createAgentActor } from './agent-actor.ts';
 import type { AgentAdapter } from './agents/adapter.ts';
-import { executablePathFor } from './agents/registry.ts';
+import { join } from 'node:path';
+import { executablePathFor, userConfigFor } from './agents/registry.ts';
 import { Outbox } from './outbox.ts';
-import { watchdogMsFromEnv } from './watchdog.ts';
+import { toolWatchdogMsFromEnv, watchdogMsFromEnv } from './watchdog.ts';
 
 type StartMessage = Extract<SupervisorMessage, { type: 'start' }>;
 export type Command = Exclude<SupervisorMessage, { type: 'hello' | 'ack' | 'start' }>;
@@ -25,6 +26,8 @@ export interface RunnerIo {
   checkpoint(): void;
   /** Where unacknowledged events spill while no supervisor is attached. */
   spillFile: string;
+  /** The job's own data directory (it outlives this worker). */
+  jobDir: string;
 }
 
 /** One job's statechart with its agent, inside the worker process. */
@@ -44,11 +47,15 @@ export class JobRunner {
       // Claude Code's Bash keeps a cwd between calls; the policy assumes each command starts in the worktree.
       env: { ...process.env, CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR: '1' },
       executablePath: executablePathFor(spec.agent),
+      userConfig: userConfigFor(spec.agent),
+      // The agent's own config and sessions, when the user's are not loaded: kept with the job so resume finds them.
+      agentHome: join(io.jobDir, 'agent-home'),
       ...(start.idle ? { firstMessage: null } : start.firstMessage ? { firstMessage: start.firstMessage } : {}),
       ...(start.fallbackPrompt ? { fallbackPrompt: start.fallbackPrompt } : {}),
       newId: randomUUID,
       now: () => new Date().toISOString(),
       watchdogMs: watchdogMsFromEnv(process.env),
+      toolWatchdogMs: toolWatchdogMsFromEnv(process.env),
     });
     const machine = jobMachine.provide({ actors: { agent: this.agent.logic } });
     const context = { jobId: spec.jobId, pendingApprovals: [], ...(start.resumeSessionId ? { agentSessionId: start.resumeSessionId } : {}) };

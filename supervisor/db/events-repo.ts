@@ -51,6 +51,23 @@ export function insertEvents(db: Db, jobId: string, events: readonly SequencedEv
   return inserted;
 }
 
+/**
+ * The text of the agent message being streamed right now: the deltas after
+ * the newest complete agent message or tool call ('' when none is in flight).
+ * Lets a page opened mid-message show it whole, not from the next delta on.
+ */
+export function inFlightText(db: Db, jobId: string, maxDeltas = 5000): string {
+  const pieces: string[] = [];
+  for (const e of transcript(db, jobId, { limit: maxDeltas, includeDeltas: true })) {
+    if (e.role !== 'agent_delta') {
+      if (e.role === 'agent' || e.role === 'tool_call') break;
+      continue;
+    }
+    pieces.push(e.text ?? '');
+  }
+  return pieces.reverse().join('');
+}
+
 /** Raises the job's acknowledgement point (`last_seq`) to `seq` (never lowers it). */
 export function advanceLastSeq(db: Db, jobId: string, seq: number): void {
   db.statement('UPDATE jobs SET last_seq = max(last_seq, ?) WHERE id = ?').run(seq, jobId);

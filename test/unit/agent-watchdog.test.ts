@@ -7,7 +7,7 @@ import { jobStateOf } from '../../machines/job-state.ts';
 import { jobMachine } from '../../machines/job.machine.ts';
 import { createAgentActor } from '../../workers/agent-actor.ts';
 import type { AgentAdapter, AgentCallbacks, AgentSession, PermissionDecision } from '../../workers/agents/adapter.ts';
-import { describeSilence, Watchdog, watchdogMsFromEnv, type WatchdogClock } from '../../workers/watchdog.ts';
+import { describeSilence, toolWatchdogMsFromEnv, Watchdog, watchdogMsFromEnv, type Silence, type WatchdogClock } from '../../workers/watchdog.ts';
 
 /** A clock that moves only when the test says so. */
 class FakeClock implements WatchdogClock {
@@ -39,10 +39,17 @@ class FakeClock implements WatchdogClock {
   }
 }
 
+function setupWith(timeoutMs: number, toolTimeoutMs: number) {
+  const clock = new FakeClock();
+  const fired: Silence[] = [];
+  const w = new Watchdog(timeoutMs, (x) => fired.push(x), clock, toolTimeoutMs);
+  return { clock, fired, w };
+}
+
 function setup(timeoutMs = 1000) {
   const clock = new FakeClock();
   const fired: number[] = [];
-  const w = new Watchdog(timeoutMs, (ms) => fired.push(ms), clock);
+  const w = new Watchdog(timeoutMs, (s) => fired.push(s.silentMs), clock);
   return { clock, fired, w };
 }
 
@@ -121,6 +128,66 @@ describe('the agent watchdog', () => {
     assert.equal(w.watching, false);
   });
 
+  it('a tool in flight gets the (longer) tool limit; its result brings back the normal one, from then', () => {
+    const clock = new FakeClock();
+    const fired: Silence[] = [];
+    const w = new Watchdog(1000, (x) => fired.push(x), clock, 5000);
+    w.arm();
+    clock.advance(900);
+    w.toolStarted('t1', 'bash');
+    clock.advance(4999);
+    assert.deepEqual(fired, [], 'a silent tool is not a silent agent');
+    w.toolFinished('t1');
+    clock.advance(999);
+    assert.deepEqual(fired, []);
+    clock.advance(1);
+    assert.deepEqual(fired, [{ silentMs: 1000, limitMs: 1000 }]);
+  });
+
+  it('a tool that outlives the tool limit fires, naming the tool', () => {
+    const clock = new FakeClock();
+    const fired: Silence[] = [];
+    const w = new Watchdog(1000, (x) => fired.push(x), clock, 5000);
+    w.arm();
+    w.toolStarted('t1', 'bash');
+    w.toolStarted('t2', 'view');
+    w.toolFinished('nope'); // unknown ids change nothing
+    clock.advance(4000);
+    w.activity(); // output from the agent (another tool's progress) pushes the deadline too
+    clock.advance(4999);
+    assert.deepEqual(fired, []);
+    clock.advance(1);
+    assert.deepEqual(fired, [{ silentMs: 5000, limitMs: 5000, tool: { id: 't1', name: 'bash' } }]);
+  });
+
+  it('the tool limit is never shorter than the silence limit; 0 holds while a tool runs; a turn end forgets its tools', () => {
+    const short = setupWith(1000, 10);
+    short.w.arm();
+    short.w.toolStarted('t', 'bash');
+    short.clock.advance(999);
+    assert.deepEqual(short.fired, []);
+    short.clock.advance(1);
+    assert.equal(short.fired.length, 1);
+
+    const none = setupWith(1000, 0);
+    none.w.arm();
+    none.w.toolStarted('t', 'bash');
+    none.clock.advance(1e9);
+    assert.deepEqual(none.fired, [], 'no tool limit: the tool holds the watchdog');
+    none.w.disarm();
+    none.w.arm();
+    assert.equal(none.w.toolsInFlight, 0);
+    none.clock.advance(1000);
+    assert.equal(none.fired.length, 1, 'the next turn is watched normally');
+  });
+
+  it('reads CODEPLANE_TOOL_WATCHDOG_MS, defaulting to 1800 s', () => {
+    assert.equal(toolWatchdogMsFromEnv({}), 1_800_000);
+    assert.equal(toolWatchdogMsFromEnv({ CODEPLANE_TOOL_WATCHDOG_MS: '5000' }), 5000);
+    assert.equal(toolWatchdogMsFromEnv({ CODEPLANE_TOOL_WATCHDOG_MS: '0' }), 0);
+    assert.equal(toolWatchdogMsFromEnv({ CODEPLANE_TOOL_WATCHDOG_MS: '-1' }), 1_800_000);
+  });
+
   it('reads CODEPLANE_WATCHDOG_MS, defaulting to 600 s', () => {
     assert.equal(watchdogMsFromEnv({}), 600_000);
     assert.equal(watchdogMsFromEnv({ CODEPLANE_WATCHDOG_MS: '1500' }), 1500);
@@ -163,11 +230,11 @@ const spec: JobSpec = {
   permissionMode: 'review_and_approve',
 };
 
-function runJob(opts: { acknowledgeInterrupt?: boolean } = {}) {
+function runJob(opts: { acknowledgeInterrupt?: boolean; toolWatchdogMs?: number } = {}) {
   const clock = new FakeClock();
   const { adapter, state } = fakeAdapter();
   state.acknowledgeInterrupt = opts.acknowledgeInterrupt ?? true;
-  const agent = createAgentActor({ adapter, spec, env: {}, newId: () => 'a1', now: () => '2026-01-01T00:00:00.000Z', watchdogMs: 1500, watchdogGraceMs: 500, clock });
+  const agent = createAgentActor({ adapter, spec, env: {}, newId: () => 'a1', now: () => '2026-01-01T00:00:00.000Z', watchdogMs: 1500, watchdogGraceMs: 500, clock, toolWatchdogMs: opts.toolWatchdogMs ?? 6000 });
   const actor = createActor(jobMachine.provide({ actors: { agent: agent.logic } }), { input: { jobId: 'j1' } });
   const emitted: DraftEvent[] = [];
   actor.on('*', (e) => void emitted.push(e));
@@ -216,6 +283,32 @@ describe('the watchdog in the agent actor', () => {
       else cb().telemetry({ inputTokens: 1, outputTokens: 1 });
     }
     assert.equal(stateOf(), 'running');
+  });
+
+  it('raw activity (streamed tool input, tool progress) counts as a sign of life', () => {
+    const { clock, cb, stateOf } = runJob();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1000);
+      cb().activity();
+    }
+    assert.equal(stateOf(), 'running');
+    clock.advance(1500);
+    assert.equal(stateOf(), 'failed');
+  });
+
+  it('a tool in flight may stay silent up to the tool limit; past it the turn fails naming the tool', () => {
+    const { clock, cb, stateOf, emitted, state } = runJob();
+    cb().transcript({ role: 'tool_call', toolName: 'Bash', toolCallId: 't1', toolInput: { command: 'sleep 120' } });
+    clock.advance(5000);
+    assert.equal(stateOf(), 'running', 'silent for longer than the watchdog time, but a tool runs');
+    cb().transcript({ role: 'tool_result', toolCallId: 't1', toolOutput: '', toolSuccess: true, durationMs: 5000 });
+    clock.advance(1499);
+    assert.equal(stateOf(), 'running');
+    cb().transcript({ role: 'tool_call', toolName: 'Bash', toolCallId: 't2', toolInput: { command: 'sleep 600' } });
+    clock.advance(6000);
+    assert.equal(state.interrupts, 1);
+    assert.equal(stateOf(), 'failed');
+    assert.equal((failure(emitted) as { reason?: string }).reason, 'the Bash tool ran for 6 s without finishing; interrupted');
   });
 
   it('does not count an approval wait, nor time in review', async () => {

@@ -29,6 +29,11 @@ export interface AgentCallbacks {
   transcript(entry: TranscriptDraft): void;
   telemetry(t: Telemetry): void;
   log(level: LogLevel, message: string): void;
+  /**
+   * A sign of life with nothing to record (a streamed tool input, tool progress, a protocol
+   * message the transcript does not show). Only the hung-agent watchdog listens; call it freely.
+   */
+  activity(): void;
   sessionStarted(info: { agentSessionId: string; model?: string }): void;
   /**
    * Resolves when the policy or the user decides. `signal` aborts when the agent
@@ -52,6 +57,19 @@ export interface AgentStartOptions {
   executablePath?: string;
   /** The environment for the agent CLI (a full environment: PATH, HOME...). */
   env: Record<string, string | undefined>;
+  /**
+   * Load the user's own configuration of this agent (Claude's user/project/local settings,
+   * Copilot's `~/.copilot`: MCP servers, custom agents, settings). Off unless the user opted in
+   * (config `agents.<agent>.userConfig`): such configuration can approve tools behind the
+   * permission policy's back or add tools it never sees.
+   */
+  userConfig?: boolean;
+  /**
+   * A directory owned by this job (it survives worker restarts) where an agent that would
+   * otherwise use the user's own configuration directory keeps its configuration and sessions
+   * instead, when `userConfig` is off. Absent: the agent's own default (tests, probes).
+   */
+  agentHome?: string;
   callbacks: AgentCallbacks;
 }
 

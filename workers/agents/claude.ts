@@ -61,8 +61,9 @@ class ClaudeSession implements AgentSession {
     const options: Options = {
       cwd: opts.spec.worktreePath,
       env: opts.env,
-      // [] = load no user/project settings: they could auto-allow tools behind the policy's back.
-      settingSources: [],
+      // [] = load no user/project/local settings: their permission rules could allow tools behind
+      // the policy's back. The user may opt in (config agents.claude.userConfig).
+      settingSources: opts.userConfig ? ['user', 'project', 'local'] : [],
       // 'default' asks canUseTool for anything not read-only; other modes would skip our policy.
       permissionMode: 'default',
       includePartialMessages: true,
@@ -136,6 +137,8 @@ class ClaudeSession implements AgentSession {
   private async run(q: Query): Promise<void> {
     try {
       for await (const msg of q) {
+        // Streamed tool input, hooks, status messages: the transcript shows none, but the CLI is working.
+        this.cb.activity();
         const result = this.mapper.map(msg);
         if (result) this.onResult(result);
         // The CLI may run a queued prompt as its own turn; seeing it work means a turn is open again.

@@ -22,3 +22,12 @@ export function executablePathFor(id: AgentId): string | undefined {
   const v = id === 'claude' ? process.env['CODEPLANE_CLAUDE_PATH'] : process.env['CODEPLANE_COPILOT_PATH'];
   return v && v.trim() !== '' ? v : undefined;
 }
+
+/**
+ * Whether jobs of this agent load the user's own agent configuration (env wins; the supervisor
+ * exports config `agents.<id>.userConfig` as `CODEPLANE_<AGENT>_USER_CONFIG=1`).
+ */
+export function userConfigFor(id: AgentId): boolean {
+  const v = id === 'claude' ? process.env['CODEPLANE_CLAUDE_USER_CONFIG'] : process.env['CODEPLANE_COPILOT_USER_CONFIG'];
+  return v?.trim() === '1' || v?.trim().toLowerCase() === 'true';
+}

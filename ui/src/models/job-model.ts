@@ -42,6 +42,7 @@ export class JobModel {
       if (this.disposed) return;
       const t = new TranscriptModel(this.id, snap.job.prompt);
       t.reset(snap.transcript);
+      if (snap.streaming) t.streaming.value = snap.streaming; // opened mid-message: the deltas so far
       t.placeAnswered(all);
       for (const a of snap.pendingApprovals) t.addItem({ kind: 'approval', key: `a${a.id}`, approvalId: a.id });
       batch(() => {
