@@ -70,6 +70,7 @@ function start(prompt: string, o: StartOpts = {}): Run {
       transcript: (e) => run.transcript.push(e),
       telemetry: (t) => run.telemetry.push(t),
       log: (level, message) => run.logs.push({ level, message }),
+      activity: () => undefined,
       sessionStarted: (info) => run.sessions.push(info),
       requestPermission: (req, signal) => {
         run.asked.push({ req, signal });
