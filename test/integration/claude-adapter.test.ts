@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { query, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import type { LogLevel, Telemetry, TranscriptDraft } from '../../machines/domain-events.ts';
 import type { AgentSession, PermissionDecision, PermissionRequest, TurnOutcome } from '../../workers/agents/adapter.ts';
 import { createClaudeAdapter } from '../../workers/agents/claude.ts';
@@ -148,6 +149,19 @@ describe('claude adapter (real SDK, fake CLI)', { timeout: 120_000 }, () => {
     await r.closeAndCheck();
   });
 
+  it('shows a streamed tool call once, with its complete input, then its result', async () => {
+    const r = start('[[bash echo streamed]]');
+    assert.equal((await r.turn(1)).ok, true);
+    const calls = r.transcript.filter((e) => e.role === 'tool_call');
+    assert.equal(calls.length, 1, JSON.stringify(r.transcript));
+    assert.deepEqual(calls[0]?.toolInput, { command: 'echo streamed', description: 'Run a shell command' });
+    assert.equal(texts(r, 'agent_delta').some((t) => t.includes('"command"')), false, 'no tool input leaked into the text stream');
+    const results = r.transcript.filter((e) => e.role === 'tool_result');
+    assert.equal(results.length, 1);
+    assert.equal(results[0]?.toolOutput?.trim(), 'streamed');
+    await r.closeAndCheck();
+  });
+
   it('runs an allowed shell command in the worktree and returns its output', async () => {
     const r = start('[[bash pwd]]');
     assert.equal((await r.turn(1)).ok, true);
@@ -249,5 +263,50 @@ describe('claude adapter (real SDK, fake CLI)', { timeout: 120_000 }, () => {
     await r.closeAndCheck();
     assert.ok(Date.now() - t0 < 5000, 'close is bounded');
     assert.deepEqual(r.outcomes, []);
+  });
+});
+
+describe('fake claude CLI protocol (real SDK)', { timeout: 30_000 }, () => {
+  it('streams a tool_use block like the real CLI: content_block_start, input_json_delta pieces, then the assistant message', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cpl-claude-proto-'));
+    roots.push(cwd);
+    const messages: SDKMessage[] = [];
+    for await (const m of query({
+      prompt: '[[bash echo hi]]',
+      options: { cwd, pathToClaudeCodeExecutable: FAKE, includePartialMessages: true, settingSources: [],
+        env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: cwd },
+        canUseTool: async (_name, input) => ({ behavior: 'allow', updatedInput: input }) },
+    })) messages.push(m);
+    type StreamEvent = { type?: string; content_block?: { type?: string; id?: string; input?: unknown }; delta?: { type?: string; partial_json?: string } };
+    const events = messages.flatMap((m) => (m.type === 'stream_event' ? [m.event as StreamEvent] : []));
+    const start = events.find((e) => e.type === 'content_block_start' && e.content_block?.type === 'tool_use');
+    assert.ok(start?.content_block, JSON.stringify(events));
+    assert.deepEqual(start.content_block.input, {}, 'the input arrives as deltas');
+    const pieces = events.filter((e) => e.type === 'content_block_delta' && e.delta?.type === 'input_json_delta').map((e) => String(e.delta?.partial_json));
+    assert.ok(pieces.length > 1, 'several pieces');
+    assert.deepEqual(JSON.parse(pieces.join('')), { command: 'echo hi', description: 'Run a shell command' });
+    const toolUse = messages.flatMap((m) => (m.type === 'assistant' ? m.message.content : [])).find((b) => b.type === 'tool_use');
+    assert.equal(toolUse?.type === 'tool_use' ? toolUse.id : undefined, start.content_block.id, 'the assistant message carries the same call');
+    assert.equal(messages.filter((m) => m.type === 'result').length, 1);
+  });
+
+  it("loads the permission rules of the settings sources it is given, as the real CLI does", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cpl-claude-proto-'));
+    roots.push(cwd);
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(cwd, '.claude'));
+    writeFileSync(join(cwd, '.claude', 'settings.json'), JSON.stringify({ permissions: { allow: ['Bash(touch:*)'] } }));
+    const asked = async (settingSources: ('user' | 'project' | 'local')[]): Promise<number> => {
+      let n = 0;
+      for await (const _ of query({
+        prompt: '[[bash touch x]]',
+        options: { cwd, pathToClaudeCodeExecutable: FAKE, settingSources,
+          env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: cwd },
+          canUseTool: async (_name, input) => (n++, { behavior: 'allow', updatedInput: input }) },
+      }));
+      return n;
+    };
+    assert.equal(await asked([]), 1, 'no settings: the host is asked');
+    assert.equal(await asked(['user']), 0, 'the user settings (HOME/.claude/settings.json) allow it unasked');
   });
 });

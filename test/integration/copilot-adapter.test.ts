@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
@@ -184,6 +184,19 @@ describe('copilot adapter (real SDK, fake runtime)', { timeout: 120_000 }, () =>
     await r.closeAndCheck();
   });
 
+  it('shows a streamed tool call once, with its complete input, then its result', async () => {
+    const r = start('[[bash echo streamed]]');
+    assert.equal((await r.turn(1)).ok, true);
+    const calls = r.transcript.filter((e) => e.role === 'tool_call');
+    assert.equal(calls.length, 1, JSON.stringify(r.transcript));
+    assert.deepEqual(calls[0]?.toolInput, { command: 'echo streamed', description: 'Run a shell command', mode: 'sync' });
+    assert.equal(texts(r, 'agent_delta').some((t) => t.includes('"command"')), false, 'no tool input leaked into the text stream');
+    const results = r.transcript.filter((e) => e.role === 'tool_result');
+    assert.equal(results.length, 1);
+    assert.equal(results[0]?.toolOutput?.trim(), 'streamed');
+    await r.closeAndCheck();
+  });
+
   it('runs an approved shell command in the worktree and returns its output', async () => {
     const r = start('[[bash pwd]]');
     assert.equal((await r.turn(1)).ok, true);
@@ -305,7 +318,49 @@ describe('copilot adapter (real SDK, fake runtime)', { timeout: 120_000 }, () =>
   });
 });
 
-describe('fake copilot runtime protocol (real SDK)', { timeout: 10_000 }, () => {
+describe('fake copilot runtime protocol (real SDK)', { timeout: 20_000 }, () => {
+  it('streams a tool round like the runtime: tool_call_delta pieces, the tool request, execution start, partial output, completion', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cpl-copilot-proto-'));
+    roots.push(home);
+    const client = new CopilotClient({ connection: RuntimeConnection.forStdio({ path: FAKE }), baseDirectory: home, logLevel: 'none',
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: home } });
+    try {
+      await client.start();
+      const session = await client.createSession({ workingDirectory: home, streaming: true, onPermissionRequest: async () => ({ kind: 'approve-once' }) });
+      const events: { type: string; data: Record<string, unknown> }[] = [];
+      session.on((e) => void events.push({ type: e.type, data: e.data as Record<string, unknown> }));
+      await session.sendAndWait({ prompt: '[[bash echo hi]]' }, 10_000);
+      const types = events.map((e) => e.type);
+      const deltas = events.filter((e) => e.type === 'assistant.tool_call_delta');
+      assert.ok(deltas.length > 1, types.join(','));
+      assert.deepEqual(JSON.parse(deltas.map((d) => String(d.data['inputDelta'])).join('')), { command: 'echo hi', description: 'Run a shell command', mode: 'sync' });
+      const order = ['assistant.tool_call_delta', 'assistant.message', 'tool.execution_start', 'permission.requested', 'permission.completed', 'tool.execution_partial_result', 'tool.execution_complete'];
+      const at = order.map((t) => types.indexOf(t));
+      assert.deepEqual([...at].sort((a, b) => a - b), at, `in order: ${types.join(',')}`);
+      assert.ok(at.every((i) => i >= 0), types.join(','));
+      const id = deltas[0]?.data['toolCallId'];
+      assert.ok(events.filter((e) => e.type.startsWith('tool.')).every((e) => e.data['toolCallId'] === id), 'one tool call id throughout');
+    } finally {
+      await client.forceStop();
+    }
+  });
+
+  it("starts the MCP servers of COPILOT_HOME's mcp-config.json, as the runtime does", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cpl-copilot-proto-'));
+    roots.push(home);
+    const marker = join(home, 'mcp-started');
+    writeFileSync(join(home, 'mcp-config.json'), JSON.stringify({ mcpServers: { mine: { type: 'local', command: '/bin/sh', args: ['-c', `echo started > '${marker}'`], tools: ['*'] } } }));
+    const client = new CopilotClient({ connection: RuntimeConnection.forStdio({ path: FAKE }), baseDirectory: home, logLevel: 'none',
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: home } });
+    try {
+      await client.start();
+      await client.createSession({ workingDirectory: home, onPermissionRequest: async () => ({ kind: 'approve-once' }) });
+      await waitFor(() => (existsSync(marker) ? true : undefined), 'the MCP server to start');
+    } finally {
+      await client.forceStop();
+    }
+  });
+
   it('answers the handshake, ping, auth, models, and refuses unknown methods with -32601', async () => {
     const home = mkdtempSync(join(tmpdir(), 'cpl-copilot-proto-'));
     roots.push(home);

@@ -28,6 +28,8 @@ function toolOutputText(content: unknown): string {
  */
 export class ClaudeTranscriptMapper {
   private readonly toolStarts = new Map<string, number>();
+  /** Every tool_use id shown, so a block the CLI repeats (a retried message, a replay) appears once. */
+  private readonly toolsShown = new Set<string>();
   private sessionId: string | undefined;
   private model: string | undefined;
 
@@ -48,6 +50,8 @@ export class ClaudeTranscriptMapper {
         const ev = rec(m.event);
         const delta = rec(ev?.delta);
         const text = str(delta?.text);
+        // Text deltas only: tool_use input (input_json_delta) and thinking deltas are shown whole
+        // from the assistant message that completes the block.
         if (ev?.type === 'content_block_delta' && delta?.type === 'text_delta' && text) this.cb.transcript({ role: 'agent_delta', text });
         return undefined;
       }
@@ -76,9 +80,15 @@ export class ClaudeTranscriptMapper {
       const text = str(b.thinking);
       if (text) this.cb.transcript({ role: 'reasoning', text });
     } else if (b.type === 'tool_use') {
+      // Only from the complete assistant message: the stream_event deltas that preceded it
+      // (content_block_start + input_json_delta) carry the same call with partial input.
       const id = str(b.id);
       const toolName = str(b.name) ?? 'unknown';
-      if (id) this.toolStarts.set(id, this.now());
+      if (id && this.toolsShown.has(id)) return;
+      if (id) {
+        this.toolsShown.add(id);
+        this.toolStarts.set(id, this.now());
+      }
       this.cb.transcript({ role: 'tool_call', toolName, toolInput: b.input, ...(id ? { toolCallId: id } : {}) });
     }
   }

@@ -28,6 +28,8 @@ const noUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens
  */
 export class CopilotEventMapper {
   private readonly tools = new Map<string, { name: string; startedAt: number }>();
+  /** Every tool call shown, so one the runtime reports again appears once in the transcript. */
+  private readonly toolsShown = new Set<string>();
   private usage = noUsage();
   private lastMessage: string | undefined;
   /** The model the runtime reports for the session (session.start / session.resume). */
@@ -70,10 +72,21 @@ export class CopilotEventMapper {
         if (text) this.cb.transcript({ role: 'reasoning', text });
         return { type: 'activity' };
       }
+      // A tool call is shown once, from tool.execution_start (complete arguments, and the start
+      // of its duration): not from the streamed argument deltas, nor from the toolRequests of
+      // the assistant.message that announced it.
+      case 'assistant.tool_call_delta':
+      case 'tool.execution_partial_result':
+      case 'tool.execution_progress':
+        return { type: 'activity' };
       case 'tool.execution_start': {
         const id = str(event.data.toolCallId);
         const toolName = str(event.data.toolName) ?? 'unknown';
-        if (id) this.tools.set(id, { name: toolName, startedAt: this.now() });
+        if (id && this.toolsShown.has(id)) return { type: 'activity' };
+        if (id) {
+          this.toolsShown.add(id);
+          this.tools.set(id, { name: toolName, startedAt: this.now() });
+        }
         this.cb.transcript({ role: 'tool_call', toolName, toolInput: event.data.arguments, ...(id ? { toolCallId: id } : {}) });
         return { type: 'activity' };
       }
