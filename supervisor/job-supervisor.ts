@@ -55,6 +55,8 @@ export class JobSupervisor {
   private readonly workers = new Map<string, WorkerHandle>();
   private readonly starting = new Set<string>();
   private readonly restarts = new Map<string, number[]>();
+  /** Re-attached workers whose first batch (their whole unacknowledged outbox) has not arrived yet. */
+  private readonly awaitingResend = new Set<string>();
   private closed = false;
 
   constructor(private readonly deps: JobSupervisorDeps) {}
@@ -344,6 +346,7 @@ export class JobSupervisor {
         const a = approvalsRepo.getApproval(this.deps.db, approvalId);
         if (a?.resolution) handle.send({ type: 'approval_decision', approvalId, resolution: a.resolution, ...(a.note !== undefined ? { note: a.note } : {}) });
       }
+      this.awaitingResend.add(jobId);
       this.deps.log.info({ jobId, pid: attached.handshake.pid }, 're-attached to a running worker');
       return true;
     } catch {
@@ -368,7 +371,10 @@ export class JobSupervisor {
   }
 
   private persist(jobId: string, events: SequencedEvent[]): void {
-    this.deps.eventLog.append(jobId, events);
+    const fresh = this.deps.eventLog.append(jobId, events);
+    // The first batch after a re-attach is everything the worker held unacknowledged: report what it re-sent.
+    if (this.awaitingResend.delete(jobId))
+      this.deps.log.info({ jobId, resent: events.length, alreadyStored: events.length - fresh.length }, 'a re-attached worker re-sent its unacknowledged events');
     if (events.some((e) => e.event.type === 'job_state_changed')) this.tick();
   }
 
