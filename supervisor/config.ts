@@ -12,15 +12,27 @@ export interface FileConfig {
   setupCommands: Record<string, string>;
   /** Remove a job's worktree once it is merged, turned into a PR, or discarded. */
   cleanupResolvedWorktrees: boolean;
-  agents: { claude: { path?: string }; copilot: { path?: string } };
+  /**
+   * Per agent: `path`, the CLI to use; `userConfig`, load the user's own configuration of that
+   * agent in jobs (Claude's user/project/local settings, Copilot's `~/.copilot`). Off by default:
+   * it can approve tools behind the permission policy's back, or add tools (MCP servers) it never sees.
+   */
+  agents: { claude: AgentConfig; copilot: AgentConfig };
   /** Silence allowed from a running agent before the worker interrupts it and fails the turn; 0 turns the watchdog off. */
   agentWatchdogSeconds: number;
+  /** The same while a tool runs (a long build or test the user approved); 0 = a running tool is never timed out. */
+  agentToolWatchdogSeconds: number;
   /** Extra host names the server answers to (besides localhost, 127.0.0.1, [::1], --host and a tunnel's host). */
   allowedHosts: string[];
   /** Proxy addresses whose X-Forwarded-For names the client (login rate limiting). */
   trustedProxies: string[];
   /** The VAPID `sub` claim: a mailto: or https: URL where push services can reach you. */
   pushSubject?: string;
+}
+
+export interface AgentConfig {
+  path?: string;
+  userConfig?: boolean;
 }
 
 export const DEFAULT_CONFIG: FileConfig = {
@@ -31,18 +43,19 @@ export const DEFAULT_CONFIG: FileConfig = {
   approvalHoldsSlotSeconds: 300,
   agents: { claude: {}, copilot: {} },
   agentWatchdogSeconds: 600,
+  agentToolWatchdogSeconds: 1800,
   allowedHosts: [],
   trustedProxies: [],
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'allowedHosts', 'trustedProxies', 'pushSubject']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'allowedHosts', 'trustedProxies', 'pushSubject']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(r)) out[k] = str({ min: 1 })(x, `${f}.${k}`);
   return out;
 };
-const agentDecoder = optional(object({ path: optional(str({ min: 1 })) }));
+const agentDecoder = optional(object({ path: optional(str({ min: 1 })), userConfig: optional(bool) }));
 const fileDecoder = object({
   worktreesDir: optional(str({ min: 1 })),
   maxConcurrentJobs: optional(int({ min: 1, max: 64 })),
@@ -52,6 +65,7 @@ const fileDecoder = object({
   approvalHoldsSlotSeconds: optional(int({ min: 0, max: 86_400 })),
   agents: optional(object({ claude: agentDecoder, copilot: agentDecoder })),
   agentWatchdogSeconds: optional(int({ min: 0, max: 86_400 })),
+  agentToolWatchdogSeconds: optional(int({ min: 0, max: 604_800 })),
   allowedHosts: optional(array(str({ min: 1, max: 253 }), { max: 100 })),
   trustedProxies: optional(array(str({ min: 1, max: 64 }), { max: 100 })),
   pushSubject: optional(str({ min: 1, max: 500 })),
@@ -96,6 +110,7 @@ export function loadConfig(file: string): LoadedConfig {
       approvalHoldsSlotSeconds: v.approvalHoldsSlotSeconds ?? DEFAULT_CONFIG.approvalHoldsSlotSeconds,
       agents: { claude: v.agents?.claude ?? {}, copilot: v.agents?.copilot ?? {} },
       agentWatchdogSeconds: v.agentWatchdogSeconds ?? DEFAULT_CONFIG.agentWatchdogSeconds,
+      agentToolWatchdogSeconds: v.agentToolWatchdogSeconds ?? DEFAULT_CONFIG.agentToolWatchdogSeconds,
       allowedHosts: v.allowedHosts ?? [],
       trustedProxies: v.trustedProxies ?? [],
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),

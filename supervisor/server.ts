@@ -68,6 +68,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
     if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
     if (!workerEnv['CODEPLANE_WATCHDOG_MS']) workerEnv['CODEPLANE_WATCHDOG_MS'] = String(config.agentWatchdogSeconds * 1000);
+    if (!workerEnv['CODEPLANE_TOOL_WATCHDOG_MS']) workerEnv['CODEPLANE_TOOL_WATCHDOG_MS'] = String(config.agentToolWatchdogSeconds * 1000);
+    if (config.agents.claude.userConfig && !workerEnv['CODEPLANE_CLAUDE_USER_CONFIG']) workerEnv['CODEPLANE_CLAUDE_USER_CONFIG'] = '1';
+    if (config.agents.copilot.userConfig && !workerEnv['CODEPLANE_COPILOT_USER_CONFIG']) workerEnv['CODEPLANE_COPILOT_USER_CONFIG'] = '1';
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands });
     const pool = new DiffPool();

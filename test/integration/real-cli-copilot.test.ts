@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -89,6 +89,9 @@ test('the real Copilot runtime runs a job through CodePlane with a BYOK provider
   const marker = `CODEPLANE_HOME=${home}`;
   const copilotHome = join(home, '.copilot');
   mkdirSync(copilotHome, { recursive: true });
+  // The user's own Copilot home: the real runtime starts these MCP servers in every session it runs there.
+  const mcpMarker = join(home, 'user-mcp-server-started');
+  writeFileSync(join(copilotHome, 'mcp-config.json'), JSON.stringify({ mcpServers: { mine: { type: 'local', command: '/bin/sh', args: ['-c', `echo started > '${mcpMarker}'`], tools: ['*'] } } }));
   const repo = makeRepo('cpl-real-copilot-repo-');
   let mock: MockAnthropic | undefined;
   let server: ServerProcess | undefined;
@@ -157,7 +160,9 @@ test('the real Copilot runtime runs a job through CodePlane with a BYOK provider
   const final = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body;
   assert.equal(final.state, 'review', `${final.failureReason ?? ''}\n${server.output()}`);
   assert.ok(final.agentSessionId, 'the runtime session id is stored on the job');
-  assert.ok(existsSync(join(copilotHome, 'session-state', final.agentSessionId)), 'the session lives under COPILOT_HOME');
+  assert.ok(existsSync(join(home, 'jobs', job.id, 'agent-home', 'session-state', final.agentSessionId)), "the session lives in the job's own Copilot home");
+  assert.equal(existsSync(join(copilotHome, 'session-state')), false, "nothing of the job in the user's Copilot home");
+  assert.equal(existsSync(mcpMarker), false, "the user's MCP servers were not started for the job");
   assert.equal(readFileSync(join(final.worktreePath, 'greeting.txt'), 'utf8'), 'hi from the real copilot\n');
   assert.equal(existsSync(join(repo, 'greeting.txt')), false, "the user's checkout is untouched");
   assert.equal(git(repo, 'status', '--porcelain'), '');
@@ -176,8 +181,9 @@ test('the real Copilot runtime runs a job through CodePlane with a BYOK provider
   assert.ok(mock.requests.every((r) => r.headers['x-api-key'] === 'test-key'), 'the provider apiKey is sent');
 
   const transcript = (await api<{ role: string; text?: string; toolName?: string }[]>(server.url, 'GET', `/api/jobs/${job.id}/transcript`)).body;
-  assert.ok(transcript.some((e) => e.role === 'tool_call' && e.toolName === 'create'), JSON.stringify(transcript));
-  assert.ok(transcript.some((e) => e.role === 'tool_result'));
+  // The runtime streams the call (assistant.tool_call_delta) before it runs it: the transcript still shows it once.
+  assert.equal(transcript.filter((e) => e.role === 'tool_call' && e.toolName === 'create').length, 1, JSON.stringify(transcript));
+  assert.equal(transcript.filter((e) => e.role === 'tool_result').length, 1);
   assert.ok(transcript.some((e) => e.role === 'agent' && e.text?.includes('done')));
   const states = sse.events.filter((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id).map((e) => `${e.data['from']}>${e.data['to']}`);
   assert.deepEqual(states, ['queued>preparing', 'preparing>running', 'running>waiting_for_approval', 'waiting_for_approval>running', 'running>review']);

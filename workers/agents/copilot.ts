@@ -8,6 +8,7 @@ import {
   type SessionEvent,
 } from '@github/copilot-sdk';
 import type { AgentAdapter, AgentCallbacks, AgentSession, AgentStartOptions, PermissionDecision, TurnOutcome } from './adapter.ts';
+import { prepareCopilotHome } from './copilot-home.ts';
 import { CopilotEventMapper } from './copilot-mapping.ts';
 import { buildPermissionRequest, PendingPermissions, toCopilotResult } from './copilot-permission.ts';
 import { RuntimeProcess } from './copilot-process.ts';
@@ -65,8 +66,9 @@ const withoutKey = (env: Record<string, string>, key: string): Record<string, st
  * with `session.idle`; a `session.error` in the turn is its outcome, reported at that idle
  * (the runtime sends turn_end, session.error, then session.idle).
  *
- * Configuration from the agent's environment: `COPILOT_HOME` is the runtime's data directory
- * (the client's `baseDirectory`); `CODEPLANE_COPILOT_PROVIDER` (JSON, see copilot-provider.ts)
+ * Configuration: the runtime's data directory (the client's `baseDirectory`) is the job's own
+ * `agentHome` unless the user opted in to their own config (see copilot-home.ts), else env
+ * `COPILOT_HOME`; `CODEPLANE_COPILOT_PROVIDER` (JSON, see copilot-provider.ts)
  * is a BYOK provider for every session, and implies `useLoggedInUser: false`. An invalid value
  * fails the first turn with the reason; no runtime is started.
  */
@@ -109,12 +111,18 @@ class CopilotAgentSession implements AgentSession {
     } else {
       if (this.provider) this.cb.log('info', `copilot: BYOK ${describeProvider(this.provider)}`);
       try {
+        const home = prepareCopilotHome({ env, ...(opts.userConfig !== undefined ? { userConfig: opts.userConfig } : {}), ...(opts.agentHome !== undefined ? { agentHome: opts.agentHome } : {}) });
+        if (home.isolatedFrom !== undefined) {
+          const login = home.seeded.length > 0 ? `the login copied from ${home.isolatedFrom}` : `no stored login found in ${home.isolatedFrom}`;
+          this.cb.log('info', `copilot: the job's own config directory ${home.dir ?? ''} (user config not loaded; ${login})`);
+        }
+        if (home.warning) this.cb.log('warn', `copilot: ${home.warning}`);
         client = new CopilotClient({
           connection: RuntimeConnection.forStdio(opts.executablePath ? { path: opts.executablePath } : {}),
           // The provider travels in session.create; its key need not be in the env the agent's shell inherits.
           env: withoutKey(env, COPILOT_PROVIDER_ENV),
           workingDirectory: opts.spec.worktreePath,
-          ...(env.COPILOT_HOME ? { baseDirectory: env.COPILOT_HOME } : {}),
+          ...(home.dir ? { baseDirectory: home.dir } : {}),
           // Model calls go to the provider: never fall back to (or prompt for) a GitHub login.
           ...(this.provider ? { useLoggedInUser: false } : {}),
         });
@@ -228,6 +236,8 @@ class CopilotAgentSession implements AgentSession {
   };
 
   private readonly onEvent = (event: SessionEvent): void => {
+    // Tool-call deltas, tool progress, model bookkeeping: not shown, but the runtime is working.
+    this.cb.activity();
     if (event.type === 'permission.requested') this.permissions.identify(event.data.permissionRequest, event.data.requestId);
     else if (event.type === 'permission.completed') this.permissions.completed(event.data.requestId);
     const signal = this.mapper.map(event);
