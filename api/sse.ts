@@ -76,11 +76,21 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
     else if (behindSince === undefined) behindSince = Date.now();
     else if (Date.now() - behindSince > slowClientMs) cutOff();
   };
+  // Frames written in one turn of the event loop go out as one write: a busy job's IPC batch,
+  // fanned out to many clients, costs one socket write per client instead of one per event.
+  let pending = '';
+  const flush = () => {
+    const out = pending;
+    pending = '';
+    if (closed || out === '') return;
+    stream.write(out);
+    checkPace();
+  };
   const write = (e: StoredEvent) => {
     if (closed || e.id <= cursor) return;
     cursor = e.id;
-    stream.write(frame(e));
-    checkPace();
+    if (pending === '') setImmediate(flush);
+    pending += frame(e);
   };
 
   const unsubscribe = events.subscribe(filter, (e) => (live ? write(e) : queued.push(e)));
@@ -99,6 +109,7 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
     for (;;) {
       const page = events.readAfter(cursor, { ...filter, limit: pageSize });
       for (const e of page) write(e);
+      flush(); // a replay page is one write, and its size counts for the pace check below
       if (closed) return;
       if (page.length < pageSize) break;
       // A long replay yields to other requests and waits for this client to read.
