@@ -1,5 +1,8 @@
 // CodePlane service worker: an offline shell. The API and the event stream
 // always go to the network; the app shell falls back to the cache offline.
+// Web Push (notifications, Approve/Reject buttons, re-subscription) lives in sw-push.js.
+importScripts('/sw-push.js');
+
 const CACHE = 'codeplane-shell-v1';
 const SHELL = ['/', '/manifest.webmanifest', '/icons/icon.svg', '/icons/icon-192.png', '/icons/icon-512.png'];
 
@@ -70,7 +73,7 @@ self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/share/') || url.pathname === '/sw.js') return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/share/') || url.pathname === '/sw.js' || url.pathname === '/sw-push.js') return;
   if (req.mode === 'navigate') event.respondWith(navigate(req));
   else if (url.pathname.startsWith('/assets/')) event.respondWith(cacheFirst(req));
   else if (url.pathname.startsWith('/icons/') || url.pathname === '/manifest.webmanifest') event.respondWith(staleWhileRevalidate(req));
