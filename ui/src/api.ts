@@ -94,6 +94,9 @@ export const api = {
   jobApprovals: (jobId: string) => request<Approval[]>('GET', `/api/approvals?jobId=${enc(jobId)}`),
   resolveApproval: (id: string, resolution: 'approved' | 'rejected', note?: string) =>
     request<Approval>('POST', `/api/approvals/${enc(id)}/resolve`, note ? { resolution, note } : { resolution }),
+  pushKey: () => request<{ publicKey: string }>('GET', '/api/push/vapid-public-key'),
+  addPushSubscription: (sub: PushSubscriptionJSON) => request<{ endpoint: string }>('POST', '/api/push/subscriptions', sub),
+  removePushSubscription: (endpoint: string) => request<undefined>('DELETE', '/api/push/subscriptions', { endpoint }),
 };
 
 export const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));

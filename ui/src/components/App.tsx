@@ -5,6 +5,7 @@ import { ConnectionIndicator } from './ConnectionIndicator.tsx';
 import { Dashboard } from './Dashboard.tsx';
 import { JobPage } from './JobPage.tsx';
 import { NewJob } from './NewJob.tsx';
+import { PushToggle } from './PushToggle.tsx';
 import { ShortcutsHelp } from './ShortcutsHelp.tsx';
 
 export function App() {
@@ -24,6 +25,7 @@ export function App() {
         )}
         <span class="spacer" />
         <ConnectionIndicator />
+        <PushToggle />
         <button type="button" class="btn ghost icon-btn kbd-help" onClick={() => (helpOpen.value = true)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">?</button>
         <a class="btn primary new-job" href="/new" title="New job (n)">
           <span aria-hidden="true">+</span>
