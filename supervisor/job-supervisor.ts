@@ -423,6 +423,15 @@ export class JobSupervisor {
     if (jobsRepo.getJob(this.deps.db, jobId)?.state === 'review' && !this.worker(jobId)) this.applyWithoutWorker(jobId, event);
   }
 
+  /**
+   * A resolved job can never run its agent again: drop the agent's private
+   * home (jobs/<id>/agent-home: its sessions and the login entries copied
+   * into it), so no credential copy outlives the job.
+   */
+  removeAgentHome(jobId: string): void {
+    rmSync(join(jobDirFor(this.deps.paths, jobId), 'agent-home'), { recursive: true, force: true });
+  }
+
   /** Resolves once the job has no live worker (its agent no longer holds the worktree). */
   async workerGone(jobId: string, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -112,6 +112,7 @@ export class ReviewService {
   /** After the worker has let go of the worktree: remove it (and the branch when its work is merged or discarded). */
   private async cleanup(jobId: string, resolution: Resolution): Promise<void> {
     await this.d.supervisor.workerGone(jobId);
+    this.d.supervisor.removeAgentHome(jobId);
     const job = this.mustGet(jobId);
     try {
       await this.removeResolved(job, resolution);

@@ -11,6 +11,7 @@ export function reviewRoutes(ports: Ports): Router {
   const r = new Router({ prefix: '/api/jobs' });
   r.get('/:id/diff', async (ctx) => {
     const offset = queryInt(ctx, 'offset', { min: 0 });
+    // The maxima a caller may ask for (the supervisor clamps to the same; by default a page is 1,000 files / 4 MB).
     const maxFiles = queryInt(ctx, 'maxFiles', { min: 1, max: 10_000 });
     const maxBytes = queryInt(ctx, 'maxBytes', { min: 1024, max: 50 * 1024 * 1024 });
     ctx.body = await ports.review.diff(ctx.params['id']!, {

@@ -50,15 +50,20 @@ export interface DiffResult {
 }
 
 export interface DiffLimits {
-  /** Max files returned in one page. Default 10,000. */
+  /** Max files returned in one page. Default 1,000, at most 10,000. */
   maxFiles: number;
-  /** Max bytes of patch text parsed into one page. Default 50 MB. */
+  /** Max bytes of patch text parsed into one page. Default 4 MB, at most 50 MB. */
   maxBytes: number;
   /** Index of the first file to return (files before it are skipped, not parsed). */
   offset: number;
 }
 
-export const DEFAULT_DIFF_LIMITS: DiffLimits = { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024, offset: 0 };
+/**
+ * One page by default: a response a phone can take (the parsed JSON is larger than the patch
+ * text), with `nextOffset` for the rest. A caller may ask for more, up to the maxima.
+ */
+export const DEFAULT_DIFF_LIMITS: DiffLimits = { maxFiles: 1_000, maxBytes: 4 * 1024 * 1024, offset: 0 };
+export const MAX_DIFF_LIMITS: Omit<DiffLimits, 'offset'> = { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024 };
 
 /** The `diff_update` event payload / snapshot `diff` summary (no hunks). */
 export interface DiffSummary {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { invalid } from '../../machines/app-error.ts';
 import type { DiffTaskInput } from '../../workers/tasks/diff-task.ts';
 import type { DiffPool } from './diff-pool.ts';
-import { DEFAULT_DIFF_LIMITS, type DiffLimits, type DiffResult } from './diff-types.ts';
+import { DEFAULT_DIFF_LIMITS, MAX_DIFF_LIMITS, type DiffLimits, type DiffResult } from './diff-types.ts';
 import { runGit, revParse } from './git-exec.ts';
 
 /**
@@ -70,8 +70,8 @@ export async function computeDiff(opts: ComputeDiffOptions): Promise<DiffResult>
 export function normalizeLimits(l: Partial<DiffLimits> = {}): DiffLimits {
   const int = (v: number | undefined, dflt: number, min: number) => (v === undefined || !Number.isFinite(v) ? dflt : Math.max(min, Math.floor(v)));
   return {
-    maxFiles: Math.min(int(l.maxFiles, DEFAULT_DIFF_LIMITS.maxFiles, 1), DEFAULT_DIFF_LIMITS.maxFiles),
-    maxBytes: Math.min(int(l.maxBytes, DEFAULT_DIFF_LIMITS.maxBytes, 1024), DEFAULT_DIFF_LIMITS.maxBytes),
+    maxFiles: Math.min(int(l.maxFiles, DEFAULT_DIFF_LIMITS.maxFiles, 1), MAX_DIFF_LIMITS.maxFiles),
+    maxBytes: Math.min(int(l.maxBytes, DEFAULT_DIFF_LIMITS.maxBytes, 1024), MAX_DIFF_LIMITS.maxBytes),
     offset: int(l.offset, 0, 0),
   };
 }

@@ -86,8 +86,12 @@ describe('a huge diff is bounded and marked', () => {
     assert.equal(page.nextOffset, 1);
   });
 
-  it('computes the whole change with the default limits', async () => {
-    const all = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+  it('pages by default, and computes the whole change when asked for enough', async () => {
+    const first = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    assert.equal(first.files.length, 1000, 'one default page');
+    assert.equal(first.truncated, true);
+    assert.equal(first.nextOffset, 1000);
+    const all = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024 } });
     assert.equal(all.files.length, FILES + 1);
     assert.equal(all.truncated, undefined);
   });

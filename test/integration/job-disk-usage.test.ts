@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,9 +14,10 @@ const MiB = 1024 * 1024;
 describe('disk used by a job worktree, and the diff of a job without one', () => {
   let repo: string;
   let server: ServerProcess;
+  let home: string;
   before(async () => {
     repo = makeRepo();
-    const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
+    home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
     // One slot: a second job stays queued behind the first.
     writeFileSync(join(home, 'config.json'), JSON.stringify({ maxConcurrentJobs: 1 }));
     server = await startServerProcess({ cwd: repo, home });
@@ -62,6 +63,10 @@ describe('disk used by a job worktree, and the diff of a job without one', () =>
     }
     assert.ok(listed?.diskUsage && listed.diskUsage.bytes >= first.bytes + 3 * MiB, `the listing shows the new size: ${JSON.stringify(listed?.diskUsage)}`);
 
+    // The agent's private home (sessions, copied login entries) must not outlive a resolved job.
+    const agentHome = join(home, 'jobs', job.id, 'agent-home');
+    mkdirSync(agentHome, { recursive: true });
+    writeFileSync(join(agentHome, 'config.json'), '{"loggedInUsers":[]}');
     const res = await api<Job>(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     let gone: Job | undefined;
@@ -71,6 +76,7 @@ describe('disk used by a job worktree, and the diff of a job without one', () =>
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(gone?.diskUsage, undefined, 'a discarded worktree uses nothing');
+    assert.equal(existsSync(agentHome), false, "the agent's home went with the job");
     sse.close();
   });
 });
