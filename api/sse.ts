@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import type { StoredEvent } from './contract.ts';
-import type { EventsPort } from './ports.ts';
+import type { EventsPort, RawStoredEvent } from './ports.ts';
 
 export interface SseOptions {
   jobId?: string;
@@ -16,6 +16,13 @@ export interface SseOptions {
 
 /** Each stored event is one immutable object shared by every subscriber: serialize it once for all of them. */
 const frames = new WeakMap<StoredEvent, string>();
+
+/**
+ * The frame of a stored row, byte for byte what `frame` gives for the decoded event: the payload
+ * is the event's own JSON, and the envelope keys (which no event has at its top level) follow it.
+ */
+export const rawFrame = (r: RawStoredEvent): string =>
+  `id: ${r.id}\nevent: ${r.type}\ndata: ${r.payload.slice(0, -1)},"jobId":${JSON.stringify(r.jobId)},"ts":${JSON.stringify(r.ts)},"seq":${r.seq}}\n\n`;
 
 export const frame = (e: StoredEvent): string => {
   let f = frames.get(e);
@@ -34,7 +41,8 @@ export const frame = (e: StoredEvent): string => {
 export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions): void {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
-  const pageSize = opts.replayPageSize ?? 2000;
+  // Small pages: the replay yields to other requests between them.
+  const pageSize = opts.replayPageSize ?? 500;
   const slowClientMs = opts.slowClientMs ?? 10_000;
   // Past this, memory matters more than patience: cut at once.
   const hardLimit = maxBuffered * 16;
@@ -107,8 +115,12 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
 
   void (async () => {
     for (;;) {
-      const page = events.readAfter(cursor, { ...filter, limit: pageSize });
-      for (const e of page) write(e);
+      const page = events.readRawAfter(cursor, { ...filter, limit: pageSize });
+      for (const r of page) {
+        if (r.id <= cursor) continue;
+        cursor = r.id;
+        pending += rawFrame(r);
+      }
       flush(); // a replay page is one write, and its size counts for the pace check below
       if (closed) return;
       if (page.length < pageSize) break;

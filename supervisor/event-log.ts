@@ -6,7 +6,8 @@
 import type { StoredEvent } from '../api/contract.ts';
 import type { SequencedEvent } from '../machines/domain-events.ts';
 import type { Db } from './db/database.ts';
-import { advanceLastSeq, insertEvents, maxEventId, readAfter } from './db/events-repo.ts';
+import type { RawStoredEvent } from '../api/ports.ts';
+import { advanceLastSeq, insertEvents, maxEventId, readAfter, readRawAfter } from './db/events-repo.ts';
 import type { EventHub } from './event-hub.ts';
 import { applyEvent } from './projection.ts';
 
@@ -40,6 +41,11 @@ export class EventLog {
   /** Stored events with id > afterId, ascending, at most `limit` (for SSE replay). */
   readAfter(afterId: number, opts: { jobId?: string; limit: number }): StoredEvent[] {
     return readAfter(this.db, afterId, opts);
+  }
+
+  /** The same, undecoded (see EventsPort.readRawAfter). */
+  readRawAfter(afterId: number, opts: { jobId?: string; limit: number }): RawStoredEvent[] {
+    return readRawAfter(this.db, afterId, opts);
   }
 
   /** The newest stored event id (0 when none): where a fresh page starts following. */

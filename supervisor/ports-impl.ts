@@ -142,6 +142,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
     },
     events: {
       readAfter: (afterId, q) => d.eventLog.readAfter(afterId, q),
+      readRawAfter: (afterId, q) => d.eventLog.readRawAfter(afterId, q),
       lastEventId: () => d.eventLog.lastEventId(),
       subscribe: (filter, listener) => d.hub.subscribe(filter, listener),
     },

@@ -8,6 +8,7 @@ import type { Selectable } from 'kysely';
 import type { StoredEvent } from '../../api/contract.ts';
 import { invalid } from '../../machines/app-error.ts';
 import type { DomainEvent, DomainEventType, LogLevel, SequencedEvent, TranscriptEntry } from '../../machines/domain-events.ts';
+import type { RawStoredEvent } from '../../api/ports.ts';
 import type { Db } from './database.ts';
 import type { EventsTable } from './schema.ts';
 
@@ -78,6 +79,15 @@ export function readAfter(db: Db, afterId: number, opts: { jobId?: string; limit
   let q = db.q.selectFrom('events').selectAll().where('id', '>', afterId);
   if (opts.jobId !== undefined) q = q.where('job_id', '=', opts.jobId);
   return db.all(q.orderBy('id').limit(Math.max(0, Math.trunc(opts.limit)))).map(toStored);
+}
+
+/** Like readAfter, undecoded, on fixed prepared statements (SSE replay: the row becomes the frame as is). */
+export function readRawAfter(db: Db, afterId: number, opts: { jobId?: string; limit: number }): RawStoredEvent[] {
+  const limit = Math.max(0, Math.trunc(opts.limit));
+  const cols = 'SELECT id, job_id AS jobId, seq, ts, type, payload FROM events';
+  return (opts.jobId === undefined
+    ? db.statement(`${cols} WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit)
+    : db.statement(`${cols} WHERE id > ? AND job_id = ? ORDER BY id LIMIT ?`).all(afterId, opts.jobId, limit)) as RawStoredEvent[];
 }
 
 /** The newest event of one type for a job (e.g. its latest diff summary), if any. */
