@@ -1,4 +1,4 @@
-import { DecodeError, array, bool, int, json, literal, object, optional, record, str, type Decoder } from './decode.ts';
+import { DecodeError, array, bool, int, literal, object, optional, record, str, type Decoder } from './decode.ts';
 import { domainEventDecoder } from './domain-event-decoder.ts';
 import type { DiffFileStat, DiffStats, SequencedEvent } from './domain-events.ts';
 import { RESOLUTIONS, jobSpecDecoder, type JobSpec, type Resolution } from './job-spec.ts';

@@ -1,19 +1,19 @@
 import type { Logger } from 'pino';
 import { conflict, notFound } from '../machines/app-error.ts';
-import type { DiffFileStat, DiffStats, SequencedEvent } from '../machines/domain-events.ts';
+import type { SequencedEvent } from '../machines/domain-events.ts';
 import type { JobMachineEvent } from '../machines/job-events.ts';
-import { isTerminal, type AgentId, type JobSpec, type Resolution } from '../machines/job-spec.ts';
+import { isTerminal, type AgentId } from '../machines/job-spec.ts';
 import type { Job } from '../api/contract.ts';
 import type { Db } from './db/database.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
 import type { EventLog } from './event-log.ts';
-import { addWorktree, isWorktreeOn, removeWorktree, resolveCommit } from './git/worktrees.ts';
-import { copyWorktreeIncludes, runSetupCommand } from './git/worktree-setup.ts';
-import { basename } from 'node:path';
+import { isWorktreeOn, removeWorktree } from './git/worktrees.ts';
+import { prepareWorktree } from './job-preparation.ts';
 import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, holdsSlot, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
 import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
+import { WorkerRegistry } from './worker-registry.ts';
 import { RESUME_AFTER_LOSS, snapshotOf, specOf, type StartPlan } from './start-plan.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import * as approvalsRepo from './db/approvals-repo.ts';
@@ -44,15 +44,13 @@ export interface JobSupervisorDeps {
   workerArgs?: string[];
 }
 
-const SHUTDOWN_GRACE_MS = 5_000;
-
 /**
  * Owns the job workers: starts queued jobs when the scheduler has room,
  * persists and acknowledges their events, relays user commands, and notices
  * when a worker dies.
  */
 export class JobSupervisor {
-  private readonly workers = new Map<string, WorkerHandle>();
+  private readonly workers = new WorkerRegistry();
   private readonly starting = new Set<string>();
   private readonly restarts = new Map<string, number[]>();
   /** Re-attached workers whose first batch (their whole unacknowledged outbox) has not arrived yet. */
@@ -94,8 +92,7 @@ export class JobSupervisor {
   }
 
   worker(jobId: string): WorkerHandle | undefined {
-    const w = this.workers.get(jobId);
-    return w?.alive ? w : undefined;
+    return this.workers.get(jobId);
   }
 
   async cancel(jobId: string): Promise<Job> {
@@ -121,15 +118,7 @@ export class JobSupervisor {
   async close(mode: 'checkpoint' | 'detach' = 'checkpoint'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const live = [...this.workers.entries()].filter(([, w]) => w.alive);
-    if (mode === 'detach') {
-      for (const [, w] of live) w.detach();
-      return;
-    }
-    for (const [, w] of live) w.send({ type: 'shutdown', reason: 'the server stopped' });
-    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-    while (live.some(([, w]) => w.alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const [, w] of live) w.destroy();
+    await this.workers.closeAll(mode);
   }
 
   /**
@@ -237,7 +226,6 @@ export class JobSupervisor {
   }
 
   private async startJob(jobId: string): Promise<void> {
-    const { db, paths, log } = this.deps;
     const job = this.mustGet(jobId);
     if (job.state !== 'queued') return;
     this.applyWithoutWorker(jobId, { type: 'PREPARE' });
@@ -257,16 +245,13 @@ export class JobSupervisor {
     // it is only told to start once the worktree is there.
     const early = this.launchWorker(row);
     try {
-      const commit = await resolveCommit(row.repo, row.baseRef);
-      await addWorktree(row.repo, row.worktreePath, row.branch, commit);
-      // Gitignored files the project needs (.env…) listed in .worktreeinclude.
-      const { copied } = await copyWorktreeIncludes({ repoPath: row.repo, worktreePath: row.worktreePath });
-      if (copied.length) jlog.info({ copied }, 'copied .worktreeinclude files into the worktree');
-      const setup = this.deps.setupCommands?.[row.repo] ?? this.deps.setupCommands?.[basename(row.repo)];
-      if (setup) await this.runSetup(jobId, row.worktreePath, setup);
+      await prepareWorktree(row, {
+        ...(this.deps.setupCommands ? { setupCommands: this.deps.setupCommands } : {}),
+        log: jlog,
+        jobLog: (message, level) => this.applyWithoutWorker(jobId, { type: 'SETUP.LOG', level, message }),
+      });
     } catch (e) {
-      const what = e instanceof Error && e.message.startsWith('the setup command') ? '' : 'could not create the worktree: ';
-      const reason = `${what}${e instanceof Error ? e.message.trim() : String(e)}`;
+      const reason = e instanceof Error ? e.message : String(e);
       jlog.warn({ err: e }, reason);
       this.applyWithoutWorker(jobId, { type: 'PREPARE_FAILED', reason });
       early.handle.destroy();
@@ -285,14 +270,6 @@ export class JobSupervisor {
       jlog.error({ err: e }, reason);
       if (jobsRepo.getJob(this.deps.db, row.id)?.state === 'preparing') this.applyWithoutWorker(row.id, { type: 'PREPARE_FAILED', reason });
     }
-  }
-
-  /** Runs the repository's setup command in the new worktree; its output lines become the job's log. */
-  private async runSetup(jobId: string, worktreePath: string, command: string): Promise<void> {
-    const log = (message: string, level: 'info' | 'warn' = 'info') => this.applyWithoutWorker(jobId, { type: 'SETUP.LOG', level, message });
-    log(`setup: ${command}`);
-    const r = await runSetupCommand({ worktreePath, command, onLine: (line, stream) => log(line, stream === 'stderr' ? 'warn' : 'info') });
-    if (!r.ok) throw new Error(`the setup command failed (${r.exitCode === null ? r.code : `exit ${r.exitCode}`}): ${r.tail.slice(-10).join('\n')}`);
   }
 
   /** Spawns a worker for the job and starts it (fresh, or continuing from its snapshot). */
@@ -379,7 +356,7 @@ export class JobSupervisor {
   }
 
   private onWorkerExit(jobId: string, handle: WorkerHandle, info: { code: number | null; signal: string | null; stderrTail: string }): void {
-    if (this.workers.get(jobId) === handle) this.workers.delete(jobId);
+    this.workers.release(jobId, handle);
     const job = jobsRepo.getJob(this.deps.db, jobId);
     if (!job || this.closed) return;
     this.deps.log.info({ jobId, code: info.code, signal: info.signal, state: job.state }, 'worker exited');
@@ -390,37 +367,6 @@ export class JobSupervisor {
     const how = info.signal ? `was killed (${info.signal})` : info.code === null ? 'disappeared' : `exited with code ${info.code}`;
     this.deps.log.warn({ jobId, tail: info.stderrTail.split('\n').slice(-5).join(' | ') }, `job worker ${how}`);
     void this.recoverLostWorker(job, `The job worker ${how}`).finally(() => this.tick());
-  }
-
-  /** Publishes a diff summary as the job's own event (the worker numbers it when it is alive). */
-  publishDiff(jobId: string, summary: { stats: DiffStats; files: DiffFileStat[] }): void {
-    const w = this.worker(jobId);
-    if (w) {
-      w.send({ type: 'publish_diff', stats: summary.stats, files: summary.files });
-      return;
-    }
-    const job = jobsRepo.getJob(this.deps.db, jobId);
-    if (!job || !['running', 'waiting_for_approval', 'review'].includes(job.state)) return;
-    this.applyWithoutWorker(jobId, { type: 'DIFF.UPDATED', stats: summary.stats, files: summary.files });
-  }
-
-  /** Moves a job in review to completed, through its worker when one is alive; resolves once it is recorded. */
-  async resolveJob(jobId: string, resolution: Resolution, prUrl?: string): Promise<void> {
-    const event = prUrl === undefined ? { type: 'RESOLVE' as const, resolution } : { type: 'RESOLVE' as const, resolution, prUrl };
-    const w = this.worker(jobId);
-    if (!w) {
-      this.applyWithoutWorker(jobId, event);
-      return;
-    }
-    w.send({ type: 'resolve', resolution, ...(prUrl ? { prUrl } : {}) });
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (jobsRepo.getJob(this.deps.db, jobId)?.state === 'completed') return;
-      if (!this.worker(jobId)) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    // The worker died or went silent: record the resolution ourselves.
-    if (jobsRepo.getJob(this.deps.db, jobId)?.state === 'review' && !this.worker(jobId)) this.applyWithoutWorker(jobId, event);
   }
 
   /**
@@ -434,7 +380,6 @@ export class JobSupervisor {
 
   /** Resolves once the job has no live worker (its agent no longer holds the worktree). */
   async workerGone(jobId: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.worker(jobId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await this.workers.gone(jobId, timeoutMs);
   }
 }

@@ -17,6 +17,7 @@ import { conflictResolutionPrompt, mergeJob, type MergeStrategy } from './git/me
 import { createPullRequest } from './git/pull-request.ts';
 import { removeWorktree } from './git/worktrees.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
+import { publishDiff, resolveJob } from './review-transitions.ts';
 
 export type ResolveAction = 'merge' | 'create_pr' | 'discard';
 
@@ -46,7 +47,7 @@ export class ReviewService {
     this.coalescer = new DiffCoalescer<DiffResult>({
       compute: (jobId) => this.compute(jobId, { maxFiles: 2000, maxBytes: 1024 * 1024 }),
       onResult: (jobId, result) => {
-        this.d.supervisor.publishDiff(jobId, summarizeDiff(result));
+        publishDiff(this.d.supervisor, this.d.db, jobId, summarizeDiff(result));
         const job = jobsRepo.getJob(this.d.db, jobId);
         if (job) void this.d.diskUsage.refresh(job);
       },
@@ -76,7 +77,7 @@ export class ReviewService {
     this.resolving.add(jobId);
     try {
       const outcome = await this.land(job, action, opts.strategy ?? 'merge');
-      await this.d.supervisor.resolveJob(jobId, outcome.resolution, outcome.prUrl);
+      await resolveJob(this.d.supervisor, this.d.db, jobId, outcome.resolution, outcome.prUrl);
       void this.cleanup(jobId, outcome.resolution).catch((e: unknown) => this.d.log.warn({ jobId, err: e }, 'cleanup after resolve failed'));
       return outcome;
     } finally {
