@@ -1,4 +1,4 @@
-import { LINE_FILTERS, NON_PATH_ARGS, PATTERN_FIRST, SHELLS, TWO_VALUE_OPTS, VALUE_OPTS, WRAPPERS, hasFlag, isListing, isReadOnly, outsideEffect, systemGate, type Arg } from './shell-commands.ts';
+import { LINE_FILTERS, NON_PATH_ARGS, PATTERN_FIRST, SHELLS, TWO_VALUE_OPTS, VALUE_OPTS, WRAPPERS, hasFlag, isListing, isReadOnly, outsideEffect, plainRelative, quoteWord, systemGate, type Arg } from './shell-commands.ts';
 import { cloneState, expandJoined, expandWord, initialState, unionCwds, type Cwd, type ExpandContext, type ShellState } from './shell-expand.ts';
 import { classifyGit } from './shell-git.ts';
 import { type Containment, type Finding, isDevicePath } from './shell-paths.ts';
@@ -382,20 +382,8 @@ class Walker implements Runner {
   }
 }
 
-/** Re-quotes a word for re-parsing (alias expansion): single quotes, with embedded ones escaped. */
-function quoteWord(t: string): string {
-  return `'${t.replaceAll("'", "'\\''")}'`;
-}
-
 function settle(st: ShellState): void {
   if (st.pending.length === 0) return;
   st.cwds = unionCwds(st.cwds, st.pending);
   st.pending = [];
-}
-
-/** A relative path with no way up: `..`, absolute, `~`, or a dot-glob that may match `..`. */
-function plainRelative(a: Arg): boolean {
-  const t = a.text;
-  if (t.startsWith('/') || t.startsWith('~')) return false;
-  return !t.split('/').some((c) => c === '..' || (a.glob && c.startsWith('.') && /[*?[]/.test(c)));
 }

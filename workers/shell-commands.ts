@@ -311,3 +311,15 @@ export const FIND_WRITES = new Set(['-delete', '-fprint', '-fprint0', '-fprintf'
 
 /** Line filters that pass through (a subset of) what they read when given no files. */
 export const LINE_FILTERS = new Set(['grep', 'egrep', 'fgrep', 'rg', 'head', 'tail', 'sort', 'uniq', 'tac', 'shuf', 'cat']);
+
+/** Re-quotes a word for re-parsing (alias expansion): single quotes, with embedded ones escaped. */
+export function quoteWord(t: string): string {
+  return `'${t.replaceAll("'", "'\\''")}'`;
+}
+
+/** A relative path with no way up: `..`, absolute, `~`, or a dot-glob that may match `..`. */
+export function plainRelative(a: Arg): boolean {
+  const t = a.text;
+  if (t.startsWith('/') || t.startsWith('~')) return false;
+  return !t.split('/').some((c) => c === '..' || (a.glob && c.startsWith('.') && /[*?[]/.test(c)));
+}
