@@ -20,11 +20,8 @@ export interface JobTransitions {
 
 /** Publishes a diff summary as the job's own event. */
 export function publishDiff(jobs: JobTransitions, db: Db, jobId: string, summary: { stats: DiffStats; files: DiffFileStat[] }): void {
-  const w = jobs.worker(jobId);
-  if (w) {
-    w.send({ type: 'publish_diff', stats: summary.stats, files: summary.files });
-    return;
-  }
+  // A worker whose socket is gone (it is dying, or a new supervisor is taking over) cannot number it: record it here.
+  if (jobs.worker(jobId)?.send({ type: 'publish_diff', stats: summary.stats, files: summary.files })) return;
   const job = jobsRepo.getJob(db, jobId);
   if (!job || !['running', 'waiting_for_approval', 'review'].includes(job.state)) return;
   jobs.applyWithoutWorker(jobId, { type: 'DIFF.UPDATED', stats: summary.stats, files: summary.files });

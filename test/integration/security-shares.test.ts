@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Job, ShareView } from '../../api/contract.ts';
+import type { Job, JobSnapshot, ShareView } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { rawRequest } from '../helpers/http-raw.ts';
 import { waitFor } from '../helpers/processes.ts';
@@ -24,8 +24,9 @@ describe('share links: one job, read-only, expiring', () => {
     const created = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt, agent: 'claude', permissionMode: 'full_auto' }, auth);
     assert.equal(created.status, 201, JSON.stringify(created.body));
     for (let i = 0; i < 300; i++) {
-      const j = (await api<Job>(server.url, 'GET', `/api/jobs/${created.body.id}`, undefined, auth)).body;
-      if (j.state === 'review') return j;
+      // In review, and its final diff (computed on entering review) recorded.
+      const snap = (await api<JobSnapshot>(server.url, 'GET', `/api/jobs/${created.body.id}/snapshot`, undefined, auth)).body;
+      if (snap.job.state === 'review' && snap.diff !== null) return snap.job;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('the job never reached review');
