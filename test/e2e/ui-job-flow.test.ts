@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Job } from '../../api/contract.ts';
-import { ensureUiBuilt, launchBrowser, screenshot, watchConsole, type ConsoleWatch } from '../helpers/browser.ts';
+import { AGENTS_404, type ConsoleWatch, launchBrowser, newWatchedContext, screenshot, startServerWithUi } from '../helpers/browser.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
-import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { api, type ServerProcess } from '../helpers/server-process.ts';
 
 /** Endpoints this server may not have yet; the UI falls back, Chromium still logs the 404. */
-const KNOWN_404 = /status of 404 .* @ https?:\/\/[^ ]+\/api\/agents(\/[^/ ]+\/models)?$/;
 /** The 400 this test provokes on purpose (an unknown base ref). */
 const PROVOKED_400 = /status of 400 .* @ https?:\/\/[^ ]+\/api\/jobs$/;
 /** A resume right after a cancel may meet the worker still stopping (409 JOB_STARTING); the UI retries. */
@@ -28,12 +27,10 @@ describe('the browser UI drives a job from the form to a merge', () => {
 
   before(async () => {
     repo = makeRepo();
-    [server] = await Promise.all([startServerProcess({ cwd: repo }), ensureUiBuilt()]);
+    server = await startServerWithUi({ cwd: repo });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
-    consoleWatch = watchConsole(context);
-    context.setDefaultTimeout(60_000); // a busy machine slows the server, not the assertions
-    consoleWatch.allow(KNOWN_404);
+    ({ context, consoleWatch } = await newWatchedContext(browser, { viewport: { width: 1280, height: 860 }, colorScheme: 'light' }));
+    consoleWatch.allow(AGENTS_404);
     consoleWatch.allow(PROVOKED_400);
     consoleWatch.allow(RESUME_RACE);
     page = await context.newPage();

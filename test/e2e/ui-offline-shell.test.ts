@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureUiBuilt, launchBrowser, watchConsole, type ConsoleWatch } from '../helpers/browser.ts';
+import { type ConsoleWatch, launchBrowser, newWatchedContext, startServerWithUi } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { type ServerProcess } from '../helpers/server-process.ts';
 
 interface Manifest {
   name: string;
@@ -24,11 +24,9 @@ describe('the app as a PWA', () => {
   let consoleWatch: ConsoleWatch;
 
   before(async () => {
-    [server] = await Promise.all([startServerProcess({ cwd: makeRepo() }), ensureUiBuilt()]);
+    server = await startServerWithUi({ cwd: makeRepo() });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    consoleWatch = watchConsole(context);
-    context.setDefaultTimeout(60_000); // a busy machine slows the server, not the assertions
+    ({ context, consoleWatch } = await newWatchedContext(browser, { viewport: { width: 1024, height: 768 } }));
     page = await context.newPage();
   });
   after(async () => {

@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Job } from '../../api/contract.ts';
-import { ensureUiBuilt, horizontalOverflow, launchBrowser, screenshot, smallTapTargets, watchConsole, type ConsoleWatch } from '../helpers/browser.ts';
+import { AGENTS_404, type ConsoleWatch, horizontalOverflow, launchBrowser, newWatchedContext, screenshot, smallTapTargets, startServerWithUi } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
-import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { api, type ServerProcess } from '../helpers/server-process.ts';
 
-const KNOWN_404 = /status of 404 .* @ https?:\/\/[^ ]+\/api\/agents(\/[^/ ]+\/models)?$/;
 
 describe('the UI on a phone', () => {
   let repo: string;
@@ -28,12 +27,10 @@ describe('the UI on a phone', () => {
 
   before(async () => {
     repo = makeRepo();
-    [server] = await Promise.all([startServerProcess({ cwd: repo }), ensureUiBuilt()]);
+    server = await startServerWithUi({ cwd: repo });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-    consoleWatch = watchConsole(context);
-    context.setDefaultTimeout(60_000); // a busy machine slows the server, not the assertions
-    consoleWatch.allow(KNOWN_404);
+    ({ context, consoleWatch } = await newWatchedContext(browser, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }));
+    consoleWatch.allow(AGENTS_404);
     page = await context.newPage();
     await api(server.url, 'POST', '/api/jobs', { repo, prompt: 'Explain the layout of this repository', agent: 'claude', permissionMode: 'full_auto' });
     job = (await api<Job>(server.url, 'POST', '/api/jobs', {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Job, TranscriptEntry } from '../../api/contract.ts';
-import { ensureUiBuilt, launchBrowser, screenshot, watchConsole, type ConsoleWatch } from '../helpers/browser.ts';
+import { type ConsoleWatch, launchBrowser, newWatchedContext, screenshot, startServerWithUi } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -32,11 +32,9 @@ describe('pages survive a server restart', () => {
 
   before(async () => {
     repo = makeRepo();
-    [first] = await Promise.all([startServerProcess({ cwd: repo }), ensureUiBuilt()]);
+    first = await startServerWithUi({ cwd: repo });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    consoleWatch = watchConsole(context);
-    context.setDefaultTimeout(60_000); // a busy machine slows the server, not the assertions
+    ({ context, consoleWatch } = await newWatchedContext(browser, { viewport: { width: 1280, height: 860 } }));
   });
   after(async () => {
     await browser?.close();

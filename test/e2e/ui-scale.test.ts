@@ -15,7 +15,7 @@ import { insertJob } from '../../supervisor/db/jobs-repo.ts';
 import { listRepos } from '../../supervisor/db/repos-repo.ts';
 import { EventHub } from '../../supervisor/event-hub.ts';
 import { EventLog } from '../../supervisor/event-log.ts';
-import { ensureUiBuilt, launchBrowser, screenshot, watchConsole, type ConsoleWatch } from '../helpers/browser.ts';
+import { type ConsoleWatch, launchBrowser, newWatchedContext, screenshot, startServerWithUi } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -75,14 +75,13 @@ describe('a job with 20,000 transcript entries', () => {
   before(async () => {
     const repo = makeRepo();
     const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
-    const [first] = await Promise.all([startServerProcess({ cwd: repo, home }), ensureUiBuilt()]);
+    const first = await startServerWithUi({ cwd: repo, home });
     await first.stop(); // migrated database, repository registered
     seedJobs(home);
     server = await startServerProcess({ cwd: repo, home });
     browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    consoleWatch = watchConsole(context);
-    context.setDefaultTimeout(60_000); // a busy machine slows the server, not the assertions
+    const { context, consoleWatch: watch } = await newWatchedContext(browser, { viewport: { width: 1280, height: 860 } });
+    consoleWatch = watch;
     page = await context.newPage();
     page.on('request', (r) => {
       if (r.url().includes('/transcript?')) pageRequests.push(r.url());

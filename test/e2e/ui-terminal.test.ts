@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Job } from '../../api/contract.ts';
-import { ensureUiBuilt, horizontalOverflow, launchBrowser, screenshot, smallTapTargets, watchConsole, type ConsoleWatch } from '../helpers/browser.ts';
+import { AGENTS_404, type ConsoleWatch, horizontalOverflow, launchBrowser, newWatchedContext, screenshot, smallTapTargets, startServerWithUi } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
-import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { api, type ServerProcess } from '../helpers/server-process.ts';
 
 /** Endpoints this server may not have yet; the UI falls back, Chromium still logs the 404. */
-const KNOWN_404 = /status of 404 .* @ https?:\/\/[^ ]+\/api\/agents(\/[^/ ]+\/models)?$/;
 
 /** The text of xterm's rendered rows (the DOM renderer: one div per row). */
 const rows = (page: Page): Promise<string[]> => page.locator('.terminal-host .xterm-rows > div').allTextContents().then((r) => r.map((s) => s.replace(/\u00a0/g, ' ').trimEnd()));
@@ -50,12 +49,10 @@ describe('the job terminal in the browser', { timeout: 300_000 }, () => {
 
   before(async () => {
     repo = makeRepo();
-    [server] = await Promise.all([startServerProcess({ cwd: repo }), ensureUiBuilt()]);
+    server = await startServerWithUi({ cwd: repo });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
-    consoleWatch = watchConsole(context);
-    context.setDefaultTimeout(60_000);
-    consoleWatch.allow(KNOWN_404);
+    ({ context, consoleWatch } = await newWatchedContext(browser, { viewport: { width: 1280, height: 860 }, colorScheme: 'light' }));
+    consoleWatch.allow(AGENTS_404);
     page = await context.newPage();
     job = await reachReview(server.url, repo);
   });
@@ -125,9 +122,8 @@ describe('the job terminal in the browser', { timeout: 300_000 }, () => {
   });
 
   it('fits a phone screen, with a key bar for the keys a phone keyboard lacks', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-    const phoneConsole = watchConsole(phone);
-    phoneConsole.allow(KNOWN_404);
+    const { context: phone, consoleWatch: phoneConsole } = await newWatchedContext(browser, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    phoneConsole.allow(AGENTS_404);
     try {
       const p = await phone.newPage();
       await p.goto(`${server.url}/jobs/${job.id}/terminal`);

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
-import { ROOT } from './server-process.ts';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type ConsoleMessage, type Page } from 'playwright-core';
+import { ROOT, startServerProcess, type ServerProcess } from './server-process.ts';
 
 export const ARTIFACTS = join(ROOT, 'test/e2e/artifacts');
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -46,6 +46,23 @@ export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', ...extraArgs],
   });
+}
+
+/** The new-job form asks for agents the fake environment does not have: their 404s are expected. */
+export const AGENTS_404 = /status of 404 .* @ https?:\/\/[^ ]+\/api\/agents(\/[^/ ]+\/models)?$/;
+
+/** The real server (with its repo registered) and a built UI, started side by side. */
+export async function startServerWithUi(opts: { cwd: string; home?: string }): Promise<ServerProcess> {
+  const [server] = await Promise.all([startServerProcess(opts), ensureUiBuilt()]);
+  return server;
+}
+
+/** A browser context watched for console errors, with a timeout for a busy machine (it slows the server, not the assertions). */
+export async function newWatchedContext(browser: Browser, options: BrowserContextOptions): Promise<{ context: BrowserContext; consoleWatch: ConsoleWatch }> {
+  const context = await browser.newContext(options);
+  const consoleWatch = watchConsole(context);
+  context.setDefaultTimeout(60_000);
+  return { context, consoleWatch };
 }
 
 export interface ConsoleWatch {
