@@ -1,6 +1,11 @@
+import { copyFile, mkdtemp, rm, stat, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { invalid } from '../../machines/app-error.ts';
+import type { DiffTaskInput } from '../../workers/tasks/diff-task.ts';
 import type { DiffPool } from './diff-pool.ts';
 import { DEFAULT_DIFF_LIMITS, MAX_DIFF_LIMITS, type DiffLimits, type DiffResult } from './diff-types.ts';
+import { runGit, revParse } from './git-exec.ts';
 
 /**
  * The job's live diff: everything the agent changed in its worktree —
@@ -27,18 +32,38 @@ export interface ComputeDiffOptions {
   signal?: AbortSignal;
 }
 
+/** Flags that make the output parseable whatever the user's git config says. */
+const DIFF_FLAGS = [
+  '-c', 'core.quotePath=false',
+  '-c', 'diff.suppressBlankEmpty=false',
+  'diff', '--cached', '-M', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', '--no-relative',
+  '--src-prefix=a/', '--dst-prefix=b/',
+];
+
 export async function computeDiff(opts: ComputeDiffOptions): Promise<DiffResult> {
   const limits = normalizeLimits(opts.limits);
-  // Every git process (merge-base, the snapshot, the diff itself) runs on the pool thread: spawning
-  // forks the process, which on the supervisor's thread would stall every request for its duration.
-  const out = await opts.pool.run({ cwd: opts.worktreePath, baseRef: opts.baseRef, limits }, opts.signal);
-  if ('error' in out) throw invalid(out.error.code, out.error.message, out.error.field);
-  const result: DiffResult = { files: out.files, stats: out.totals, baseCommit: out.baseCommit };
-  if (out.truncated) {
-    result.truncated = true;
-    if (out.nextOffset !== undefined) result.nextOffset = out.nextOffset;
+  const cwd = opts.worktreePath;
+  const baseCommit = await diffBase(cwd, opts.baseRef);
+  const dir = await mkdtemp(join(tmpdir(), 'cpl-diff-'));
+  try {
+    const env = { GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index')) };
+    const input: DiffTaskInput = {
+      cwd,
+      env,
+      limits,
+      patchArgs: [...DIFF_FLAGS, baseCommit, '--'],
+      numstatArgs: [...DIFF_FLAGS, '--numstat', '-z', baseCommit, '--'],
+    };
+    const out = await opts.pool.run(input, opts.signal);
+    const result: DiffResult = { files: out.files, stats: out.totals, baseCommit };
+    if (out.truncated) {
+      result.truncated = true;
+      if (out.nextOffset !== undefined) result.nextOffset = out.nextOffset;
+    }
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return result;
 }
 
 /** Limits usually come from query parameters: clamp instead of trusting them. */
@@ -51,3 +76,39 @@ export function normalizeLimits(l: Partial<DiffLimits> = {}): DiffLimits {
   };
 }
 
+/** merge-base(baseRef, HEAD); the base commit itself when histories are unrelated. */
+export async function diffBase(worktreePath: string, baseRef: string): Promise<string> {
+  if (baseRef.startsWith('-')) throw invalid('UNKNOWN_BASE_REF', `base ref "${baseRef}" is not valid`, 'baseRef');
+  const base = await revParse(worktreePath, baseRef);
+  if (!base) throw invalid('UNKNOWN_BASE_REF', `base ref "${baseRef}" does not exist`, 'baseRef');
+  const mb = await runGit(worktreePath, ['merge-base', base, 'HEAD'], { okCodes: [0, 1] });
+  return mb.code === 0 ? mb.stdout.trim() : base;
+}
+
+/**
+ * Stages the whole working tree into `indexFile` (never the real index) and
+ * returns its path. Falls back to an empty seed if the copied index cannot be
+ * used (split-index setups keep part of it beside the real one).
+ */
+async function snapshotWorktree(cwd: string, indexFile: string): Promise<string> {
+  const realIndex = (await runGit(cwd, ['rev-parse', '--path-format=absolute', '--git-path', 'index'])).stdout.trim();
+  // The copy must keep the real index's mtime: git's racy-clean check compares each entry's
+  // mtime with the INDEX FILE's mtime. A fresh mtime would make git trust stale stat data and
+  // miss a same-size edit made in the same second as the last index write.
+  const seeded = await stat(realIndex)
+    .then(async (st) => {
+      await copyFile(realIndex, indexFile);
+      await utimes(indexFile, st.atime, st.mtime);
+      return true;
+    })
+    .catch(() => false);
+  const add = () => runGit(cwd, ['add', '-A', '--', '.'], { env: { GIT_INDEX_FILE: indexFile }, timeoutMs: 600_000 });
+  try {
+    await add();
+  } catch (e) {
+    if (!seeded) throw e;
+    await rm(indexFile, { force: true });
+    await add();
+  }
+  return indexFile;
+}

