@@ -13,7 +13,6 @@ import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
 import { DiffPool } from './git/diff-pool.ts';
 import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
-import { startWalCheckpointer } from './db/wal-checkpointer.ts';
 import { DiskUsageTracker } from './disk-usage-tracker.ts';
 import { workerLaunchArgs } from './worker-bundle.ts';
 import { ReviewService } from './review-service.ts';
@@ -65,7 +64,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const hub = new EventHub({ onListenerError: (err, e) => log.error({ err, eventId: e.id, jobId: e.jobId }, 'an event listener failed') });
     const otel = await startOtelExport(hub, log); // undefined unless OTEL_EXPORTER_OTLP_ENDPOINT (or a per-signal one) is set
     const eventLog = new EventLog(db, hub);
-    const checkpointer = startWalCheckpointer(db, paths.db, log);
     const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
     if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
@@ -130,7 +128,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await otel?.shutdown();
           review.close();
           await pool.close();
-          await checkpointer.stop();
           theDb.close();
           rmSync(paths.serverInfo, { force: true });
           log.info('server stopped');
