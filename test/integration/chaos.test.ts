@@ -25,7 +25,7 @@ describe('chaos: 20 concurrent jobs under random worker and supervisor kills', (
   after(async () => {
     await server?.stop();
     try {
-      execFileSync('pkill', ['-9', '-f', `--home ${home}`]); // any worker still around
+      execFileSync('pkill', ['-9', '-f', '--', `--home ${home}`]); // any worker still around
     } catch {
       /* none left */
     }
