@@ -11,7 +11,7 @@ import type { EventHub } from './event-hub.ts';
 import { discardJob } from './git/discard.ts';
 import { DiffCoalescer } from './git/diff-coalescer.ts';
 import type { DiffPool } from './git/diff-pool.ts';
-import { summarizeDiff, type DiffLimits, type DiffResult, type DiffSummary } from './git/diff-types.ts';
+import { summarizeDiff, type DiffLimits, type DiffResult, type DiffSummary } from '../machines/diff-types.ts';
 import { computeDiff } from './git/diff.ts';
 import { conflictResolutionPrompt, mergeJob, type MergeStrategy } from './git/merge.ts';
 import { createPullRequest } from './git/pull-request.ts';

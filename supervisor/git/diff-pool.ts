@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import type { DiffTaskInput, DiffTaskOutput } from '../../workers/tasks/diff-task.ts';
+import type { DiffTaskInput, DiffTaskOutput } from '../../machines/diff-types.ts';
 
 /**
  * The piscina pool that runs diff tasks off the supervisor's event loop.

@@ -2,10 +2,9 @@ import { copyFile, mkdtemp, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invalid } from '../../machines/app-error.ts';
-import type { DiffTaskInput } from '../../workers/tasks/diff-task.ts';
 import type { DiffPool } from './diff-pool.ts';
-import { DEFAULT_DIFF_LIMITS, MAX_DIFF_LIMITS, type DiffLimits, type DiffResult } from './diff-types.ts';
-import { runGit, revParse } from './git-exec.ts';
+import { DEFAULT_DIFF_LIMITS, MAX_DIFF_LIMITS, type DiffLimits, type DiffResult, type DiffTaskInput } from '../../machines/diff-types.ts';
+import { gitEnv, runGit, revParse } from './git-exec.ts';
 
 /**
  * The job's live diff: everything the agent changed in its worktree —
@@ -49,7 +48,7 @@ export async function computeDiff(opts: ComputeDiffOptions): Promise<DiffResult>
     const env = { GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index')) };
     const input: DiffTaskInput = {
       cwd,
-      env,
+      env: gitEnv(env),
       limits,
       patchArgs: [...DIFF_FLAGS, baseCommit, '--'],
       numstatArgs: [...DIFF_FLAGS, '--numstat', '-z', baseCommit, '--'],

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { computeDiff } from '../../supervisor/git/diff.ts';
 import { DiffPool } from '../../supervisor/git/diff-pool.ts';
-import type { DiffResult } from '../../supervisor/git/diff-types.ts';
+import { gitEnv } from '../../supervisor/git/git-exec.ts';
+import type { DiffResult } from '../../machines/diff-types.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
 
 const lines = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag} line ${i + 1}`).join('\n') + '\n';
@@ -138,7 +139,7 @@ describe('the job diff', () => {
     try {
       const out = await fresh.run({
         cwd: wt,
-        env: {},
+        env: gitEnv(),
         limits: { maxFiles: 10, maxBytes: 1e6, offset: 0 },
         patchArgs: ['diff', '--no-color', 'HEAD~0', '--', '.'],
         numstatArgs: [],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DiffParser, parseDiff, unquote } from '../../supervisor/git/diff-parse.ts';
-import { summarizeDiff } from '../../supervisor/git/diff-types.ts';
+import { DiffParser, parseDiff, unquote } from '../../workers/tasks/diff-parse.ts';
+import { summarizeDiff } from '../../machines/diff-types.ts';
 import { parseNumstatZ } from '../../workers/tasks/diff-task.ts';
 
 const Z = '0000000000000000000000000000000000000000';

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { threadId } from 'node:worker_threads';
-import { DiffParser, type DiffPage } from '../../supervisor/git/diff-parse.ts';
-import type { DiffLimits } from '../../supervisor/git/diff-types.ts';
-import { gitEnv, runGit, tail } from '../../supervisor/git/git-exec.ts';
+import type { DiffPage, DiffTaskInput, DiffTaskOutput } from '../../machines/diff-types.ts';
+import { DiffParser } from './diff-parse.ts';
 
 /**
  * Piscina task: run `git diff` and parse its output into one bounded page,
@@ -13,32 +12,16 @@ import { gitEnv, runGit, tail } from '../../supervisor/git/git-exec.ts';
  * it here means the supervisor's event loop (SSE, IPC acks, HTTP) only ever
  * receives the finished, bounded page — never the raw bytes.
  *
- * Imports: only the pure parser and the git runner from supervisor/git (no
- * supervisor state), so the task stays a leaf that any thread can load.
+ * Imports: machines/ and its own parser only (ARCHITECTURE.md: workers/
+ * import machines/). The supervisor hands over the whole environment git
+ * runs with, so the policy of which variables git may see stays in one
+ * place (supervisor/git/git-exec.ts).
  */
-export interface DiffTaskInput {
-  cwd: string;
-  /** `git` arguments producing the patch (the caller owns the exact command). */
-  patchArgs: string[];
-  /** `git` arguments producing `--numstat -z` for whole-change totals, run only when the page is not the whole change. */
-  numstatArgs: string[];
-  env: Record<string, string>;
-  limits: DiffLimits;
-}
-
-export interface DiffTaskOutput extends DiffPage {
-  /** Whole-change totals: from numstat for a partial page, else equal to `stats`. */
-  totals: { files: number; additions: number; deletions: number };
-  /** The pool thread that did the work (0 would mean the main thread: a wiring bug). */
-  threadId: number;
-}
-
 export default async function diffTask(input: DiffTaskInput): Promise<DiffTaskOutput> {
   const page = await streamPatch(input);
   // The page's own sums are the whole change's only when the page IS the whole change.
   if (!page.truncated && input.limits.offset === 0) return { ...page, totals: { ...page.stats }, threadId };
-  const numstat = await runGit(input.cwd, input.numstatArgs, { env: input.env });
-  const { totals, perPath } = parseNumstatZ(numstat.stdout);
+  const { totals, perPath } = parseNumstatZ(await gitOutput(input.cwd, input.numstatArgs, input.env));
   // A file cut by the byte budget only counted the lines it kept; numstat knows the real counts.
   for (const f of page.files) {
     const real = f.truncated ? perPath.get(f.path) : undefined;
@@ -50,7 +33,7 @@ export default async function diffTask(input: DiffTaskInput): Promise<DiffTaskOu
 function streamPatch(input: DiffTaskInput): Promise<DiffPage> {
   const parser = new DiffParser(input.limits);
   return new Promise((resolve, reject) => {
-    const child = spawn('git', input.patchArgs, { cwd: input.cwd, env: gitEnv(input.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', input.patchArgs, { cwd: input.cwd, env: input.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let rest: Buffer = Buffer.alloc(0);
     let full = false;
     let stderr = '';
@@ -79,6 +62,21 @@ function streamPatch(input: DiffTaskInput): Promise<DiffPage> {
     });
   });
 }
+
+/** The whole stdout of a short git command (numstat is a few bytes per file at any change size). */
+function gitOutput(cwd: string, args: string[], env: DiffTaskInput['env']): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = tail(stderr + c, 8000)));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`git ${args.slice(0, 3).join(' ')} … exited ${code}: ${stderr}`))));
+  });
+}
+
+const tail = (s: string, max: number): string => (s.length <= max ? s : s.slice(s.length - max));
 
 /** `A\tD\tpath\0` or, for renames, `A\tD\t\0old\0new\0`; binary files report `-\t-`. */
 export function parseNumstatZ(out: string): { totals: DiffTaskOutput['totals']; perPath: Map<string, { additions: number; deletions: number }> } {

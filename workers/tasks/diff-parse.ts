@@ -1,5 +1,4 @@
-import type { DiffStats } from '../../machines/domain-events.ts';
-import { DEFAULT_DIFF_LIMITS, type DiffFile, type DiffHunk, type DiffLimits } from './diff-types.ts';
+import { DEFAULT_DIFF_LIMITS, type DiffFile, type DiffHunk, type DiffLimits, type DiffPage } from '../../machines/diff-types.ts';
 
 /**
  * PURE parser for `git diff -M --no-color --no-ext-diff --full-index
@@ -11,14 +10,6 @@ import { DEFAULT_DIFF_LIMITS, type DiffFile, type DiffHunk, type DiffLimits } fr
  * moment a page is full so it can stop (kill) `git diff` instead of reading
  * the rest. Files before `offset` are skipped without building any objects.
  */
-export interface DiffPage {
-  files: DiffFile[];
-  /** Totals over `files` only (the caller replaces them with whole-change totals when truncated). */
-  stats: DiffStats;
-  truncated: boolean;
-  nextOffset?: number;
-}
-
 const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
 
 export class DiffParser {

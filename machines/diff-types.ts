@@ -1,8 +1,9 @@
-import type { DiffFileStat, DiffStats } from '../../machines/domain-events.ts';
+import type { DiffFileStat, DiffStats } from './domain-events.ts';
 
 /**
- * The job diff as served by `GET /api/jobs/:id/diff` (CONTRACT.md). Type-only
- * so the piscina task, the parser and the supervisor share one definition.
+ * The job diff as served by `GET /api/jobs/:id/diff` (CONTRACT.md), and the
+ * messages of the diff pool task. Pure (types and constants), so the piscina
+ * task (workers/tasks), its parser and the supervisor share one definition.
  */
 export type DiffFileStatus = DiffFileStat['status'];
 
@@ -79,3 +80,31 @@ export function summarizeDiff(d: Pick<DiffResult, 'stats' | 'files'>): DiffSumma
 }
 
 export const EMPTY_STATS: DiffStats = { files: 0, additions: 0, deletions: 0 };
+
+/** One parsed page of a patch. */
+export interface DiffPage {
+  files: DiffFile[];
+  /** Totals over `files` only (the caller replaces them with whole-change totals when truncated). */
+  stats: DiffStats;
+  truncated: boolean;
+  nextOffset?: number;
+}
+
+/** What the supervisor asks the diff pool task (workers/tasks/diff-task.ts) to run. */
+export interface DiffTaskInput {
+  cwd: string;
+  /** `git` arguments producing the patch (the caller owns the exact command). */
+  patchArgs: string[];
+  /** `git` arguments producing `--numstat -z` for whole-change totals, run only when the page is not the whole change. */
+  numstatArgs: string[];
+  /** The complete environment for git (the supervisor owns which variables git may see). */
+  env: Record<string, string | undefined>;
+  limits: DiffLimits;
+}
+
+export interface DiffTaskOutput extends DiffPage {
+  /** Whole-change totals: from numstat for a partial page, else equal to `stats`. */
+  totals: { files: number; additions: number; deletions: number };
+  /** The pool thread that did the work (0 would mean the main thread: a wiring bug). */
+  threadId: number;
+}
