@@ -5,12 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { StorageError, openDatabase, type StorageErrorCode } from '../../supervisor/db/database.ts';
 import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion } from '../../supervisor/db/migrations/index.ts';
 import { addRepo, tempDir } from '../helpers/storage-db.ts';
+import { ROOT } from '../helpers/server-process.ts';
 
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((c) => c()));
@@ -130,20 +133,28 @@ describe('opening the database', () => {
     expectStorageError(() => openDatabase(file), 'DATA_DIR_NOT_WRITABLE', join(blocker, 'sub'));
   });
 
-  it('reports a read-only data directory as DATA_DIR_NOT_WRITABLE', (t) => {
-    const dir = join(dirFor(), 'ro');
+  it('reports a read-only data directory as DATA_DIR_NOT_WRITABLE', () => {
+    const parent = dirFor();
+    const dir = join(parent, 'ro');
     mkdirSync(dir);
-    chmodSync(dir, 0o500);
+    chmodSync(dir, 0o555);
     cleanups.unshift(() => chmodSync(dir, 0o700));
-    try {
-      writeFileSync(join(dir, 'probe'), 'x');
-      t.skip('chmod does not stop writes for this user (root): covered by the test above');
-      return;
-    } catch {
-      // expected for a normal user: the directory really is read-only
-    }
     const file = join(dir, 'codeplane.db');
-    expectStorageError(() => openDatabase(file), 'DATA_DIR_NOT_WRITABLE', dir);
+    if (process.getuid?.() !== 0) {
+      expectStorageError(() => openDatabase(file), 'DATA_DIR_NOT_WRITABLE', dir);
+      return;
+    }
+    // Root writes through any mode bits: open it as an ordinary user (nobody) in a child process instead.
+    chmodSync(parent, 0o755);
+    const probe = `import(${JSON.stringify(pathToFileURL(join(ROOT, 'supervisor/db/database.ts')).href)}).then((m) => {
+      try { m.openDatabase(${JSON.stringify(file)}); console.log(JSON.stringify({ opened: true })); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+    });`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', probe], { cwd: ROOT, uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: parent } });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { code?: string; message?: string };
+    assert.equal(out.code, 'DATA_DIR_NOT_WRITABLE', JSON.stringify(out));
+    assert.ok(out.message?.includes(dir) && /CODEPLANE_HOME/.test(out.message), out.message);
   });
 
   it('reports a directory at the database path as DATABASE_OPEN_FAILED', () => {
