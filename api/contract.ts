@@ -2,10 +2,31 @@
  * TYPE-ONLY wire types of CONTRACT.md, shared by the API and the UI.
  * No runtime code here: the UI imports this file.
  */
-import type { ApprovalKind, ApprovalResolution, DomainEvent, TranscriptEntry } from '../machines/domain-events.ts';
+import type { DiffFile, DiffHunk, DiffLine, DiffResult } from '../machines/diff-types.ts';
+import type { ApprovalKind, ApprovalResolution, DomainEvent, LogLevel, TranscriptEntry } from '../machines/domain-events.ts';
 import type { AgentId, JobState, PermissionMode, Resolution } from '../machines/job-spec.ts';
 
 export type { AgentId, JobState, PermissionMode, Resolution, TranscriptEntry, DomainEvent };
+/** `GET /api/jobs/:id/diff`: one page of the job's diff (see machines/diff-types.ts). */
+export type { DiffFile, DiffHunk, DiffLine, DiffResult };
+
+/** `GET /api/jobs/:id/logs`. */
+export interface LogLine {
+  seq: number;
+  ts: string;
+  level: LogLevel;
+  message: string;
+}
+
+/** `POST /api/jobs/:id/resolve {action}`. */
+export type ResolveAction = 'merge' | 'create_pr' | 'discard';
+
+/** Its answer. */
+export interface ResolveResult {
+  resolution: Resolution;
+  prUrl?: string;
+  message: string;
+}
 
 export interface Usage {
   inputTokens: number;

@@ -5,7 +5,8 @@
 import type { ApprovalResolution, TranscriptEntry } from '../machines/domain-events.ts';
 import type { AgentId, JobState, PermissionMode } from '../machines/job-spec.ts';
 import type { AgentInfo, AgentModel } from './contract.ts';
-import type { Approval, Health, Job, JobPage, JobSnapshot, Repo, ShareView, StoredEvent } from './contract.ts';
+import type { Approval, Health, Job, JobPage, JobSnapshot, LogLine, Repo, ResolveAction, ResolveResult, ShareView, StoredEvent } from './contract.ts';
+export type { ResolveAction };
 
 export interface CreateJobInput {
   repo: string;
@@ -15,13 +16,6 @@ export interface CreateJobInput {
   baseRef?: string;
   branch?: string;
   permissionMode?: PermissionMode;
-}
-
-export interface LogLine {
-  seq: number;
-  ts: string;
-  level: string;
-  message: string;
 }
 
 export interface JobsPort {
@@ -68,13 +62,12 @@ export interface EventsPort {
   subscribe(filter: { jobId?: string }, listener: (e: StoredEvent) => void): () => void;
 }
 
-export type ResolveAction = 'merge' | 'create_pr' | 'discard';
 export type MergeStrategy = 'merge' | 'squash' | 'ff-only';
 
 export interface ReviewPort {
   /** The job's diff against the merge-base of its base ref, one bounded page. */
   diff(id: string, q: { offset?: number; maxFiles?: number; maxBytes?: number }): Promise<unknown>;
-  resolve(id: string, action: ResolveAction, opts: { strategy?: MergeStrategy }): Promise<{ resolution: string; prUrl?: string; message: string }>;
+  resolve(id: string, action: ResolveAction, opts: { strategy?: MergeStrategy }): Promise<ResolveResult>;
 }
 
 /** Who may use the API when CodePlane is reachable beyond loopback (or a password is set). */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Job, StoredEvent } from '../api/contract.ts';
+import type { Job, ResolveAction, ResolveResult, StoredEvent } from '../api/contract.ts';
 import { AppError, conflict, notFound } from '../machines/app-error.ts';
 import type { Resolution } from '../machines/job-spec.ts';
 import type { Db } from './db/database.ts';
@@ -19,7 +19,6 @@ import { removeWorktree } from './git/worktrees.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
 import { publishDiff, resolveJob } from './review-transitions.ts';
 
-export type ResolveAction = 'merge' | 'create_pr' | 'discard';
 
 export interface ReviewDeps {
   db: Db;
@@ -70,7 +69,7 @@ export class ReviewService {
     return this.compute(jobId, limits);
   }
 
-  async resolve(jobId: string, action: ResolveAction, opts: { strategy?: MergeStrategy } = {}): Promise<{ resolution: Resolution; prUrl?: string; message: string }> {
+  async resolve(jobId: string, action: ResolveAction, opts: { strategy?: MergeStrategy } = {}): Promise<ResolveResult> {
     const job = this.mustGet(jobId);
     if (job.state !== 'review') throw conflict('INVALID_STATE', `only a job in review can be resolved; this one is ${job.state}`);
     if (this.resolving.has(jobId)) throw conflict('RESOLVE_IN_PROGRESS', 'this job is already being resolved');
@@ -85,7 +84,7 @@ export class ReviewService {
     }
   }
 
-  private async land(job: Job, action: ResolveAction, strategy: MergeStrategy): Promise<{ resolution: Resolution; prUrl?: string; message: string }> {
+  private async land(job: Job, action: ResolveAction, strategy: MergeStrategy): Promise<ResolveResult> {
     switch (action) {
       case 'merge': {
         try {

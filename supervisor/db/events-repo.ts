@@ -5,19 +5,12 @@
  * re-send after a supervisor crash harmless: INSERT OR IGNORE drops it.
  */
 import type { Selectable } from 'kysely';
-import type { StoredEvent } from '../../api/contract.ts';
+import type { LogLine, StoredEvent } from '../../api/contract.ts';
 import { invalid } from '../../machines/app-error.ts';
 import type { DomainEvent, DomainEventType, LogLevel, SequencedEvent, TranscriptEntry } from '../../machines/domain-events.ts';
 import type { RawStoredEvent } from '../../api/ports.ts';
 import type { Db } from './database.ts';
 import type { EventsTable } from './schema.ts';
-
-export interface LogLine {
-  seq: number;
-  ts: string;
-  level: LogLevel;
-  message: string;
-}
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const isLogLevel = (v: string): v is LogLevel => (LOG_LEVELS as readonly string[]).includes(v);

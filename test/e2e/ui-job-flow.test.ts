@@ -4,6 +4,8 @@
  * approve on the card, review the diff, merge, and find it on the dashboard.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Job } from '../../api/contract.ts';
@@ -13,6 +15,8 @@ import { api, type ServerProcess } from '../helpers/server-process.ts';
 
 /** Endpoints this server may not have yet; the UI falls back, Chromium still logs the 404. */
 /** The 400 this test provokes on purpose (an unknown base ref). */
+/** The merge refused with 409 MERGE_CONFLICT, on purpose. */
+const CONFLICT_409 = /status of 409 .* @ https?:\/\/[^ ]+\/api\/jobs\/[^/ ]+\/resolve$/;
 const PROVOKED_400 = /status of 400 .* @ https?:\/\/[^ ]+\/api\/jobs$/;
 /** A resume right after a cancel may meet the worker still stopping (409 JOB_STARTING); the UI retries. */
 const RESUME_RACE = /status of 409 .* @ https?:\/\/[^ ]+\/api\/jobs\/[^/ ]+\/resume$/;
@@ -186,6 +190,26 @@ describe('the browser UI drives a job from the form to a merge', () => {
     await page.locator('.msg.agent', { hasText: 'echo: Your previous session was interrupted' }).waitFor({ timeout: 30_000 });
     const { body: after } = await api<Job>(server.url, 'GET', `/api/jobs/${slow.id}`);
     assert.equal(after.state, 'review');
+  });
+
+  it('shows a merge conflict with its files; "resolve with agent" sends the server\'s follow-up and moves nothing', async () => {
+    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: 'Reword the readme [[write README.md # from the agent]]', agent: 'claude', permissionMode: 'full_auto' });
+    await page.goto(`${server.url}/jobs/${job.id}`);
+    await page.locator('.job-page[data-state="review"]').waitFor();
+    // Meanwhile the user changed the same file on main.
+    writeFileSync(join(repo, 'README.md'), '# changed on main\n');
+    git(repo, 'commit', '-qam', 'main moves on');
+    const mainBefore = git(repo, 'rev-parse', 'main');
+    consoleWatch.allow(CONFLICT_409);
+    await page.click('[data-action="merge"]');
+    await page.locator('.conflicts', { hasText: 'README.md' }).waitFor();
+    assert.equal(git(repo, 'rev-parse', 'main'), mainBefore, 'the base branch did not move');
+    await page.click('[data-action="resolve-with-agent"]');
+    // The follow-up (written by the server, naming the file and the base) reaches the agent in the same job.
+    await page.locator('.msg.operator', { hasText: 'conflict' }).filter({ hasText: 'README.md' }).waitFor();
+    await page.locator('.msg.agent', { hasText: 'echo:' }).last().waitFor();
+    await page.locator('.job-page[data-state="review"]').waitFor();
+    assert.equal(git(repo, 'show', 'main:README.md').trim(), '# changed on main', "the user's commit is intact");
   });
 
   it('logged no console errors', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import type { Approval, Job, TranscriptEntry } from '../../api/contract.ts';
-import type { LogLine } from '../../api/ports.ts';
+import type { LogLine } from '../../api/contract.ts';
 import { makeRepo } from './git-repo.ts';
 import { alive, waitFor, workerPid } from './processes.ts';
 import { api, startServerProcess, type ServerProcess } from './server-process.ts';

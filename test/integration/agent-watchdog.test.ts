@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
-import type { LogLine } from '../../api/ports.ts';
+import type { LogLine } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { alive, waitFor, workerPid } from '../helpers/processes.ts';
 import { api, ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';

@@ -142,10 +142,16 @@ export class JobModel {
     });
     try {
       const r = await fn();
-      if (r && typeof r === 'object' && 'state' in r && 'id' in r) this.job.value = r as Job;
+      // The answer may be older than what the event stream already folded in (a cancel answers with the job as it
+      // was when asked; its `canceled` event can arrive first): never let it turn the page back.
+      if (r && typeof r === 'object' && 'state' in r && 'id' in r) {
+        const answered = r as Job;
+        const shown = this.job.value;
+        if (!shown || Date.parse(answered.updatedAt) > Date.parse(shown.updatedAt)) this.job.value = answered;
+      }
       return true;
     } catch (e) {
-      this.actionError.value = e instanceof ApiError && e.code === 'NOT_FOUND' ? `This server cannot ${name} jobs yet.` : errorText(e);
+      this.actionError.value = errorText(e);
       return false;
     } finally {
       this.busy.value = null;

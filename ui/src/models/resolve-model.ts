@@ -10,7 +10,6 @@ export class ResolveModel {
   /** The follow-up the server suggests for resolving the conflicts with the agent. */
   readonly agentPrompt = signal<string | null>(null);
   readonly error = signal<string | null>(null);
-  readonly unsupported = signal(false);
 
   constructor(private readonly jobId: string) {}
 
@@ -23,10 +22,7 @@ export class ResolveModel {
     });
     try {
       const r = await api.resolve(this.jobId, action);
-      batch(() => {
-        this.result.value = r;
-        if (r.conflictFiles?.length) this.conflicts.value = r.conflictFiles;
-      });
+      this.result.value = r;
     } catch (e) {
       batch(() => {
         if (e instanceof ApiError && e.code === 'MERGE_CONFLICT') {
@@ -35,19 +31,10 @@ export class ResolveModel {
           const prompt = e.details?.['agentPrompt'];
           this.agentPrompt.value = typeof prompt === 'string' ? prompt : null;
           this.error.value = e.message;
-        } else if (e instanceof ApiError && e.code === 'NOT_FOUND') {
-          this.unsupported.value = true;
-          this.error.value = 'This server cannot resolve jobs yet.';
         } else this.error.value = errorText(e);
       });
     } finally {
       this.busy.value = null;
     }
   }
-}
-
-/** The follow-up that asks the agent to resolve merge conflicts itself. */
-export function conflictPrompt(baseRef: string, files: readonly string[]): string {
-  const list = files.length ? files.map((f) => `- ${f}`).join('\n') : '(the server did not list them)';
-  return `Merging this branch into ${baseRef} conflicts in these files:\n${list}\n\nMerge ${baseRef} into this branch, resolve every conflict keeping both sides' intent, make sure the project still builds and its tests pass, and commit the result.`;
 }
