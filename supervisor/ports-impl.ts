@@ -33,6 +33,8 @@ export interface PortDeps {
 }
 
 const ACTIVE_STATES = ['preparing', 'running', 'waiting_for_approval'] as const;
+/** How long GET /api/jobs/:id waits for a disk-usage walk before answering with the last figure. */
+const DISK_USAGE_WAIT_MS = 300;
 
 /** The supervisor side of api/ports.ts: translate API calls into storage reads and supervisor commands. */
 export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string): Promise<Repo | undefined> } {
@@ -90,7 +92,11 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       get: (id) => withDiskUsage(mustGet(id), d.diskUsage.peek(id)),
       detail: async (id) => {
         const job = mustGet(id);
-        return withDiskUsage(job, await d.diskUsage.measure(job));
+        // A big worktree takes a while to walk: wait a moment for a fresh figure, else answer with the last one
+        // (the walk goes on and the next request has it).
+        const measured = d.diskUsage.measure(job);
+        const usage = await Promise.race([measured, new Promise<undefined>((r) => setTimeout(r, DISK_USAGE_WAIT_MS))]);
+        return withDiskUsage(job, usage ?? d.diskUsage.peek(id));
       },
       snapshot: (id): JobSnapshot => {
         const job = mustGet(id);

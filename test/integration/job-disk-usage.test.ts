@@ -47,7 +47,11 @@ describe('disk used by a job worktree, and the diff of a job without one', () =>
     const sse = await SseClient.open(`${server.url}/api/events`);
     const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[write notes.txt hello]]', agent: 'claude', permissionMode: 'full_auto' });
     await sse.waitFor(to(job.id, 'review'), 60_000, 'review');
-    const first = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body.diskUsage;
+    let first: Job['diskUsage'];
+    for (let i = 0; i < 50 && !first; i++) {
+      first = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body.diskUsage;
+      if (!first) await new Promise((r) => setTimeout(r, 100));
+    }
     assert.ok(first, 'a job in review reports its disk usage');
     assert.ok(first.bytes > 0 && first.complete);
 
