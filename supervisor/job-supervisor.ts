@@ -339,24 +339,30 @@ export class JobSupervisor {
   private handlersFor(jobId: string, handle: () => WorkerHandle, adopted: () => boolean = () => true): WorkerHandlers {
     const { log } = this.deps;
     return {
-      onEvents: (events) => this.persist(jobId, events),
-      onSnapshot: (_seq, snapshot) => jobsRepo.setSnapshot(this.deps.db, jobId, snapshot),
+      onEvents: (events, persisted) => this.persist(jobId, events, persisted),
+      onSnapshot: (_seq, snapshot) => {
+        this.deps.eventLog.flush(); // the events the snapshot follows are stored first
+        jobsRepo.setSnapshot(this.deps.db, jobId, snapshot);
+      },
       onRejected: (m) => log.warn({ jobId, command: m.command, code: m.code }, m.message),
       onExit: (info) => adopted() && this.onWorkerExit(jobId, handle(), info),
       log: (level, message) => log[level]({ jobId }, message),
     };
   }
 
-  private persist(jobId: string, events: SequencedEvent[]): void {
-    const fresh = this.deps.eventLog.append(jobId, events);
-    // The first batch after a re-attach is everything the worker held unacknowledged: report what it re-sent.
-    if (this.awaitingResend.delete(jobId))
-      this.deps.log.info({ jobId, resent: events.length, alreadyStored: events.length - fresh.length }, 'a re-attached worker re-sent its unacknowledged events');
-    if (events.some((e) => e.event.type === 'job_state_changed')) this.tick();
+  private persist(jobId: string, events: SequencedEvent[], persisted: () => void): void {
+    this.deps.eventLog.enqueue(jobId, events, (fresh) => {
+      persisted();
+      // The first batch after a re-attach is everything the worker held unacknowledged: report what it re-sent.
+      if (this.awaitingResend.delete(jobId))
+        this.deps.log.info({ jobId, resent: events.length, alreadyStored: events.length - fresh.length }, 'a re-attached worker re-sent its unacknowledged events');
+      if (events.some((e) => e.event.type === 'job_state_changed')) this.tick();
+    });
   }
 
   private onWorkerExit(jobId: string, handle: WorkerHandle, info: { code: number | null; signal: string | null; stderrTail: string }): void {
     this.workers.release(jobId, handle);
+    this.deps.eventLog.flush(); // its last events decide whether the job ended or its worker was lost
     const job = jobsRepo.getJob(this.deps.db, jobId);
     if (!job || this.closed) return;
     this.deps.log.info({ jobId, code: info.code, signal: info.signal, state: job.state }, 'worker exited');

@@ -63,7 +63,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     db = openDatabase(paths.db);
     const hub = new EventHub({ onListenerError: (err, e) => log.error({ err, eventId: e.id, jobId: e.jobId }, 'an event listener failed') });
     const otel = await startOtelExport(hub, log); // undefined unless OTEL_EXPORTER_OTLP_ENDPOINT (or a per-signal one) is set
-    const eventLog = new EventLog(db, hub);
+    const eventLog = new EventLog(db, hub, (jobId, err) => log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox"));
     const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
     if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
@@ -128,6 +128,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await otel?.shutdown();
           review.close();
           await pool.close();
+          eventLog.flush(); // events received in the last turn, before the database goes
           theDb.close();
           rmSync(paths.serverInfo, { force: true });
           log.info('server stopped');

@@ -7,12 +7,13 @@ import type { AgentId } from '../machines/job-spec.ts';
 import type { SequencedEvent } from '../machines/domain-events.ts';
 import { LineSplitter, encodeFrame, parseFrame } from '../machines/ipc-framing.ts';
 import { PROTOCOL_VERSION, workerMessageDecoder, type SupervisorMessage, type WorkerMessage } from '../machines/ipc-protocol.ts';
+import { AckThrottle } from './ack-throttle.ts';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
 export interface WorkerHandlers {
-  /** Persist the events; returns once they are durable (the handle then acknowledges them). */
-  onEvents(events: SequencedEvent[]): void;
+  /** Persist the events; call `persisted` once they are durable (the handle then acknowledges them). */
+  onEvents(events: SequencedEvent[], persisted: () => void): void;
   onSnapshot(seq: number, snapshot: Record<string, unknown>): void;
   onRejected(message: Extract<WorkerMessage, { type: 'command_rejected' }>): void;
   /** The worker process is gone (exit code/signal and the tail of its stderr). */
@@ -50,6 +51,7 @@ export class WorkerHandle {
   private exited = false;
   private detached = false;
   private readonly logFile: string;
+  private readonly acks = new AckThrottle((seq) => this.socket?.write(encodeFrame({ type: 'ack', seq } satisfies SupervisorMessage)));
 
   private constructor(private readonly opts: SpawnOptions, private readonly handlers: WorkerHandlers) {
     this.logFile = join(opts.jobDir, 'worker.log');
@@ -121,12 +123,14 @@ export class WorkerHandle {
         /* already gone */
       }
     }
+    this.acks.cancel();
     this.socket?.destroy();
   }
 
   /** Drop the connection but leave the worker running (a supervisor restart). */
   detach(): void {
     this.detached = true;
+    this.acks.cancel();
     this.socket?.destroy();
     this.socket = undefined;
   }
@@ -187,9 +191,8 @@ export class WorkerHandle {
     switch (msg.type) {
       case 'events': {
         if (msg.events.length === 0) return;
-        this.handlers.onEvents(msg.events);
-        const seq = Math.max(...msg.events.map((e) => e.seq));
-        this.socket?.write(encodeFrame({ type: 'ack', seq } satisfies SupervisorMessage));
+        const seq = msg.events.reduce((m, e) => Math.max(m, e.seq), 0);
+        this.handlers.onEvents(msg.events, () => this.acks.ack(seq));
         return;
       }
       case 'snapshot':
