@@ -108,3 +108,22 @@ export interface DiffTaskOutput extends DiffPage {
   /** The pool thread that did the work (0 would mean the main thread: a wiring bug). */
   threadId: number;
 }
+
+/** One git command for a pool thread (see workers/tasks/git-task.ts): the caller owns the command and git's whole environment. */
+export interface GitTaskInput {
+  cwd: string;
+  args: string[];
+  env: Record<string, string | undefined>;
+  /** Written to git's stdin (then closed). */
+  input?: string;
+  /** Killed (SIGKILL) past this; its exit then reads as a failure. */
+  timeoutMs: number;
+}
+
+export interface GitTaskOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The pool thread that ran it (0 would mean the main thread: a wiring bug). */
+  threadId: number;
+}

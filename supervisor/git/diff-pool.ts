@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import type { DiffTaskInput, DiffTaskOutput } from '../../machines/diff-types.ts';
+import type { DiffTaskInput, DiffTaskOutput, GitTaskInput, GitTaskOutput } from '../../machines/diff-types.ts';
+import { GitCommandError, gitEnv, type GitResult, type GitRunOptions } from './git-exec.ts';
 
 /**
  * The piscina pool that runs diff tasks off the supervisor's event loop.
@@ -17,6 +18,7 @@ import type { DiffTaskInput, DiffTaskOutput } from '../../machines/diff-types.ts
  * `--test` from the parent process.
  */
 const TASK_FILE = new URL('../../workers/tasks/diff-task.ts', import.meta.url).href;
+const GIT_TASK_FILE = new URL('../../workers/tasks/git-task.ts', import.meta.url).href;
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface DiffPoolOptions {
@@ -27,12 +29,12 @@ export interface DiffPoolOptions {
 }
 
 export class DiffPool {
-  private readonly pool: Piscina<DiffTaskInput, DiffTaskOutput>;
+  private readonly pool: Piscina<DiffTaskInput | GitTaskInput, DiffTaskOutput | GitTaskOutput>;
   private closed = false;
 
   constructor(opts: DiffPoolOptions = {}) {
     const maxThreads = opts.maxThreads ?? Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
-    this.pool = new Piscina<DiffTaskInput, DiffTaskOutput>({
+    this.pool = new Piscina<DiffTaskInput | GitTaskInput, DiffTaskOutput | GitTaskOutput>({
       filename: TASK_FILE,
       execArgv: ['--import', TSX_LOADER],
       minThreads: 0,
@@ -43,7 +45,17 @@ export class DiffPool {
 
   run(input: DiffTaskInput, signal?: AbortSignal): Promise<DiffTaskOutput> {
     if (this.closed) return Promise.reject(new Error('diff pool is closed'));
-    return this.pool.run(input, signal ? { signal } : {});
+    return this.pool.run(input, signal ? { signal } : {}) as Promise<DiffTaskOutput>;
+  }
+
+  /** runGit (git-exec.ts), with the process started from a pool thread (see workers/tasks/git-task.ts). */
+  async git(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+    if (this.closed) throw new Error('diff pool is closed');
+    const input: GitTaskInput = { cwd, args: [...args], env: gitEnv(opts.env), timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.input !== undefined ? { input: opts.input } : {}) };
+    const out = (await this.pool.run(input, { filename: GIT_TASK_FILE })) as GitTaskOutput;
+    const result: GitResult = { code: out.code, stdout: out.stdout, stderr: out.stderr };
+    if (!(opts.okCodes ?? [0]).includes(result.code)) throw new GitCommandError(args, result);
+    return result;
   }
 
   /** Graceful: running diffs finish, then threads exit. Idempotent. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { invalid } from '../../machines/app-error.ts';
 import type { DiffPool } from './diff-pool.ts';
 import { DEFAULT_DIFF_LIMITS, MAX_DIFF_LIMITS, type DiffLimits, type DiffResult, type DiffTaskInput } from '../../machines/diff-types.ts';
-import { gitEnv, runGit, revParse } from './git-exec.ts';
+import { gitEnv, runGit, revParse, type GitRun } from './git-exec.ts';
 
 /**
  * The job's live diff: everything the agent changed in its worktree —
@@ -42,10 +42,12 @@ const DIFF_FLAGS = [
 export async function computeDiff(opts: ComputeDiffOptions): Promise<DiffResult> {
   const limits = normalizeLimits(opts.limits);
   const cwd = opts.worktreePath;
-  const baseCommit = await diffBase(cwd, opts.baseRef);
+  // Every git process of a diff starts from a pool thread: a fork from the main thread stalls its event loop.
+  const git: GitRun = (c, args, o) => opts.pool.git(c, args, o);
+  const baseCommit = await diffBase(cwd, opts.baseRef, git);
   const dir = await mkdtemp(join(tmpdir(), 'cpl-diff-'));
   try {
-    const env = { GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index')) };
+    const env = { GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index'), git) };
     const input: DiffTaskInput = {
       cwd,
       env: gitEnv(env),
@@ -76,11 +78,11 @@ export function normalizeLimits(l: Partial<DiffLimits> = {}): DiffLimits {
 }
 
 /** merge-base(baseRef, HEAD); the base commit itself when histories are unrelated. */
-export async function diffBase(worktreePath: string, baseRef: string): Promise<string> {
+export async function diffBase(worktreePath: string, baseRef: string, git: GitRun = runGit): Promise<string> {
   if (baseRef.startsWith('-')) throw invalid('UNKNOWN_BASE_REF', `base ref "${baseRef}" is not valid`, 'baseRef');
-  const base = await revParse(worktreePath, baseRef);
+  const base = await revParse(worktreePath, baseRef, git);
   if (!base) throw invalid('UNKNOWN_BASE_REF', `base ref "${baseRef}" does not exist`, 'baseRef');
-  const mb = await runGit(worktreePath, ['merge-base', base, 'HEAD'], { okCodes: [0, 1] });
+  const mb = await git(worktreePath, ['merge-base', base, 'HEAD'], { okCodes: [0, 1] });
   return mb.code === 0 ? mb.stdout.trim() : base;
 }
 
@@ -89,8 +91,8 @@ export async function diffBase(worktreePath: string, baseRef: string): Promise<s
  * returns its path. Falls back to an empty seed if the copied index cannot be
  * used (split-index setups keep part of it beside the real one).
  */
-async function snapshotWorktree(cwd: string, indexFile: string): Promise<string> {
-  const realIndex = (await runGit(cwd, ['rev-parse', '--path-format=absolute', '--git-path', 'index'])).stdout.trim();
+async function snapshotWorktree(cwd: string, indexFile: string, git: GitRun): Promise<string> {
+  const realIndex = (await git(cwd, ['rev-parse', '--path-format=absolute', '--git-path', 'index'])).stdout.trim();
   // The copy must keep the real index's mtime: git's racy-clean check compares each entry's
   // mtime with the INDEX FILE's mtime. A fresh mtime would make git trust stale stat data and
   // miss a same-size edit made in the same second as the last index write.
@@ -101,7 +103,7 @@ async function snapshotWorktree(cwd: string, indexFile: string): Promise<string>
       return true;
     })
     .catch(() => false);
-  const add = () => runGit(cwd, ['add', '-A', '--', '.'], { env: { GIT_INDEX_FILE: indexFile }, timeoutMs: 600_000 });
+  const add = () => git(cwd, ['add', '-A', '--', '.'], { env: { GIT_INDEX_FILE: indexFile }, timeoutMs: 600_000 });
   try {
     await add();
   } catch (e) {

@@ -57,6 +57,9 @@ export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/** How a git command is run: runGit here, or DiffPool.git from a pool thread. */
+export type GitRun = (cwd: string, args: readonly string[], opts?: GitRunOptions) => Promise<GitResult>;
+
 /** Runs `git <args>` in `cwd`; rejects with GitCommandError unless the exit code is in `okCodes` (default `[0]`). */
 export function runGit(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
   const okCodes = opts.okCodes ?? [0];
@@ -92,8 +95,8 @@ export async function gitOut(cwd: string, args: readonly string[], opts: GitRunO
 }
 
 /** The commit a ref points at, or undefined when it does not exist. */
-export async function revParse(cwd: string, ref: string): Promise<string | undefined> {
-  const r = await runGit(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { okCodes: [0, 1, 128] });
+export async function revParse(cwd: string, ref: string, run: GitRun = runGit): Promise<string | undefined> {
+  const r = await run(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { okCodes: [0, 1, 128] });
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
