@@ -22,6 +22,12 @@ export interface FileConfig {
   agentWatchdogSeconds: number;
   /** The same while a tool runs (a long build or test the user approved); 0 = a running tool is never timed out. */
   agentToolWatchdogSeconds: number;
+  /**
+   * The nice value job workers run at (their agent CLIs and the tools those run inherit it):
+   * when agents and their builds saturate the machine, the server, and with it the UI, the
+   * approvals and the event stream, still gets the CPU first. 0 = the server's own priority.
+   */
+  workerNice: number;
   /** Extra host names the server answers to (besides localhost, 127.0.0.1, [::1], --host and a tunnel's host). */
   allowedHosts: string[];
   /** Proxy addresses whose X-Forwarded-For names the client (login rate limiting). */
@@ -44,11 +50,12 @@ export const DEFAULT_CONFIG: FileConfig = {
   agents: { claude: {}, copilot: {} },
   agentWatchdogSeconds: 600,
   agentToolWatchdogSeconds: 1800,
+  workerNice: 10,
   allowedHosts: [],
   trustedProxies: [],
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'allowedHosts', 'trustedProxies', 'pushSubject']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'allowedHosts', 'trustedProxies', 'pushSubject']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -66,6 +73,7 @@ const fileDecoder = object({
   agents: optional(object({ claude: agentDecoder, copilot: agentDecoder })),
   agentWatchdogSeconds: optional(int({ min: 0, max: 86_400 })),
   agentToolWatchdogSeconds: optional(int({ min: 0, max: 604_800 })),
+  workerNice: optional(int({ min: 0, max: 19 })),
   allowedHosts: optional(array(str({ min: 1, max: 253 }), { max: 100 })),
   trustedProxies: optional(array(str({ min: 1, max: 64 }), { max: 100 })),
   pushSubject: optional(str({ min: 1, max: 500 })),
@@ -111,6 +119,7 @@ export function loadConfig(file: string): LoadedConfig {
       agents: { claude: v.agents?.claude ?? {}, copilot: v.agents?.copilot ?? {} },
       agentWatchdogSeconds: v.agentWatchdogSeconds ?? DEFAULT_CONFIG.agentWatchdogSeconds,
       agentToolWatchdogSeconds: v.agentToolWatchdogSeconds ?? DEFAULT_CONFIG.agentToolWatchdogSeconds,
+      workerNice: v.workerNice ?? DEFAULT_CONFIG.workerNice,
       allowedHosts: v.allowedHosts ?? [],
       trustedProxies: v.trustedProxies ?? [],
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),

@@ -42,6 +42,8 @@ export interface JobSupervisorDeps {
   workerEnv: NodeJS.ProcessEnv;
   /** Node arguments that run a worker (worker-bundle.ts); the tsx fallback when absent. */
   workerArgs?: string[];
+  /** How much lower than the server's the workers' CPU priority is (config `workerNice`). */
+  workerNice?: number;
 }
 
 /**
@@ -333,7 +335,7 @@ export class JobSupervisor {
 
   private workerOptions(jobId: string, agent?: AgentId) {
     const { paths } = this.deps;
-    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? tsxWorkerArgs(), ...(agent ? { agent } : {}) };
+    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? tsxWorkerArgs(), ...(agent ? { agent } : {}), ...(this.deps.workerNice ? { nice: this.deps.workerNice } : {}) };
   }
 
   private handlersFor(jobId: string, handle: () => WorkerHandle, adopted: () => boolean = () => true): WorkerHandlers {

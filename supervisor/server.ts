@@ -72,7 +72,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.agents.claude.userConfig && !workerEnv['CODEPLANE_CLAUDE_USER_CONFIG']) workerEnv['CODEPLANE_CLAUDE_USER_CONFIG'] = '1';
     if (config.agents.copilot.userConfig && !workerEnv['CODEPLANE_COPILOT_USER_CONFIG']) workerEnv['CODEPLANE_COPILOT_USER_CONFIG'] = '1';
     const workerArgs = await workerLaunchArgs(log);
-    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands });
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     const pool = new DiffPool();
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });

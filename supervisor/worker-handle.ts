@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { getPriority, setPriority } from 'node:os';
 import { decode } from '../machines/decode.ts';
 import type { AgentId } from '../machines/job-spec.ts';
 import type { SequencedEvent } from '../machines/domain-events.ts';
@@ -37,6 +38,8 @@ export interface SpawnOptions {
   nodeArgs: string[];
   /** The job's agent, when known: the worker starts loading its SDK before `start` arrives. */
   agent?: AgentId;
+  /** The worker's nice value (config `workerNice`); its agent CLI inherits it. */
+  nice?: number;
 }
 
 /**
@@ -68,6 +71,7 @@ export class WorkerHandle {
       cwd: opts.jobDir,
     });
     closeSync(out);
+    if (opts.nice && child.pid) lowerPriority(child.pid, opts.nice, (m) => handlers.log('warn', m));
     h.child = child;
     child.once('exit', (code, signal) => h.onChildExit(code, signal));
     child.unref();
@@ -243,6 +247,15 @@ export class WorkerHandle {
     } catch {
       return '';
     }
+  }
+}
+
+/** Nice `pid` by `by` relative to this process (done before the worker runs anything, so its agent CLI inherits it). */
+function lowerPriority(pid: number, by: number, warn: (message: string) => void): void {
+  try {
+    setPriority(pid, Math.min(19, getPriority() + by));
+  } catch (e) {
+    warn(`could not lower the worker's priority: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
