@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { getPriority, setPriority } from 'node:os';
@@ -250,12 +250,25 @@ export class WorkerHandle {
   }
 }
 
-/** Nice `pid` by `by` relative to this process (done before the worker runs anything, so its agent CLI inherits it). */
+/**
+ * Nice `pid` by `by` relative to this process (done before the worker runs
+ * anything, so its agent CLI and their tools inherit it). A worker is its own
+ * session (detached), and with the scheduler's autogroups (Linux desktops'
+ * default) each session competes as ONE group whatever its processes' nice
+ * values are: the group's own nice value is lowered too.
+ */
 function lowerPriority(pid: number, by: number, warn: (message: string) => void): void {
+  const nice = Math.min(19, getPriority() + by);
   try {
-    setPriority(pid, Math.min(19, getPriority() + by));
+    setPriority(pid, nice);
   } catch (e) {
     warn(`could not lower the worker's priority: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EACCES') warn(`could not lower the worker's scheduling group priority: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

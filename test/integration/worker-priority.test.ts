@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -20,6 +20,15 @@ import { SseClient } from '../helpers/sse-client.ts';
 function niceOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+/** The nice value of a process's scheduling autogroup (its session), when the kernel has autogroups. */
+function groupNiceOf(pid: number): number | undefined {
+  try {
+    return Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 const childrenOf = (pid: number): number[] => {
@@ -36,7 +45,7 @@ after(async () => {
 });
 
 /** Starts a job whose tool writes its shell's pid and waits; returns the server's, worker's, CLI's and tool's nice values. */
-async function niceValues(config: Record<string, unknown>): Promise<{ server: number; worker: number; cli: number; tool: number }> {
+async function niceValues(config: Record<string, unknown>): Promise<{ server: number; worker: number; cli: number; tool: number; workerGroup: number | undefined }> {
   const repo = makeRepo('cpl-nice-');
   const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
   writeFileSync(join(home, 'config.json'), JSON.stringify(config));
@@ -55,7 +64,7 @@ async function niceValues(config: Record<string, unknown>): Promise<{ server: nu
     }, 30_000, 'the tool to start');
     const worker = workerPid(job.id)!;
     const cli = childrenOf(worker)[0]!;
-    const values = { server: niceOf(server.child.pid!), worker: niceOf(worker), cli: niceOf(cli), tool: niceOf(Number(readFileSync(pidFile, 'utf8').trim())) };
+    const values = { server: niceOf(server.child.pid!), worker: niceOf(worker), cli: niceOf(cli), tool: niceOf(Number(readFileSync(pidFile, 'utf8').trim())), workerGroup: groupNiceOf(worker) };
     await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id && e.data['to'] === 'review', 30_000, 'review');
     return values;
   } finally {
@@ -70,12 +79,15 @@ describe('worker priority', () => {
     assert.equal(v.server, own);
     const expected = Math.min(19, own + 10);
     assert.deepEqual({ worker: v.worker, cli: v.cli, tool: v.tool }, { worker: expected, cli: expected, tool: expected });
+    // A worker is its own session: where the kernel groups sessions, the group is lowered too (else nice alone does nothing against the server).
+    if (existsSync('/proc/self/autogroup')) assert.equal(v.workerGroup, expected);
   });
 
   it('workerNice 0 keeps them at the server priority; a bad value stops startup with a clear message', async () => {
     const own = getPriority();
     const v = await niceValues({ workerNice: 0 });
-    assert.deepEqual(v, { server: own, worker: own, cli: own, tool: own });
+    assert.deepEqual({ ...v, workerGroup: undefined }, { server: own, worker: own, cli: own, tool: own, workerGroup: undefined });
+    if (existsSync('/proc/self/autogroup')) assert.equal(v.workerGroup, 0);
     const repo = makeRepo('cpl-nice-bad-');
     const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
     writeFileSync(join(home, 'config.json'), JSON.stringify({ workerNice: 25 }));
