@@ -34,6 +34,25 @@ export const frame = (e: StoredEvent): string => {
 };
 
 /**
+ * The bytes of one turn's live frames, shared by every client that has the
+ * same events to send in that turn (with 50 browsers following every job,
+ * the same frames were turned into bytes 50 times). Kept for one turn only.
+ */
+const turnBytes = new Map<string, Buffer>();
+
+function liveBytes(filterKey: string, batch: readonly StoredEvent[]): Buffer {
+  // Same filter, same first and last id, same count: the same published events (ids only grow).
+  const key = `${filterKey}|${batch[0]!.id}|${batch[batch.length - 1]!.id}|${batch.length}`;
+  let bytes = turnBytes.get(key);
+  if (bytes === undefined) {
+    if (turnBytes.size === 0) setImmediate(() => turnBytes.clear()); // after this turn's flushes
+    bytes = Buffer.from(batch.length === 1 ? frame(batch[0]!) : batch.map(frame).join(''), 'utf8');
+    turnBytes.set(key, bytes);
+  }
+  return bytes;
+}
+
+/**
  * Streams stored events after `lastEventId`, then live ones, with no gap and
  * no duplicate: we subscribe BEFORE replaying, queue what arrives meanwhile,
  * and drop anything at or below the last id written.
@@ -87,18 +106,23 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
   // Frames written in one turn of the event loop go out as one write: a busy job's IPC batch,
   // fanned out to many clients, costs one socket write per client instead of one per event.
   let pending = '';
+  let batch: StoredEvent[] = [];
+  const filterKey = opts.jobId ?? '*';
   const flush = () => {
     const out = pending;
+    const live = batch;
     pending = '';
-    if (closed || out === '') return;
-    stream.write(out);
-    checkPace();
+    batch = [];
+    if (closed) return;
+    if (out !== '') stream.write(out);
+    if (live.length > 0) stream.write(liveBytes(filterKey, live));
+    if (out !== '' || live.length > 0) checkPace();
   };
   const write = (e: StoredEvent) => {
     if (closed || e.id <= cursor) return;
     cursor = e.id;
-    if (pending === '') setImmediate(flush);
-    pending += frame(e);
+    if (batch.length === 0 && pending === '') setImmediate(flush);
+    batch.push(e);
   };
 
   const unsubscribe = events.subscribe(filter, (e) => (live ? write(e) : queued.push(e)));
