@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createActor, type Actor, type Snapshot } from 'xstate';
 import { assertNever } from '../machines/decode.ts';
 import type { SupervisorMessage, WorkerMessage } from '../machines/ipc-protocol.ts';
+import type { DraftEvent } from '../machines/domain-events.ts';
 import type { JobMachineEvent } from '../machines/job-events.ts';
 import { isTerminal, type JobSpec } from '../machines/job-spec.ts';
 import { jobStateOf } from '../machines/job-state.ts';
@@ -56,6 +57,7 @@ export class JobRunner {
       now: () => new Date().toISOString(),
       watchdogMs: watchdogMsFromEnv(process.env),
       toolWatchdogMs: toolWatchdogMsFromEnv(process.env),
+      emitDelta: (draft) => this.publish(draft),
     });
     const machine = jobMachine.provide({ actors: { agent: this.agent.logic } });
     const context = { jobId: spec.jobId, pendingApprovals: [], ...(start.resumeSessionId ? { agentSessionId: start.resumeSessionId } : {}) };
@@ -66,10 +68,7 @@ export class JobRunner {
     this.actor = createActor(machine, { snapshot, input: { jobId: spec.jobId } });
     this.recovery = start.snapshot ? (start.recovery ?? 'The job worker restarted; resuming the agent session.') : undefined;
     this.lastState = jobStateOf(this.actor.getSnapshot());
-    this.actor.on('*', (draft) => {
-      this.outbox.add(draft);
-      this.io.flush();
-    });
+    this.actor.on('*', (draft) => this.publish(draft));
     this.actor.subscribe((snap) => this.onSnapshot(snap));
   }
 
@@ -115,6 +114,12 @@ export class JobRunner {
   /** Resolves when the agent session has closed (after the job left its active states). */
   agentClosed(): Promise<void> {
     return this.agent.closed();
+  }
+
+  /** Numbers an event and hands it to the channel (from the machine, or a streamed delta straight from the agent). */
+  private publish(draft: DraftEvent): void {
+    this.outbox.add(draft);
+    this.io.flush();
   }
 
   private send(command: Command['type'], event: JobMachineEvent): void {

@@ -25,7 +25,7 @@ export function profileEnv(spool: string, autostart = false): NodeJS.ProcessEnv 
 
 /** The server and the workers of `jobIds` (all workers when not given). */
 function signalAll(home: string, serverPid: number, jobIds?: readonly string[]): void {
-  const isTarget = (cmd: string) => /workers\/main\.ts --job /.test(cmd) && (!jobIds || jobIds.some((id) => cmd.includes(`--job ${id} `)));
+  const isTarget = (cmd: string) => /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job /.test(cmd) && (!jobIds || jobIds.some((id) => cmd.includes(`--job ${id} `)));
   const targets = [serverPid, ...processesWithHome(home).filter((p) => isTarget(cmdline(p)))];
   for (const pid of new Set(targets)) {
     try {
