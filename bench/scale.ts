@@ -18,7 +18,7 @@ import { startProfiling, stopProfiling } from './lib/profile.ts';
 import { row, type BenchContext, type BenchOutcome } from './lib/report.ts';
 import { api, request, timedGet } from './lib/server.ts';
 import { BenchSse, stampsIn } from './lib/sse.ts';
-import { sleep, summarize } from './lib/stats.ts';
+import { sleep, summarize, waitUntil } from './lib/stats.ts';
 
 const MB = 1024 * 1024;
 
@@ -41,6 +41,8 @@ export async function scale(ctx: BenchContext): Promise<BenchOutcome> {
   const seqs = new Map<string, number[]>();
   const deltas = new Map<string, Uint8Array>(ids.map((id) => [id, new Uint8Array(n)]));
   let duplicates = 0;
+  /** Jobs seen leaving review for the burst (a message is accepted with 202 before the job runs). */
+  const running = new Set<string>();
   const { body: snap } = await api<{ lastEventId: number }>(server.url, 'GET', `/api/jobs/${ids[0]}/snapshot`);
   const client = await BenchSse.open(`${server.url}/api/events`, {
     lastEventId: snap.lastEventId,
@@ -51,6 +53,7 @@ export async function scale(ctx: BenchContext): Promise<BenchOutcome> {
       const list = seqs.get(jobId) ?? [];
       list.push(seq);
       seqs.set(jobId, list);
+      if (f.data.includes('"type":"job_state_changed"') && f.data.includes('"to":"running"')) running.add(jobId);
       if (!f.data.includes('"role":"agent_delta"')) return;
       const seen = deltas.get(jobId);
       for (const s of stampsIn(f.data)) if (seen) seen[s.i] === 1 ? duplicates++ : (seen[s.i] = 1);
@@ -73,6 +76,7 @@ export async function scale(ctx: BenchContext): Promise<BenchOutcome> {
     const cpu0 = cpuByRole(fleet.home, server.pid);
     const t0 = performance.now();
     await Promise.all(ids.map((id) => sendMessage(server.url, id, `[[burst ${n} ${rate}]]`)));
+    await waitUntil(() => Promise.resolve(running.size === ids.length), 60_000, 'every job running its burst');
     let done = false;
     const finished = waitForState(server.url, ids, 'review', (n / rate) * 1000 + 120_000).finally(() => (done = true));
     while (!done) {
