@@ -10,6 +10,7 @@ import type { RawStoredEvent } from '../api/ports.ts';
 import { advanceLastSeq, insertEvents, maxEventId, readAfter, readRawAfter } from './db/events-repo.ts';
 import type { EventHub } from './event-hub.ts';
 import { applyEvent } from './projection.ts';
+import { getLastSeq } from './db/jobs-repo.ts';
 
 /** A worker's batch waiting for the next group commit. */
 interface PendingBatch {
@@ -22,6 +23,12 @@ interface PendingBatch {
 export class EventLog {
   private pending: PendingBatch[] = [];
   private flushScheduled = false;
+  /**
+   * Jobs with a batch that could not be stored: their later batches would leave a gap, so they
+   * are neither stored nor acknowledged until the worker re-sends from the last stored seq
+   * (onError asks it to).
+   */
+  private readonly blocked = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -50,8 +57,9 @@ export class EventLog {
   /** Stores every queued batch now (before a decision that reads the job's state or seq). */
   flush(): void {
     if (this.pending.length === 0) return;
-    const batches = this.pending;
+    const batches = this.pending.filter((b) => this.admits(b));
     this.pending = [];
+    if (batches.length === 0) return;
     let done: readonly PendingBatch[] = batches;
     let results: StoredEvent[][];
     try {
@@ -61,10 +69,12 @@ export class EventLog {
       const ok: PendingBatch[] = [];
       results = [];
       for (const b of batches) {
+        if (this.blocked.has(b.jobId)) continue; // after its job's failed batch: would leave a gap
         try {
           results.push(this.db.tx(() => this.store(b.jobId, b.events)));
           ok.push(b);
         } catch (e) {
+          this.blocked.add(b.jobId);
           this.onError(b.jobId, e); // not acknowledged: the worker keeps the events
         }
       }
@@ -97,6 +107,14 @@ export class EventLog {
   /** The same, undecoded (see EventsPort.readRawAfter). */
   readRawAfter(afterId: number, opts: { jobId?: string; limit: number }): RawStoredEvent[] {
     return readRawAfter(this.db, afterId, opts);
+  }
+
+  /** A blocked job's batch is admitted again once it continues from the last stored seq (the worker's re-send). */
+  private admits(b: PendingBatch): boolean {
+    if (!this.blocked.has(b.jobId)) return true;
+    if (b.events[0]!.seq > getLastSeq(this.db, b.jobId) + 1) return false;
+    this.blocked.delete(b.jobId);
+    return true;
   }
 
   private store(jobId: string, events: readonly SequencedEvent[]): StoredEvent[] {

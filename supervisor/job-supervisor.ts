@@ -14,6 +14,7 @@ import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, holdsSlot, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
 import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
 import { WorkerRegistry } from './worker-registry.ts';
+import { WorkerResync } from './worker-resync.ts';
 import { RESUME_AFTER_LOSS, snapshotOf, specOf, type StartPlan } from './start-plan.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import * as approvalsRepo from './db/approvals-repo.ts';
@@ -57,6 +58,8 @@ export class JobSupervisor {
   private readonly restarts = new Map<string, number[]>();
   /** Re-attached workers whose first batch (their whole unacknowledged outbox) has not arrived yet. */
   private readonly awaitingResend = new Set<string>();
+  private readonly resyncs = new WorkerResync((id) => this.workers.get(id)?.connect(jobsRepo.getLastSeq(this.deps.db, id), 5000).then(() => undefined),
+    (jobId, err) => this.deps.log.warn({ jobId, err }, 'could not reconnect to the worker to have it re-send its events'));
   private closed = false;
 
   constructor(private readonly deps: JobSupervisorDeps) {}
@@ -92,6 +95,9 @@ export class JobSupervisor {
     this.deps.eventLog.append(jobId, r.events);
     return this.mustGet(jobId);
   }
+
+  /** Has the job's worker re-send everything after the last stored seq (see WorkerResync). */
+  resync = (jobId: string): void => this.resyncs.request(jobId);
 
   worker(jobId: string): WorkerHandle | undefined {
     return this.workers.get(jobId);

@@ -63,7 +63,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     db = openDatabase(paths.db);
     const hub = new EventHub({ onListenerError: (err, e) => log.error({ err, eventId: e.id, jobId: e.jobId }, 'an event listener failed') });
     const otel = await startOtelExport(hub, log); // undefined unless OTEL_EXPORTER_OTLP_ENDPOINT (or a per-signal one) is set
-    const eventLog = new EventLog(db, hub, (jobId, err) => log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox"));
+    let resync = (_jobId: string): void => undefined;
+    const eventLog = new EventLog(db, hub, (jobId, err) => {
+      log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox and it is asked to re-send them");
+      resync(jobId);
+    });
     const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
     if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
     if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
@@ -73,6 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.agents.copilot.userConfig && !workerEnv['CODEPLANE_COPILOT_USER_CONFIG']) workerEnv['CODEPLANE_COPILOT_USER_CONFIG'] = '1';
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
+    resync = (jobId) => supervisor.resync(jobId);
     const pool = new DiffPool();
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });

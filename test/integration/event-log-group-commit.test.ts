@@ -99,8 +99,15 @@ describe('EventLog group commit', () => {
     assert.match(String(errors[0]!.error), /boom/);
     assert.equal(getLastSeq(db, 'j2'), 0, "j2's batch rolled back whole");
     db.raw.exec('DROP TRIGGER boom');
-    log.enqueue('j2', [logged(1, 'info', 'b'), seqd(2, { type: 'job_resolved', resolution: 'merged' })], () => acked.push('j2'));
+    // What the worker sends next would leave a gap (seqs 1-2 are missing): neither stored nor acknowledged.
+    log.enqueue('j2', [logged(3, 'info', 'later')], () => acked.push('j2 later'));
     await turn();
-    assert.deepEqual(acked, ['j1', 'j3', 'j2'], 'the worker re-sends it and it is stored');
+    assert.equal(getLastSeq(db, 'j2'), 0, 'no gap: the later batch waits for the re-send');
+    assert.deepEqual(acked, ['j1', 'j3']);
+    // The worker re-sends from the last stored seq (onError asked it to): stored, in order.
+    log.enqueue('j2', [logged(1, 'info', 'b'), seqd(2, { type: 'job_resolved', resolution: 'merged' }), logged(3, 'info', 'later')], () => acked.push('j2'));
+    await turn();
+    assert.deepEqual(acked, ['j1', 'j3', 'j2'], 'the re-send is stored and acknowledged');
+    assert.deepEqual(published.filter((e) => e.jobId === 'j2').map((e) => e.seq), [1, 2, 3]);
   });
 });
