@@ -29,7 +29,7 @@ export class Outbox {
     private nextSeq: number,
     private readonly opts: OutboxOptions = {},
   ) {
-    this.now = opts.now ?? (() => new Date().toISOString());
+    this.now = opts.now ?? isoNow;
     this.maxInMemory = opts.maxInMemory ?? 10_000;
     this.ackedUpTo = nextSeq - 1;
   }
@@ -93,4 +93,16 @@ export class Outbox {
     this.spilled += half.length;
     this.spilledUpTo = half[half.length - 1]!.seq;
   }
+}
+
+let lastMs = 0;
+let lastIso = '';
+/** The time as ISO text, formatted once per millisecond (a streaming agent's deltas share most of theirs). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
