@@ -267,10 +267,14 @@ function lowerPriority(pid: number, by: number, warn: (message: string) => void)
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(nice));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'EACCES') warn(`could not lower the worker's scheduling group priority: ${e instanceof Error ? e.message : String(e)}`);
+    // No /proc/<pid>/autogroup: the kernel has no autogroups, and nice alone does the job.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || autogroupWarned) return;
+    autogroupWarned = true; // the same for every worker: say it once
+    warn(`could not lower the workers' scheduling group priority (nice alone may not keep the server ahead): ${e instanceof Error ? e.message : String(e)}`);
   }
 }
+
+let autogroupWarned = false;
 
 export function pidAlive(pid: number): boolean {
   try {

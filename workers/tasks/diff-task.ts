@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { threadId } from 'node:worker_threads';
 import type { DiffPage, DiffTaskInput, DiffTaskOutput } from '../../machines/diff-types.ts';
 import { DiffParser } from './diff-parse.ts';
+import { runGitProcess } from './git-task.ts';
 
 /**
  * Piscina task: run `git diff` and parse its output into one bounded page,
@@ -64,16 +65,10 @@ function streamPatch(input: DiffTaskInput): Promise<DiffPage> {
 }
 
 /** The whole stdout of a short git command (numstat is a few bytes per file at any change size). */
-function gitOutput(cwd: string, args: string[], env: DiffTaskInput['env']): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = tail(stderr + c, 8000)));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`git ${args.slice(0, 3).join(' ')} … exited ${code}: ${stderr}`))));
-  });
+async function gitOutput(cwd: string, args: string[], env: DiffTaskInput['env']): Promise<string> {
+  const r = await runGitProcess({ cwd, args, env, timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`git ${args.slice(0, 3).join(' ')} … exited ${r.code}: ${tail(r.stderr, 8000)}`);
+  return r.stdout;
 }
 
 const tail = (s: string, max: number): string => (s.length <= max ? s : s.slice(s.length - max));

@@ -13,6 +13,11 @@ import type { GitTaskInput, GitTaskOutput } from '../../machines/diff-types.ts';
  * From a pool thread the same fork blocks only that thread.
  */
 export default function gitTask(input: GitTaskInput): Promise<GitTaskOutput> {
+  return runGitProcess(input);
+}
+
+/** One git process, its whole output collected (also used by the diff task for numstat). */
+export function runGitProcess(input: GitTaskInput): Promise<GitTaskOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', input.args, { cwd: input.cwd, env: input.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
