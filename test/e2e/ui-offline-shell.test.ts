@@ -46,7 +46,9 @@ describe('the app as a PWA', () => {
   });
 
   it('opens offline from the service worker cache and reconnects when the network is back', async () => {
-    await page.waitForFunction('navigator.serviceWorker.controller !== null', undefined, { timeout: 60_000 });
+    // A function, not a string: Playwright re-evals a string predicate on every
+    // poll, which the app's CSP (no 'unsafe-eval') refuses once the first poll is false.
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 });
     await page.locator('[data-connection="live"]').waitFor();
     consoleWatch.allow(/net::ERR_|Failed to fetch|status of 50\d/);
     await context.setOffline(true);
