@@ -28,6 +28,11 @@ export interface FileConfig {
    * approvals and the event stream, still gets the CPU first. 0 = the server's own priority.
    */
   workerNice: number;
+  /**
+   * A job idle in review this long gets its worker and agent CLI stopped (the agent session is
+   * kept on disk); the next message resumes it in a new worker. 0 = they stay up until resolved.
+   */
+  idleWorkerSeconds: number;
   /** Extra host names the server answers to (besides localhost, 127.0.0.1, [::1], --host and a tunnel's host). */
   allowedHosts: string[];
   /** Proxy addresses whose X-Forwarded-For names the client (login rate limiting). */
@@ -51,11 +56,12 @@ export const DEFAULT_CONFIG: FileConfig = {
   agentWatchdogSeconds: 600,
   agentToolWatchdogSeconds: 1800,
   workerNice: 10,
+  idleWorkerSeconds: 600,
   allowedHosts: [],
   trustedProxies: [],
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'allowedHosts', 'trustedProxies', 'pushSubject']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'pushSubject']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -74,6 +80,7 @@ const fileDecoder = object({
   agentWatchdogSeconds: optional(int({ min: 0, max: 86_400 })),
   agentToolWatchdogSeconds: optional(int({ min: 0, max: 604_800 })),
   workerNice: optional(int({ min: 0, max: 19 })),
+  idleWorkerSeconds: optional(int({ min: 0, max: 604_800 })),
   allowedHosts: optional(array(str({ min: 1, max: 253 }), { max: 100 })),
   trustedProxies: optional(array(str({ min: 1, max: 64 }), { max: 100 })),
   pushSubject: optional(str({ min: 1, max: 500 })),
@@ -120,6 +127,7 @@ export function loadConfig(file: string): LoadedConfig {
       agentWatchdogSeconds: v.agentWatchdogSeconds ?? DEFAULT_CONFIG.agentWatchdogSeconds,
       agentToolWatchdogSeconds: v.agentToolWatchdogSeconds ?? DEFAULT_CONFIG.agentToolWatchdogSeconds,
       workerNice: v.workerNice ?? DEFAULT_CONFIG.workerNice,
+      idleWorkerSeconds: v.idleWorkerSeconds ?? DEFAULT_CONFIG.idleWorkerSeconds,
       allowedHosts: v.allowedHosts ?? [],
       trustedProxies: v.trustedProxies ?? [],
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),

@@ -13,14 +13,13 @@ import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, holdsSlot, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
 import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
-import { WorkerRegistry } from './worker-registry.ts';
+import { PARKED_NOTE, WorkerRegistry } from './worker-registry.ts';
 import { WorkerResync } from './worker-resync.ts';
 import { RESUME_AFTER_LOSS, snapshotOf, specOf, type StartPlan } from './start-plan.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import * as approvalsRepo from './db/approvals-repo.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import * as eventsRepo from './db/events-repo.ts';
-import { resumeSummary } from './resume-summary.ts';
+import { resumeJob } from './job-resume.ts';
 import { tsxWorkerArgs } from './worker-bundle.ts';
 import { join } from 'node:path';
 
@@ -96,6 +95,21 @@ export class JobSupervisor {
     return this.mustGet(jobId);
   }
 
+  /** Stops the workers of jobs idle in review for `idleMs` (config idleWorkerSeconds); ensureWorker revives them. */
+  parkIdleWorkers(idleMs: number): string[] {
+    // Only a job whose agent session can be resumed: its conversation must outlive the CLI.
+    const mayPark = (id: string) => { const j = jobsRepo.getJob(this.deps.db, id); return j?.state === 'review' && !!j.agentSessionId; };
+    return this.workers.parkIdle(idleMs, mayPark, `idle in review for ${Math.round(idleMs / 1000)} s`);
+  }
+
+  private noteParked(jobId: string): void {
+    try {
+      this.applyWithoutWorker(jobId, { type: 'AGENT.LOG', level: 'info', message: PARKED_NOTE });
+    } catch (e) {
+      this.deps.log.warn({ jobId, err: e }, 'could not record that the idle worker was stopped');
+    }
+  }
+
   /** Has the job's worker re-send everything after the last stored seq (see WorkerResync). */
   resync = (jobId: string): void => this.resyncs.request(jobId);
 
@@ -154,35 +168,21 @@ export class JobSupervisor {
    * failed or canceled one gets a new worker that resumes the agent's own
    * session, or, if that is gone, a fresh one primed with a summary.
    */
-  async resume(jobId: string, instruction?: string): Promise<Job> {
-    const job = this.mustGet(jobId);
-    const text = instruction?.trim() ? instruction.trim() : undefined;
-    if (job.state === 'review') {
-      const w = await this.ensureWorker(jobId);
-      w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' });
-      return job;
-    }
-    if (job.state !== 'failed' && job.state !== 'canceled') throw conflict('INVALID_STATE', `only a job that failed, was canceled or is in review can be resumed; this one is ${job.state}`);
-    // The worker of a job that just failed may still be flushing its last events.
-    await this.workerGone(jobId, 5000);
-    if (this.worker(jobId) || this.starting.has(jobId)) throw conflict('JOB_STARTING', 'the job is still stopping; try again in a moment');
-    if (!existsSync(job.worktreePath)) throw conflict('WORKTREE_MISSING', `the job's worktree ${job.worktreePath} no longer exists`);
-    const recent = eventsRepo.transcript(this.deps.db, jobId, { limit: 40 });
-    this.applyWithoutWorker(jobId, text ? { type: 'RESUME', instruction: text } : { type: 'RESUME' });
-    const resumed = this.mustGet(jobId);
-    try {
-      await this.spawnWorker(resumed, {
-        fallbackPrompt: resumeSummary(job.prompt, recent, text),
-        ...(job.agentSessionId ? { firstMessage: text ?? RESUME_AFTER_LOSS } : text ? { firstMessage: text } : {}),
-      });
-    } catch (e) {
-      this.applyWithoutWorker(jobId, { type: 'WORKER_LOST', reason: `could not start a worker to resume the job: ${e instanceof Error ? e.message : String(e)}` });
-    }
-    return this.mustGet(jobId);
+  resume(jobId: string, instruction?: string): Promise<Job> {
+    return resumeJob(this, jobId, instruction);
   }
 
-  /** A job in review whose worker is gone gets one (idle, same agent session) when the user needs it. */
+  get db(): Db {
+    return this.deps.db;
+  }
+
+  isStarting(jobId: string): boolean {
+    return this.starting.has(jobId);
+  }
+
+  /** A job in review whose worker is gone (or parked, once it has exited) gets one (idle, same agent session) when the user needs it. */
   async ensureWorker(jobId: string): Promise<WorkerHandle> {
+    await this.workers.parkedGone(jobId); // it still holds the socket path and the agent session
     const live = this.worker(jobId);
     if (live) return live;
     const job = this.mustGet(jobId);
@@ -227,7 +227,7 @@ export class JobSupervisor {
     await this.prepareAndSpawn(job.id, { worktreeReady: sound });
   }
 
-  private mustGet(jobId: string): Job {
+  mustGet(jobId: string): Job {
     const job = jobsRepo.getJob(this.deps.db, jobId);
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${jobId}`);
     return job;
@@ -375,6 +375,7 @@ export class JobSupervisor {
     if (!job || this.closed) return;
     this.deps.log.info({ jobId, code: info.code, signal: info.signal, state: job.state }, 'worker exited');
     if (isTerminal(job.state) || job.state === 'review') {
+      if (handle.parked && job.state === 'review') this.noteParked(jobId);
       this.tick();
       return;
     }

@@ -114,6 +114,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // Slots held by long approval waits free up with time, not with events: look again now and then.
     const ticker = setInterval(() => supervisor.tick(), 15_000);
     ticker.unref();
+    // A job idle in review gives back its worker and agent CLI (config idleWorkerSeconds); a message revives them.
+    const idleMs = positiveEnvInt('CODEPLANE_IDLE_WORKER_MS') ?? config.idleWorkerSeconds * 1000;
+    const parkIdle = () => {
+      const parked = supervisor.parkIdleWorkers(idleMs);
+      if (parked.length) log.info({ jobIds: parked }, 'stopping the workers of jobs idle in review');
+    };
+    const parker = idleMs > 0 ? setInterval(parkIdle, Math.min(30_000, Math.max(250, idleMs / 4))) : undefined;
+    parker?.unref();
 
     let closing: Promise<void> | undefined;
     const theDb = db;
@@ -125,6 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       close: (mode = 'checkpoint') =>
         (closing ??= (async () => {
           clearInterval(ticker);
+          clearInterval(parker);
           await terminals.close(); // closes the terminal WebSockets, which the HTTP server would otherwise wait for
           theServer.closeAllConnections();
           await new Promise<void>((r) => theServer.close(() => r()));

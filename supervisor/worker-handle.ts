@@ -53,6 +53,9 @@ export class WorkerHandle {
   private workerPid: number | undefined;
   private exited = false;
   private detached = false;
+  /** When a message last went either way (acks excepted): how long the job has been idle. */
+  private lastActivity = Date.now();
+  private parkedFlag = false;
   private readonly logFile: string;
   private readonly acks = new AckThrottle((seq) => this.socket?.write(encodeFrame({ type: 'ack', seq } satisfies SupervisorMessage)));
 
@@ -96,6 +99,23 @@ export class WorkerHandle {
     return !this.exited;
   }
 
+  /** Whether the worker was asked to stop because its job idled (it exits on purpose; see park). */
+  get parked(): boolean {
+    return this.parkedFlag;
+  }
+
+  /** Asks the worker to checkpoint and exit because its job idles; false if it cannot be reached. */
+  park(reason: string): boolean {
+    if (!this.send({ type: 'shutdown', reason })) return false;
+    this.parkedFlag = true;
+    return true;
+  }
+
+  /** Milliseconds since the last command sent or message received (not counting acks). */
+  idleMs(now = Date.now()): number {
+    return now - this.lastActivity;
+  }
+
   /** Connects (retrying while the worker starts), handshakes, and reports whether the job already runs. */
   async connect(lastPersistedSeq: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Handshake> {
     const deadline = Date.now() + timeoutMs;
@@ -113,6 +133,7 @@ export class WorkerHandle {
 
   send(message: Exclude<SupervisorMessage, { type: 'hello' | 'ack' }>): boolean {
     if (!this.socket || this.socket.destroyed) return false;
+    this.lastActivity = Date.now();
     this.socket.write(encodeFrame(message));
     return true;
   }
@@ -192,6 +213,7 @@ export class WorkerHandle {
   }
 
   private receive(msg: WorkerMessage): void {
+    this.lastActivity = Date.now();
     switch (msg.type) {
       case 'events': {
         if (msg.events.length === 0) return;

@@ -7,10 +7,19 @@ import type { WorkerHandle } from './worker-handle.ts';
 /** How long workers get to checkpoint (interrupt the agent, keep the session id) before they are killed. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
+/** Recorded in the job's log when its parked worker has exited. */
+export const PARKED_NOTE = 'The job was idle in review: its worker and agent CLI were stopped to free memory. The agent session is kept; the next message resumes it.';
+
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class WorkerRegistry {
   private readonly handles = new Map<string, WorkerHandle>();
+  /**
+   * Workers asked to stop because their job idled in review. They are no longer the job's
+   * worker (commands go supervisor-side, or to a new worker once this one is gone), but until
+   * they exit they still hold the job's socket path and agent session.
+   */
+  private readonly parking = new Map<string, WorkerHandle>();
 
   /** The job's worker if it is alive. */
   get(jobId: string): WorkerHandle | undefined {
@@ -25,12 +34,40 @@ export class WorkerRegistry {
   /** Forgets `handle` if it is still the job's current one (a replacement may already be registered). */
   release(jobId: string, handle: WorkerHandle): void {
     if (this.handles.get(jobId) === handle) this.handles.delete(jobId);
+    if (this.parking.get(jobId) === handle) this.parking.delete(jobId);
   }
 
-  /** Resolves once the job has no live worker, or after `timeoutMs`. */
+  /**
+   * Parks every live worker idle for `idleMs` whose job `mayPark` accepts: it checkpoints
+   * (closes the agent session, keeping its id) and exits. Returns the job ids.
+   */
+  parkIdle(idleMs: number, mayPark: (jobId: string) => boolean, reason: string): string[] {
+    const now = Date.now();
+    const parked: string[] = [];
+    for (const [jobId, w] of this.handles) {
+      if (!w.alive || w.idleMs(now) < idleMs || !mayPark(jobId)) continue;
+      if (!w.park(reason)) continue;
+      this.handles.delete(jobId);
+      this.parking.set(jobId, w);
+      parked.push(jobId);
+    }
+    return parked;
+  }
+
+  /** Resolves once a parked worker of the job has exited (killed after the checkpoint grace). */
+  async parkedGone(jobId: string): Promise<void> {
+    const w = this.parking.get(jobId);
+    if (!w) return;
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+    while (w.alive && Date.now() < deadline) await pause(50);
+    if (w.alive) w.destroy();
+    while (w.alive && Date.now() < deadline + 2_000) await pause(50);
+  }
+
+  /** Resolves once the job has no live (or parked) worker, or after `timeoutMs`. */
   async gone(jobId: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.get(jobId) && Date.now() < deadline) await pause(50);
+    while ((this.get(jobId) || this.parking.get(jobId)?.alive) && Date.now() < deadline) await pause(50);
   }
 
   /**
@@ -38,7 +75,7 @@ export class WorkerRegistry {
    * after the grace period. `detach`: let them run on for the next supervisor.
    */
   async closeAll(mode: 'checkpoint' | 'detach'): Promise<void> {
-    const live = [...this.handles.values()].filter((w) => w.alive);
+    const live = [...this.handles.values(), ...this.parking.values()].filter((w) => w.alive);
     if (mode === 'detach') {
       for (const w of live) w.detach();
       return;

@@ -23,8 +23,8 @@ export interface RunnerIo {
   send(message: WorkerMessage): void;
   /** The job reached a state where this worker has nothing more to do. */
   finished(): void;
-  /** Stop the agent and exit without changing the job's state (server shutdown). */
-  checkpoint(): void;
+  /** Stop the agent and exit without changing the job's state (server shutdown, or a job idle in review). */
+  checkpoint(reason: string): void;
   /** Where unacknowledged events spill while no supervisor is attached. */
   spillFile: string;
   /** The job's own data directory (it outlives this worker). */
@@ -99,8 +99,9 @@ export class JobRunner {
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'shutdown':
-        // A checkpoint, not a cancel: the job keeps its state and the next supervisor resumes it.
-        return this.io.checkpoint();
+        // A checkpoint, not a cancel: the job keeps its state and the next worker resumes it
+        // (after a server restart, or the next message to a job that idled in review).
+        return this.io.checkpoint(msg.reason);
       default:
         return assertNever(msg, 'command');
     }

@@ -44,7 +44,7 @@ const channel = new WorkerChannel(args.socketPath, args.jobId, {
           flush: () => channel.scheduleFlush(),
           send: (m) => channel.send(m),
           finished: () => void finish(),
-          checkpoint: () => void checkpoint(),
+          checkpoint: (reason) => void checkpoint(reason),
           spillFile: join(args.home, 'jobs', args.jobId, 'outbox-spill.jsonl'),
           jobDir: join(args.home, 'jobs', args.jobId),
         });
@@ -75,10 +75,10 @@ async function finish(): Promise<void> {
 }
 
 /** Server shutdown: close the agent session (its id is already persisted), flush events, exit. */
-async function checkpoint(): Promise<void> {
+async function checkpoint(reason: string): Promise<void> {
   if (finishing || !runner) return;
   finishing = true;
-  log.info('checkpointing for a server shutdown');
+  log.info({ reason }, 'checkpointing: the agent session closes, the job keeps its state');
   runner.stop();
   await runner.agentClosed();
   await Promise.race([runner.outbox.drained(), new Promise((r) => setTimeout(r, 3000))]);

@@ -78,7 +78,7 @@ export const AGENTS: AgentUnderTest[] = [
 export interface Scenario {
   name: string;
   /** Which server runs it: the main one, or one whose agent CLIs cannot start. */
-  server?: 'main' | 'bad-path' | 'exits-at-once' | 'short-tool-limit';
+  server?: 'main' | 'bad-path' | 'exits-at-once' | 'short-tool-limit' | 'idle-park';
   run(h: ScenarioServer, a: AgentUnderTest): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export const SHORT_WATCHDOG_MS = 3000;
 export const SHORT_TOOL_WATCHDOG_MS = 5000;
 
 const entries = (h: ScenarioServer, job: Job, role: TranscriptEntry['role']): TranscriptEntry[] => h.transcript(job.id).filter((e) => e.role === role);
-const texts = (h: ScenarioServer, job: Job, role: TranscriptEntry['role']): string[] => entries(h, job, role).map((e) => e.text ?? '');
+export const texts = (h: ScenarioServer, job: Job, role: TranscriptEntry['role']): string[] => entries(h, job, role).map((e) => e.text ?? '');
 
 /** The tool call appears once, with its input, then once its result with a duration and the outcome. */
 function assertOneToolCall(h: ScenarioServer, job: Job, inputIncludes: string, success: boolean): TranscriptEntry {

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import { AGENTS, MAIN_TOOL_WATCHDOG_MS, MAIN_WATCHDOG_MS, SCENARIOS, SHORT_TOOL_WATCHDOG_MS, SHORT_WATCHDOG_MS, type Scenario } from '../helpers/agent-scenarios.ts';
+import { IDLE_PARK_MS, IDLE_SCENARIOS } from '../helpers/idle-scenarios.ts';
 import { ScenarioServer } from '../helpers/scenario-server.ts';
 import { FAKE_CLAUDE, ROOT } from '../helpers/server-process.ts';
 import { join } from 'node:path';
@@ -27,13 +28,15 @@ const SERVER_ENV: Record<ServerKind, NodeJS.ProcessEnv> = {
     CODEPLANE_WATCHDOG_MS: String(SHORT_WATCHDOG_MS),
     CODEPLANE_TOOL_WATCHDOG_MS: String(SHORT_TOOL_WATCHDOG_MS),
   },
+  'idle-park': { CODEPLANE_CLAUDE_PATH: FAKE_CLAUDE, CODEPLANE_COPILOT_PATH: FAKE_COPILOT, CODEPLANE_IDLE_WORKER_MS: String(IDLE_PARK_MS) },
 };
+const ALL_SCENARIOS = [...SCENARIOS, ...IDLE_SCENARIOS];
 
 describe('agent scenarios: claude and copilot through the real server', () => {
   const servers = new Map<ServerKind, ScenarioServer>();
   before(async () => {
     // Started side by side: a server start is mostly waiting.
-    const kinds = [...new Set(SCENARIOS.map((s) => s.server ?? 'main'))];
+    const kinds = [...new Set(ALL_SCENARIOS.map((s) => s.server ?? 'main'))];
     const started = await Promise.allSettled(kinds.map(async (k) => servers.set(k, await ScenarioServer.start(SERVER_ENV[k]))));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -42,7 +45,7 @@ describe('agent scenarios: claude and copilot through the real server', () => {
     await Promise.all([...servers.values()].map((s) => s.stop()));
   });
 
-  for (const scenario of SCENARIOS) {
+  for (const scenario of ALL_SCENARIOS) {
     describe(scenario.name, () => {
       for (const agent of AGENTS) {
         it(agent.id, { timeout: 180_000 }, async () => {
