@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { getFleet } from './lib/fleet.ts';
-import { cmdline, killPid, parentOf, processesWithHome, rssBytes } from './lib/procs.ts';
+import { killPid, rssBytes, workersAndClis } from './lib/procs.ts';
 import { row, type BenchContext, type BenchOutcome } from './lib/report.ts';
 import { ROOT } from './lib/root.ts';
 import { median, sleep } from './lib/stats.ts';
@@ -21,10 +21,7 @@ const MB = 1024 * 1024;
 export async function memory(ctx: BenchContext): Promise<BenchOutcome> {
   const fleet = await getFleet(ctx);
   await sleep(1000); // let the last turn's garbage be collected like an idle worker's would
-  const procs = processesWithHome(fleet.home);
-  const workers = procs.filter((p) => /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job /.test(cmdline(p)));
-  const workerSet = new Set(workers);
-  const clis = procs.filter((p) => workerSet.has(parentOf(p) ?? -1));
+  const { workers, clis } = workersAndClis(fleet.home);
   const workerRss = workers.map((p) => rssBytes(p) ?? 0).filter((v) => v > 0);
   const cliRss = clis.map((p) => rssBytes(p) ?? 0).filter((v) => v > 0);
   if (workerRss.length < fleet.jobs.length) throw new Error(`found ${workerRss.length} workers for ${fleet.jobs.length} jobs`);

@@ -25,6 +25,7 @@ import { formatSummary, summarizeProfiles } from './lib/profile-top.ts';
 import { appendResultsMd, errorRow, machine, table, writeJson, type BenchContext, type BenchOutcome, type Row } from './lib/report.ts';
 import { OUT_DIR } from './lib/root.ts';
 import { memory } from './memory.ts';
+import { parking } from './parking.ts';
 import { recovery } from './recovery.ts';
 import { replay } from './replay.ts';
 import { scale } from './scale.ts';
@@ -49,6 +50,7 @@ const BENCHES: Bench[] = [
   { key: 'replay', order: 5, run: replay },
   { key: 'ui', order: 7, run: uiRender },
   { key: 'recovery', order: 8, run: recovery },
+  { key: 'parking', order: 4.5, run: parking },
 ];
 
 const args = process.argv.slice(2);

@@ -33,7 +33,8 @@ export function makeHome(parent: string, config: HomeConfig = {}): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   writeFileSync(
     join(home, 'config.json'),
-    JSON.stringify({ maxConcurrentJobs: config.maxConcurrentJobs ?? 64, maxJobsPerRepo: config.maxJobsPerRepo ?? 64, cleanupResolvedWorktrees: true }),
+    // Workers stay up while their jobs idle in review (the fleet's are measured there); bench/parking.ts parks them on purpose.
+    JSON.stringify({ maxConcurrentJobs: config.maxConcurrentJobs ?? 64, maxJobsPerRepo: config.maxJobsPerRepo ?? 64, cleanupResolvedWorktrees: true, idleWorkerSeconds: 0 }),
   );
   return home;
 }

@@ -41,6 +41,16 @@ export function processesWithHome(home: string): number[] {
   return out;
 }
 
+const WORKER_CMD = /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job /;
+
+/** The job workers running under `home`, and the agent CLIs they started. */
+export function workersAndClis(home: string): { workers: number[]; clis: number[] } {
+  const procs = processesWithHome(home);
+  const workers = procs.filter((p) => WORKER_CMD.test(cmdline(p)));
+  const set = new Set(workers);
+  return { workers, clis: procs.filter((p) => set.has(parentOf(p) ?? -1)) };
+}
+
 /** Resident set size in bytes (VmRSS), or undefined when the process is gone. */
 export function rssBytes(pid: number): number | undefined {
   const m = /VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? '');
