@@ -375,7 +375,7 @@ export class JobSupervisor {
     if (!job || this.closed) return;
     this.deps.log.info({ jobId, code: info.code, signal: info.signal, state: job.state }, 'worker exited');
     if (isTerminal(job.state) || job.state === 'review') {
-      if (handle.parked && job.state === 'review') this.noteParked(jobId);
+      if (handle.parked && job.state === 'review' && !this.worker(jobId)) this.noteParked(jobId);
       this.tick();
       return;
     }

@@ -54,20 +54,25 @@ export class WorkerRegistry {
     return parked;
   }
 
-  /** Resolves once a parked worker of the job has exited (killed after the checkpoint grace). */
+  /**
+   * Resolves once a parked worker of the job is released: it exited and its exit was handled
+   * (the supervisor's note is recorded), so a new worker may take over. Killed after the
+   * checkpoint grace.
+   */
   async parkedGone(jobId: string): Promise<void> {
     const w = this.parking.get(jobId);
     if (!w) return;
+    const stillParked = () => this.parking.get(jobId) === w;
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-    while (w.alive && Date.now() < deadline) await pause(50);
-    if (w.alive) w.destroy();
-    while (w.alive && Date.now() < deadline + 2_000) await pause(50);
+    while (stillParked() && Date.now() < deadline) await pause(20);
+    if (stillParked()) w.destroy();
+    while (stillParked() && Date.now() < deadline + 3_000) await pause(20);
   }
 
-  /** Resolves once the job has no live (or parked) worker, or after `timeoutMs`. */
+  /** Resolves once the job has no live or parked worker, or after `timeoutMs`. */
   async gone(jobId: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.get(jobId) || this.parking.get(jobId)?.alive) && Date.now() < deadline) await pause(50);
+    while ((this.get(jobId) || this.parking.has(jobId)) && Date.now() < deadline) await pause(50);
   }
 
   /**
