@@ -4,11 +4,12 @@ import { api } from './server.ts';
 import { waitUntil } from './stats.ts';
 
 /**
- * Spurious git failures seen while creating or preparing jobs. simple-git may
- * resolve a command with empty stdout when the machine is loaded (it settles
- * on the child's `exit`, before stdout is drained: steveukx/git-js#608), which
- * the server reports as INVALID_BRANCH / UNKNOWN_BASE_REF. Benchmarks retry
- * them and report how many there were.
+ * Spurious git failures seen while creating or preparing jobs. simple-git, as
+ * configured by default, may resolve a command with empty stdout when the
+ * machine is loaded (it settles 50 ms after the child's `exit`, before stdout
+ * is drained: steveukx/git-js#608), which the server reported as
+ * INVALID_BRANCH / UNKNOWN_BASE_REF. Fixed in supervisor/git/git-client.ts;
+ * benchmarks still retry them and report how many there were (should be 0).
  */
 export const gitFlakes = { create: 0, prepare: 0 };
 /** Workers that did not answer the handshake in time on a loaded machine (the supervisor then kills them). */

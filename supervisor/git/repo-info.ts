@@ -1,6 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { simpleGit } from 'simple-git';
+import { gitAt } from './git-client.ts';
 import { invalid } from '../../machines/app-error.ts';
 
 export interface RepoInfo {
@@ -14,7 +14,7 @@ export async function inspectRepo(path: string): Promise<RepoInfo> {
   const st = await stat(path).catch(() => undefined);
   if (!st?.isDirectory()) throw invalid('REPO_NOT_FOUND', `${path} is not a directory`, 'path');
   const real = await realpath(path);
-  const git = simpleGit(real);
+  const git = gitAt(real);
   const top = await git.raw(['rev-parse', '--show-toplevel']).then((s) => s.trim()).catch(() => '');
   if (!top) throw invalid('NOT_A_GIT_REPO', `${path} is not a git repository`, 'path');
   const topReal = await realpath(top);
@@ -25,6 +25,6 @@ export async function inspectRepo(path: string): Promise<RepoInfo> {
 
 /** The branch checked out in the user's working tree (or `HEAD` when detached). */
 export async function currentBranch(repoPath: string): Promise<string> {
-  const out = await simpleGit(repoPath).raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
+  const out = await gitAt(repoPath).raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
   return out.trim() || 'HEAD';
 }
