@@ -52,7 +52,8 @@ describe('SSE replay after a reconnect', () => {
 
   it('replays a very old id across many pages without a gap', async () => {
     const all = await SseClient.open(`${server.url}/api/events`, 0);
-    await new Promise((r) => setTimeout(r, 500));
+    await all.waitFor(() => true, 30_000, 'the first replayed event');
+    await new Promise((r) => setTimeout(r, 500)); // more pages
     all.close();
     const ids = all.events.map((e) => e.id);
     assert.ok(ids.length > 0);
@@ -62,7 +63,8 @@ describe('SSE replay after a reconnect', () => {
 
   it('sends retry and heartbeat comments', async () => {
     const c = await SseClient.open(`${server.url}/api/events`, 1_000_000_000);
-    await new Promise((r) => setTimeout(r, 700));
+    const by = Date.now() + 30_000; // a loaded machine may be late; the heartbeat period is short
+    while (c.comments < 2 && Date.now() < by) await new Promise((r) => setTimeout(r, 50));
     c.close();
     assert.equal(c.retry, 2000);
     assert.ok(c.comments >= 2, `heartbeats: ${c.comments}`);
