@@ -117,8 +117,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // A job idle in review gives back its worker and agent CLI (config idleWorkerSeconds); a message revives them.
     const idleMs = positiveEnvInt('CODEPLANE_IDLE_WORKER_MS') ?? config.idleWorkerSeconds * 1000;
     const parkIdle = () => {
-      const parked = supervisor.parkIdleWorkers(idleMs);
-      if (parked.length) log.info({ jobIds: parked }, 'stopping the workers of jobs idle in review');
+      try {
+        const parked = supervisor.parkIdleWorkers(idleMs);
+        if (parked.length) log.info({ jobIds: parked }, 'stopping the workers of jobs idle in review');
+      } catch (e) {
+        // A timer callback that throws would take the server down; the next sweep tries again.
+        log.warn({ err: e }, 'could not look for idle workers');
+      }
     };
     const parker = idleMs > 0 ? setInterval(parkIdle, Math.min(30_000, Math.max(250, idleMs / 4))) : undefined;
     parker?.unref();

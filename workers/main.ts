@@ -74,7 +74,7 @@ async function finish(): Promise<void> {
   process.exit(0);
 }
 
-/** Server shutdown: close the agent session (its id is already persisted), flush events, exit. */
+/** Server shutdown, or a job idle in review: close the agent session (its id is already persisted), flush events, exit. */
 async function checkpoint(reason: string): Promise<void> {
   if (finishing || !runner) return;
   finishing = true;
