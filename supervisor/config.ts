@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { DecodeError, array, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
-/** The documented keys of `$CODEPLANE_HOME/config.json` (README "Configuration"). */
+/** The documented keys of `$CODEPLANE_HOME/config.json` (docs/configuration.md). */
 export interface FileConfig {
   worktreesDir?: string;
   maxConcurrentJobs: number;

@@ -24,7 +24,7 @@ import { DEFAULT_PUSH_SUBJECT, PushService, loadOrCreateVapidKeys, validPushSubj
 import { ShareStore } from './shares.ts';
 import { availableTunnel, startTunnel, type Tunnel } from './tunnel.ts';
 
-/** Terminal WebSocket tuning from the environment (README, Configuration); anything but a positive integer is ignored. */
+/** Terminal WebSocket tuning from the environment (docs/configuration.md); anything but a positive integer is ignored. */
 function terminalSocketOptions(): TerminalSocketOptions {
   const env = (name: string): number | undefined => {
     const n = Number(process.env[name] ?? '');

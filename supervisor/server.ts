@@ -178,7 +178,7 @@ function listen(handler: RequestListener, host: string, port: number): Promise<S
   });
 }
 
-/** Tuning knobs read from the environment (documented in README); anything but a positive integer is ignored. */
+/** Tuning knobs read from the environment (documented in docs/configuration.md); anything but a positive integer is ignored. */
 function positiveEnvInt(name: string): number | undefined {
   const n = Number(process.env[name] ?? '');
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
