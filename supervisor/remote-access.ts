@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ClientKeys } from '../api/client-address.ts';
 import { onClientError } from '../api/client-error.ts';
 import { HostPolicy } from '../api/host-guard.ts';
 import type { TerminalsPort } from '../api/ports.ts';
@@ -75,6 +76,7 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
     );
   if (o.remote && !availableTunnel()) throw new RemoteAccessError('--remote needs `cloudflared` or `devtunnel` on PATH; install one (see `cpl doctor`)');
   const hosts = new HostPolicy([...o.config.allowedHosts, ...(isLoopbackHost(o.host) ? [] : namesFor(o.host))]);
+  const clientKeys = new ClientKeys(o.config.trustedProxies); // entries were checked by loadConfig
   const cliTokenFile = join(o.paths.run, 'cli-token');
   writeFileSync(cliTokenFile, `${cliToken}\n`, { mode: 0o600 });
   const subject = o.config.pushSubject ?? DEFAULT_PUSH_SUBJECT;
@@ -95,7 +97,7 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
     shares,
     push,
     hosts,
-    trustedProxies: o.config.trustedProxies,
+    clientKeys,
     /** After listen: WebSocket upgrades (job terminals, the preview proxy), parser errors, and the tunnel (whose host becomes an allowed, HTTPS-only name). */
     async attach(server: Server, port: number, terminals: TerminalsPort): Promise<{ tunnelUrl?: string }> {
       hosts.ownPort = port;
@@ -106,6 +108,8 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
         throw new RemoteAccessError(e instanceof Error ? e.message : String(e));
       });
       hosts.allow(tunnel.host, { https: true });
+      // Login attempts through the tunnel are counted per visitor, by the address the tunnel service saw.
+      clientKeys.tunnel = { host: tunnel.host, kind: tunnel.kind };
       o.log.info({ kind: tunnel.kind, url: tunnel.url }, 'tunnel open');
       return { tunnelUrl: tunnel.url };
     },

@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.ts';
+import { LoginLimiter } from '../api/login-limiter.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { StorageError, openDatabase, type Db } from './db/database.ts';
 import { EventHub } from './event-hub.ts';
@@ -99,7 +100,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(sseMaxBufferedBytes ? { sseMaxBufferedBytes } : {}),
       ...(sseSlowClientMs ? { sseSlowClientMs } : {}),
       hosts: remote.hosts,
-      trustedProxies: remote.trustedProxies,
+      clientKeys: remote.clientKeys,
+      loginLimiter: new LoginLimiter({ globalPerMinute: config.loginAttemptsPerMinute }),
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;

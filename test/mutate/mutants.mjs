@@ -3,6 +3,30 @@
 // once in `file`: when the code moves, move the mutant with it (the run fails loudly otherwise).
 // Add a mutant with every change to the behaviours listed here (see README, "Mutation testing").
 
+/** The login route from admission to the verdict (for the count-after-hash mutant, which moves the count past the hash). */
+const LOGIN_BLOCK = `    const admission = opts.limiter.admit(client, lane);
+    if (!admission.ok) refuse(ctx, admission);
+    const turn = opts.slots.acquire(lane);
+    if (!turn) {
+      admission.refund();
+      ctx.set('Retry-After', '1');
+      throw new AppError('rate_limited', 'RATE_LIMITED', 'too many logins at once; try again');
+    }
+    const release = await turn;
+    let session: Awaited<ReturnType<AuthPort['login']>>;
+    try {
+      session = await auth.login(password);
+    } catch (e) {
+      if (e instanceof Error && e.name === 'VerifierBusyError') throw new AppError('rate_limited', 'RATE_LIMITED', 'too many logins at once; try again');
+      throw e;
+    } finally {
+      release();
+    }
+    // One line per password checked: the audit trail of guesses (never the password).
+    opts.log.info({ client, device: lane, ok: session !== undefined }, 'login attempt checked');
+    if (!session) {
+      opts.limiter.failed(client);`;
+
 /** @type {{id: string, behaviour: string, file: string, find: string, replace: string, tests: string[]}[]} */
 export const mutants = [
   // ---- replay (SSE) ----------------------------------------------------------------------------
@@ -96,5 +120,54 @@ export const mutants = [
     find: "  if (unknown !== undefined) throw invalid('UNKNOWN_FIELD', `${unknown}: no such field`, unknown);",
     replace: '',
     tests: ['test/integration/security-hostile-input.test.ts', 'test/integration/api-validation.test.ts'],
+  },
+  // ---- login limiter (issue 14) ----------------------------------------------------------------
+  {
+    id: 'login.count-after-hash',
+    behaviour: 'a login attempt is counted before its password is hashed (24 parallel guesses from one client get 5 checked)',
+    file: 'api/routes/auth.ts',
+    find: LOGIN_BLOCK,
+    replace: LOGIN_BLOCK.replace('opts.limiter.admit(client, lane);\n    if', 'opts.limiter.peek(client, lane);\n    if').replace('      opts.limiter.failed(client);', '      opts.limiter.admit(client, lane);\n      opts.limiter.failed(client);'),
+    tests: ['test/integration/security-login-flood.test.ts'],
+  },
+  {
+    id: 'login.xff-from-anyone',
+    behaviour: 'X-Forwarded-For is believed only from a configured trusted proxy (rotating it from anyone else changes nothing)',
+    file: 'api/client-address.ts',
+    find: '    if (!this.isTrusted(peer)) return addressKey(peer);',
+    replace: '    if (false) return addressKey(peer);',
+    tests: ['test/integration/security-login-flood.test.ts', 'test/unit/login-limiter.test.ts'],
+  },
+  {
+    id: 'login.global-ceiling',
+    behaviour: 'all clients together get at most loginAttemptsPerMinute password checks per minute',
+    file: 'api/login-limiter.ts',
+    find: '    if (this.recent.length >= this.limits.globalPerMinute) return',
+    replace: '    if (this.recent.length >= Infinity) return',
+    tests: ['test/integration/security-login-flood.test.ts', 'test/unit/login-limiter.test.ts'],
+  },
+  {
+    id: 'login.tunnel-visitor-key',
+    behaviour: "behind our tunnel each visitor is counted by the address the tunnel saw, so an attacker's failures do not delay the owner",
+    file: 'api/client-address.ts',
+    find: '    if (this.tunnel && isLoopback(peer) && hostnameOf(req.headers.host) === this.tunnel.host) {',
+    replace: '    if (this.tunnel && !isLoopback(peer) && hostnameOf(req.headers.host) === this.tunnel.host) {',
+    tests: ['test/integration/security-login-flood.test.ts'],
+  },
+  {
+    id: 'login.device-lane',
+    behaviour: 'a browser that logged in before gets in during a flood that spends the global ceiling',
+    file: 'api/routes/auth.ts',
+    find: '    const lane = device !== undefined;',
+    replace: '    const lane = false;',
+    tests: ['test/integration/security-login-flood.test.ts'],
+  },
+  {
+    id: 'login.password-generation',
+    behaviour: 'a session ends when the password changes by any route (CPL_PASSWORD across a restart, --password)',
+    file: 'supervisor/auth-store.ts',
+    find: "    return generation !== 'none' && row.passwordGen === generation;",
+    replace: "    return generation !== 'none';",
+    tests: ['test/integration/security-password-rotation.test.ts'],
   },
 ];
