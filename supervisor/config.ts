@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ClientKeys, TrustedProxyError } from '../api/client-address.ts';
+import { PushHostsError, canonicalHostPort } from './push-endpoint.ts';
 import { DecodeError, array, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (docs/configuration.md). */
@@ -42,6 +43,8 @@ export interface FileConfig {
   loginAttemptsPerMinute: number;
   /** The VAPID `sub` claim: a mailto: or https: URL where push services can reach you. */
   pushSubject?: string;
+  /** `host:port`s a push subscription may point at besides the browsers' push services (a self-hosted push service). */
+  pushAllowedHosts: string[];
 }
 
 export interface AgentConfig {
@@ -63,9 +66,10 @@ export const DEFAULT_CONFIG: FileConfig = {
   allowedHosts: [],
   trustedProxies: [],
   loginAttemptsPerMinute: 30,
+  pushAllowedHosts: [],
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -89,6 +93,7 @@ const fileDecoder = object({
   trustedProxies: optional(array(str({ min: 1, max: 64 }), { max: 100 })),
   loginAttemptsPerMinute: optional(int({ min: 1, max: 600 })),
   pushSubject: optional(str({ min: 1, max: 500 })),
+  pushAllowedHosts: optional(array(str({ min: 1, max: 260 }), { max: 100 })),
 });
 
 export class ConfigError extends Error {
@@ -126,6 +131,14 @@ export function loadConfig(file: string): LoadedConfig {
     if (e instanceof TrustedProxyError) throw new ConfigError(`${file}: "trustedProxies": ${e.message}`);
     throw e;
   }
+  for (const entry of v.pushAllowedHosts ?? []) {
+    try {
+      canonicalHostPort(entry);
+    } catch (e) {
+      if (e instanceof PushHostsError) throw new ConfigError(`${file}: "pushAllowedHosts": ${e.message}`);
+      throw e;
+    }
+  }
   return {
     config: {
       ...(v.worktreesDir ? { worktreesDir: v.worktreesDir } : {}),
@@ -143,6 +156,7 @@ export function loadConfig(file: string): LoadedConfig {
       trustedProxies: v.trustedProxies ?? [],
       loginAttemptsPerMinute: v.loginAttemptsPerMinute ?? DEFAULT_CONFIG.loginAttemptsPerMinute,
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),
+      pushAllowedHosts: v.pushAllowedHosts ?? [],
     },
     unknownKeys,
     created: false,

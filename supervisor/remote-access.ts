@@ -21,6 +21,7 @@ import type { Db } from './db/database.ts';
 import type { EventHub } from './event-hub.ts';
 import { MIN_PASSWORD_LENGTH } from './password-hash.ts';
 import type { Paths } from './paths.ts';
+import { PushHostsError, allowedPushHosts } from './push-endpoint.ts';
 import { DEFAULT_PUSH_SUBJECT, PushService, loadOrCreateVapidKeys, validPushSubject, type VapidKeys } from './push.ts';
 import { ShareStore } from './shares.ts';
 import { availableTunnel, startTunnel, type Tunnel } from './tunnel.ts';
@@ -87,7 +88,14 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
   } catch (e) {
     throw new RemoteAccessError(`cannot use the Web Push keys: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const push = new PushService({ db: o.db, hub: o.hub, keys, subject, log: o.log });
+  let pushHosts: Set<string>;
+  try {
+    pushHosts = allowedPushHosts(o.config.pushAllowedHosts, process.env['CPL_PUSH_ALLOWED_HOSTS']);
+  } catch (e) {
+    if (e instanceof PushHostsError) throw new RemoteAccessError(`CPL_PUSH_ALLOWED_HOSTS: ${e.message}`);
+    throw e;
+  }
+  const push = new PushService({ db: o.db, hub: o.hub, keys, subject, log: o.log, allowedHosts: pushHosts });
   const ttlSeconds = Number(process.env['CPL_SHARE_TTL_SECONDS'] ?? '');
   const shares = new ShareStore(o.db, { lastEventId: o.lastEventId, ...(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 ? { ttlMs: ttlSeconds * 1000 } : {}) });
   let tunnel: Tunnel | undefined;

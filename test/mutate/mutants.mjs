@@ -170,4 +170,21 @@ export const mutants = [
     replace: "    return generation !== 'none';",
     tests: ['test/integration/security-password-rotation.test.ts'],
   },
+  // ---- push endpoints (issue 14) ----------------------------------------------------------------
+  {
+    id: 'push.off-curve-key',
+    behaviour: 'a p256dh key that is not a point on P-256 is refused (400 INVALID_SUBSCRIPTION, keys.p256dh)',
+    file: 'supervisor/push-endpoint.ts',
+    find: "    return 'keys.p256dh is not a point on the P-256 curve';",
+    replace: '    return undefined;',
+    tests: ['test/integration/push-notifications.test.ts', 'test/unit/push-endpoint.test.ts'],
+  },
+  {
+    id: 'push.any-host',
+    behaviour: 'a push endpoint must be a known push service (or listed in pushAllowedHosts)',
+    file: 'supervisor/push-endpoint.ts',
+    find: '  if (!isKnownService(host)) return',
+    replace: '  if (false) return',
+    tests: ['test/integration/push-notifications.test.ts', 'test/unit/push-endpoint.test.ts'],
+  },
 ];
