@@ -25,6 +25,7 @@ export interface PortDeps {
   hub: EventHub;
   supervisor: JobSupervisor;
   paths: Paths;
+  /** `performance.now()` at start: uptime is measured on the monotonic clock. */
   startedAt: number;
   auth: AuthPort;
   shares: SharesPort;
@@ -61,7 +62,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       return {
         status: 'ok',
         version: VERSION,
-        uptimeSeconds: Math.round((Date.now() - d.startedAt) / 1000),
+        uptimeSeconds: Math.round((performance.now() - d.startedAt) / 1000),
         activeJobs: ACTIVE_STATES.reduce((n, s) => n + counts[s], 0),
         queuedJobs: counts.queued,
       };

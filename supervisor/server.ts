@@ -83,7 +83,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
-    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: Date.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
     await reconcileAllWorktrees(db, paths.worktrees, log);
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {

@@ -187,4 +187,21 @@ export const mutants = [
     replace: '  if (false) return',
     tests: ['test/integration/push-notifications.test.ts', 'test/unit/push-endpoint.test.ts'],
   },
+  // ---- clocks and terminal text (issue 14) ------------------------------------------------------
+  {
+    id: 'clock.watchdog-wall-clock',
+    behaviour: 'the hung-agent watchdog measures silence on the monotonic clock (a clock set back 100 s does not delay it)',
+    file: 'workers/watchdog.ts',
+    find: '  now: () => performance.now(),',
+    replace: '  now: () => Date.now(),',
+    tests: ['test/integration/watchdog-clock-jump.test.ts'],
+  },
+  {
+    id: 'terminal.no-escape-stripping',
+    behaviour: "control and escape sequences from agents never reach the server's or cpl run's terminal raw",
+    file: 'supervisor/terminal-text.ts',
+    find: "  return text.replace(UNSAFE, (c) => (c === '\\n' && opts.multiline ? c : visible(c)));",
+    replace: '  return text;',
+    tests: ['test/unit/terminal-text.test.ts', 'test/integration/terminal-escapes.test.ts', 'test/integration/cli-run.test.ts'],
+  },
 ];
