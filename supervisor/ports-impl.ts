@@ -9,6 +9,7 @@ import * as reposRepo from './db/repos-repo.ts';
 import type { EventHub } from './event-hub.ts';
 import type { EventLog } from './event-log.ts';
 import { inspectRepo } from './git/repo-info.ts';
+import { refuseReservedRepoPath } from './repo-path-guard.ts';
 import { newId } from './ids.ts';
 import { planJob } from './job-creation.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
@@ -47,6 +48,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
   };
   const addRepo = async (path: string): Promise<Repo> => {
     const info = await inspectRepo(path);
+    await refuseReservedRepoPath([info.given, info.path], { home: d.paths.home, worktrees: d.paths.worktrees, jobWorktrees: reposRepo.jobWorktreePaths(db) });
     const existing = reposRepo.findRepo(db, info.path);
     if (existing) return existing;
     return reposRepo.insertRepo(db, { id: newId('r'), path: info.path, name: info.name, defaultBranch: info.defaultBranch, createdAt: new Date().toISOString() });

@@ -204,4 +204,21 @@ export const mutants = [
     replace: '  return text;',
     tests: ['test/unit/terminal-text.test.ts', 'test/integration/terminal-escapes.test.ts', 'test/integration/cli-run.test.ts'],
   },
+  // ---- repository registration (issue 14) -------------------------------------------------------
+  {
+    id: 'repo.job-worktree-registrable',
+    behaviour: "a job's worktree (or a path inside it, or a symlink to it) cannot be registered as a repository",
+    file: 'supervisor/repo-path-guard.ts',
+    find: '  for (const wt of reserved.jobWorktrees) {',
+    replace: '  for (const wt of reserved.jobWorktrees.slice(0, 0)) {',
+    tests: ['test/integration/repo-path-guard.test.ts'],
+  },
+  {
+    id: 'repo.home-registrable',
+    behaviour: "a repository inside CodePlane's data or worktrees directory cannot be registered",
+    file: 'supervisor/repo-path-guard.ts',
+    find: '    if (hit) throw new AppError(\'invalid\', \'REPO_PATH_RESERVED\'',
+    replace: '    if (hit && false) throw new AppError(\'invalid\', \'REPO_PATH_RESERVED\'',
+    tests: ['test/integration/repo-path-guard.test.ts'],
+  },
 ];
