@@ -65,12 +65,20 @@ export const mutants = [
   },
   // ---- request guards ---------------------------------------------------------------------------
   {
-    id: 'guard.origin-host-compare',
-    behaviour: 'a state-changing request from another origin (scheme, host or port) is refused',
+    id: 'guard.origin-port',
+    behaviour: 'a state-changing request from the same host on another port is refused (CSRF)',
     file: 'api/host-guard.ts',
-    find: "  return url.host === (req.headers.host ?? '').toLowerCase();",
-    replace: "  return url.hostname === (req.headers.host ?? '').toLowerCase().replace(/:\\d+$/, '');",
-    tests: ['test/integration/security-request-guards.test.ts'],
+    find: '  return url.host === ours.host;',
+    replace: '  return url.hostname === ours.hostname;',
+    tests: ['test/integration/security-request-guards.test.ts', 'test/unit/security-rules.test.ts'],
+  },
+  {
+    id: 'guard.origin-scheme',
+    behaviour: 'a state-changing request from the same host and port over another scheme is refused (CSRF)',
+    file: 'api/host-guard.ts',
+    find: '  if (url.protocol !== ours.protocol) return false;',
+    replace: '',
+    tests: ['test/integration/security-request-guards.test.ts', 'test/unit/security-rules.test.ts'],
   },
   {
     id: 'guard.sec-fetch-site',
