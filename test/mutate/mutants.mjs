@@ -52,7 +52,7 @@ export const mutants = [
     file: 'supervisor/job-supervisor.ts',
     find: '      this.restarts.set(job.id, d.history);\n',
     replace: '',
-    tests: ['test/integration/fault-tolerance.test.ts', 'test/integration/chaos.test.ts'],
+    tests: ['test/integration/restart-budget.test.ts'],
   },
   // ---- landing ----------------------------------------------------------------------------------
   {
