@@ -61,7 +61,15 @@ export const mutants = [
     file: 'supervisor/git/merge.ts',
     find: "['merge', '--ff-only', '--no-autostash', '--quiet', next]",
     replace: "['merge', '--ff-only', '--autostash', '--quiet', next]",
-    tests: ['test/integration/git-merge.test.ts', 'test/integration/review-and-land.test.ts'],
+    tests: ['test/integration/git-merge.test.ts'],
+  },
+  {
+    id: 'merge.no-autostash-flag',
+    behaviour: "a user's merge.autoStash=true does not stash their work during CodePlane's merge",
+    file: 'supervisor/git/merge.ts',
+    find: "['merge', '--ff-only', '--no-autostash', '--quiet', next]",
+    replace: "['merge', '--ff-only', '--quiet', next]",
+    tests: ['test/integration/git-merge.test.ts'],
   },
   // ---- request guards ---------------------------------------------------------------------------
   {
