@@ -76,7 +76,7 @@ export const mutants = [
     file: 'supervisor/job-supervisor.ts',
     find: '      this.restarts.set(job.id, d.history);\n',
     replace: '',
-    tests: ['test/integration/fault-tolerance.test.ts', 'test/integration/chaos.test.ts'],
+    tests: ['test/integration/restart-budget.test.ts'],
   },
   // ---- landing ----------------------------------------------------------------------------------
   {
@@ -85,16 +85,32 @@ export const mutants = [
     file: 'supervisor/git/merge.ts',
     find: "['merge', '--ff-only', '--no-autostash', '--quiet', next]",
     replace: "['merge', '--ff-only', '--autostash', '--quiet', next]",
-    tests: ['test/integration/git-merge.test.ts', 'test/integration/review-and-land.test.ts'],
+    tests: ['test/integration/git-merge.test.ts'],
+  },
+  {
+    id: 'merge.no-autostash-flag',
+    behaviour: "a user's merge.autoStash=true does not stash their work during CodePlane's merge",
+    file: 'supervisor/git/merge.ts',
+    find: "['merge', '--ff-only', '--no-autostash', '--quiet', next]",
+    replace: "['merge', '--ff-only', '--quiet', next]",
+    tests: ['test/integration/git-merge.test.ts'],
   },
   // ---- request guards ---------------------------------------------------------------------------
   {
-    id: 'guard.origin-host-compare',
-    behaviour: 'a state-changing request from another origin (scheme, host or port) is refused',
+    id: 'guard.origin-port',
+    behaviour: 'a state-changing request from the same host on another port is refused (CSRF)',
     file: 'api/host-guard.ts',
-    find: "  return url.host === (req.headers.host ?? '').toLowerCase();",
-    replace: "  return url.hostname === (req.headers.host ?? '').toLowerCase().replace(/:\\d+$/, '');",
-    tests: ['test/integration/security-request-guards.test.ts'],
+    find: '  return url.host === ours.host;',
+    replace: '  return url.hostname === ours.hostname;',
+    tests: ['test/integration/security-request-guards.test.ts', 'test/unit/security-rules.test.ts'],
+  },
+  {
+    id: 'guard.origin-scheme',
+    behaviour: 'a state-changing request from the same host and port over another scheme is refused (CSRF)',
+    file: 'api/host-guard.ts',
+    find: '  if (url.protocol !== ours.protocol) return false;',
+    replace: '',
+    tests: ['test/integration/security-request-guards.test.ts', 'test/unit/security-rules.test.ts'],
   },
   {
     id: 'guard.sec-fetch-site',
