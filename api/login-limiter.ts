@@ -4,7 +4,9 @@
  * hashed, so parallel requests cannot slip past the count.
  *  - Per client key (api/client-address.ts): the first `freeFailures`
  *    attempts go straight through; after that each attempt must wait
- *    2^k seconds (2, 4, 8 … up to `maxDelayMs`) after the previous one. A
+ *    2^k seconds (2, 4, 8 … up to `maxDelayMs`) after the previous
+ *    failure, and none is admitted while an earlier one is still being
+ *    checked (its verdict starts the next delay). A
  *    right password clears the client's record; it is forgotten a day after
  *    its last attempt.
  *  - Across all clients: at most `globalPerMinute` admitted attempts in any
@@ -41,8 +43,12 @@ export type Admission =
   | { ok: false; scope: 'client' | 'global'; retryAfterSeconds: number };
 
 interface ClientRecord {
+  /** Admitted since the last right password. */
   attempts: number;
+  /** The last admission or wrong-password verdict (monotonic ms). */
   last: number;
+  /** Admitted and not yet answered (being hashed, or waiting for their turn). */
+  pending: number;
 }
 
 export class LoginLimiter {
@@ -65,9 +71,10 @@ export class LoginLimiter {
     const now = this.now();
     const refused = this.decide(key, device, now);
     if (refused) return refused;
-    const rec = this.clients.get(key) ?? { attempts: 0, last: now };
+    const rec = this.clients.get(key) ?? { attempts: 0, last: now, pending: 0 };
     const before = { ...rec };
     rec.attempts += 1;
+    rec.pending += 1;
     rec.last = now;
     this.clients.set(key, rec);
     if (!device) this.recent.push(now);
@@ -90,10 +97,12 @@ export class LoginLimiter {
     };
   }
 
-  /** A wrong password: the client's next delay runs from now, when the verdict is known, not from when hashing began. */
+  /** A wrong password (or a check that failed): the client's next delay runs from now, when the verdict is known, not from when hashing began. */
   failed(key: string): void {
     const rec = this.clients.get(key);
-    if (rec) rec.last = Math.max(rec.last, this.now());
+    if (!rec) return;
+    rec.last = Math.max(rec.last, this.now());
+    rec.pending = Math.max(0, rec.pending - 1);
   }
 
   /** The right password: this client starts afresh. */
@@ -103,10 +112,10 @@ export class LoginLimiter {
 
   private decide(key: string, device: boolean, now: number): Extract<Admission, { ok: false }> | undefined {
     const rec = this.clients.get(key);
-    if (rec && now - rec.last > this.limits.forgetAfterMs) this.clients.delete(key);
+    if (rec && rec.pending === 0 && now - rec.last > this.limits.forgetAfterMs) this.clients.delete(key);
     else if (rec && rec.attempts >= this.limits.freeFailures) {
       const wait = Math.min(this.limits.baseDelayMs * 2 ** (rec.attempts - this.limits.freeFailures), this.limits.maxDelayMs);
-      if (now < rec.last + wait) return { ok: false, scope: 'client', retryAfterSeconds: seconds(rec.last + wait - now) };
+      if (rec.pending > 0 || now < rec.last + wait) return { ok: false, scope: 'client', retryAfterSeconds: seconds(Math.max(rec.last + wait - now, rec.pending > 0 ? wait : 0)) };
     }
     if (device) return undefined;
     while (this.recent.length > 0 && this.recent[0]! <= now - MINUTE_MS) this.recent.shift();

@@ -62,6 +62,7 @@ export function authRoutes(auth: AuthPort, opts: AuthRouteOptions): Router {
     try {
       session = await auth.login(password);
     } catch (e) {
+      opts.limiter.failed(client);
       if (e instanceof Error && e.name === 'VerifierBusyError') throw new AppError('rate_limited', 'RATE_LIMITED', 'too many logins at once; try again');
       throw e;
     } finally {

@@ -38,6 +38,22 @@ async function login(url: string, password: string, headers: Record<string, stri
 }
 
 const flood = (n: number, attempt: (i: number) => Promise<Attempt>): Promise<Attempt[]> => Promise.all(Array.from({ length: n }, (_, i) => attempt(i)));
+
+/**
+ * A flood whose refusals can be awaited on their own: they are answered at once, while the
+ * admitted attempts are still being checked one at a time (a few seconds of scrypt). What is
+ * sent right after `refused(n)` meets a limiter that has counted the whole flood.
+ */
+function floodInFlight(n: number, attempt: (i: number) => Promise<Attempt>): { refused(count: number): Promise<void>; all: Promise<Attempt[]> } {
+  let refusals = 0;
+  const each = Array.from({ length: n }, (_, i) =>
+    attempt(i).then((r) => {
+      if (r.status === 429) refusals++;
+      return r;
+    }),
+  );
+  return { refused: (count) => waitFor(() => refusals >= count, 60_000, `${count} attempts refused`), all: Promise.all(each) };
+}
 const count = (rs: Attempt[], status: number) => rs.filter((r) => r.status === status).length;
 
 /** The audit lines: one per password actually hashed. */
@@ -75,31 +91,33 @@ describe('a login flood from one address', () => {
     assert.match(device, /^cpl_device=v1\./);
     const before = checked(server.home).length;
 
-    const pending = flood(24, (i) => login(server.url, `wrong password ${i}`, { 'x-forwarded-for': `198.51.100.${i}` }));
-    // While the guesses are being hashed, the owner's session and the local CLI token work as ever.
-    const [jobs, cli] = await Promise.all([
+    const f = floodInFlight(24, (i) => login(server.url, `wrong password ${i}`, { 'x-forwarded-for': `198.51.100.${i}` }));
+    await f.refused(19);
+    // While the guesses are being checked: the owner's session and the local CLI token work as ever; the
+    // flooded address is refused even with the right password; this browser, which logged in before, gets in.
+    // A forged or altered device cookie is no one's: it counts as the flooded address.
+    const forged = device.slice(0, -2) + (device.endsWith('AA') ? 'BB' : 'AA');
+    const [jobs, cli, same, back, fake] = await Promise.all([
       rawRequest(server.url, { path: '/api/jobs', headers: { cookie: session } }),
       rawRequest(server.url, { path: '/api/jobs', headers: { authorization: `Bearer ${cliToken}` } }),
+      login(server.url, PASSWORD),
+      login(server.url, PASSWORD, { cookie: device }),
+      login(server.url, PASSWORD, { cookie: forged }),
     ]);
+    assert.equal(fake.status, 429);
     assert.equal(jobs.status, 200);
     assert.equal(cli.status, 200);
-    const rs = await pending;
+    assert.equal(same.status, 429);
+    assert.equal(back.status, 200);
+    assert.equal(back.cookies['cpl_device'], device, 'the same device cookie is kept');
+    const rs = await f.all;
     assert.equal(count(rs, 401), 5);
     assert.equal(count(rs, 429), 19);
     assert.ok(rs.filter((r) => r.status === 429).every((r) => r.code === 'RATE_LIMITED' && Number(r.retryAfter) >= 1));
-    const lines = (await checkedAfter(server.home, before + 5)).slice(before);
-    assert.equal(lines.length, 5, 'five passwords hashed, no more');
-    assert.ok(lines.every((l) => l.client === '127.0.0.1' && !l.ok));
-
-    // The same address is delayed now, even with the right password …
-    assert.equal((await login(server.url, PASSWORD)).status, 429);
-    // … but this browser logged in before: its device cookie is its own lane.
-    const back = await login(server.url, PASSWORD, { cookie: device });
-    assert.equal(back.status, 200);
-    assert.equal(back.cookies['cpl_device'], device, 'the same device cookie is kept');
-    // A forged or altered device cookie is no one's.
-    const forged = device.slice(0, -2) + (device.endsWith('AA') ? 'BB' : 'AA');
-    assert.equal((await login(server.url, PASSWORD, { cookie: forged })).status, 429);
+    const lines = (await checkedAfter(server.home, before + 6)).slice(before);
+    assert.equal(lines.filter((l) => !l.device).length, 5, 'five guesses hashed, no more');
+    assert.ok(lines.filter((l) => !l.device).every((l) => l.client === '127.0.0.1' && !l.ok));
+    assert.ok(lines.some((l) => l.device && l.ok), "the owner's own check");
     assert.equal((await rawRequest(server.url, { path: '/api/jobs', headers: { cookie: device.replace('cpl_device', 'cpl_session') } })).status, 401, 'a device cookie is no session');
   });
 });
@@ -125,25 +143,26 @@ describe('a login flood through a (fake) cloudflared tunnel, where every visitor
 
   it('counts each visitor by the address Cloudflare saw: one attacker gets 5 checks, the owner on another address gets in', async () => {
     const before = checked(server.home).length;
-    const rs = await flood(24, (i) => login(server.url, `guess number ${i}`, via('203.0.113.66', { 'x-forwarded-for': `10.9.8.${i}` })));
-    assert.equal(count(rs, 401), 5);
-    const lines = (await checkedAfter(server.home, before + 5)).slice(before);
-    assert.equal(lines.length, 5);
-    assert.ok(lines.every((l) => l.client === '203.0.113.66'));
-    assert.equal((await login(server.url, PASSWORD, via('203.0.113.66'))).status, 429, 'the attacker is delayed');
-    const owner = await login(server.url, PASSWORD, via('192.0.2.44'));
+    const f = floodInFlight(24, (i) => login(server.url, `guess number ${i}`, via('203.0.113.66', { 'x-forwarded-for': `10.9.8.${i}` })));
+    await f.refused(19);
+    const [attacker, owner] = await Promise.all([login(server.url, PASSWORD, via('203.0.113.66')), login(server.url, PASSWORD, via('192.0.2.44'))]);
+    assert.equal(attacker.status, 429, 'the attacker is held back, even with the right password');
     assert.equal(owner.status, 200, 'the owner on another address is not held back by the attacker');
+    assert.equal(count(await f.all, 401), 5);
+    const lines = (await checkedAfter(server.home, before + 6)).slice(before);
+    assert.equal(lines.filter((l) => l.client === '203.0.113.66').length, 5);
+    assert.ok(lines.some((l) => l.client === '192.0.2.44' && l.ok));
   });
 
   it('without the header (the tunnel did not say), visitors share one key; a browser that logged in before still gets in', async () => {
     const known = await login(server.url, PASSWORD, via('198.51.100.20'));
     assert.equal(known.status, 200);
-    const before = checked(server.home).length;
-    const rs = await flood(12, (i) => login(server.url, `anonymous guess ${i}`, via(undefined)));
-    assert.equal(count(rs, 401), 5);
-    await checkedAfter(server.home, before + 5);
-    assert.equal((await login(server.url, PASSWORD, via(undefined))).status, 429, 'a stranger shares the delayed key');
-    assert.equal((await login(server.url, PASSWORD, via(undefined, { cookie: known.cookies['cpl_device']! }))).status, 200);
+    const f = floodInFlight(12, (i) => login(server.url, `anonymous guess ${i}`, via(undefined)));
+    await f.refused(7);
+    const [stranger, owner] = await Promise.all([login(server.url, PASSWORD, via(undefined)), login(server.url, PASSWORD, via(undefined, { cookie: known.cookies['cpl_device']! }))]);
+    assert.equal(stranger.status, 429, 'a stranger shares the flooded key');
+    assert.equal(owner.status, 200, 'the browser that logged in before does not');
+    assert.equal(count(await f.all, 401), 5);
   });
 });
 
@@ -160,17 +179,20 @@ describe('a login flood from rotating addresses through the tunnel', () => {
     const phone = await login(server.url, PASSWORD, via('198.51.100.20'));
     assert.equal(phone.status, 200);
     const before = checked(server.home).length;
-    const rs = await flood(24, (i) => login(server.url, `botnet guess ${i}`, via(`203.0.113.${100 + i}`)));
+    const f = floodInFlight(24, (i) => login(server.url, `botnet guess ${i}`, via(`203.0.113.${100 + i}`)));
+    await f.refused(24 - 7);
+    // The ceiling is spent: a brand-new browser waits, like the attackers; the owner's phone, which logged in before, does not.
+    const [stranger, owner] = await Promise.all([login(server.url, PASSWORD, via('192.0.2.99')), login(server.url, PASSWORD, via('198.51.100.20', { cookie: phone.cookies['cpl_device']! }))]);
+    assert.equal(stranger.status, 429);
+    assert.match(stranger.message ?? '', /from everywhere/);
+    assert.equal(owner.status, 200);
+    const rs = await f.all;
     const hashed = count(rs, 401);
     assert.ok(hashed <= 7, `${hashed} checked: at most 8 per minute from everywhere, one of them the owner's`);
     assert.equal(count(rs, 429), 24 - hashed);
     assert.ok(rs.filter((r) => r.status === 429).every((r) => /from everywhere/.test(r.message ?? '')));
-    const lines = (await checkedAfter(server.home, before + hashed)).slice(before);
-    assert.equal(lines.length, hashed);
-    // The ceiling is spent: a brand-new browser waits, like the attackers …
-    assert.equal((await login(server.url, PASSWORD, via('192.0.2.99'))).status, 429);
-    // … but the owner's phone, which logged in before, does not; nor its session or the CLI token.
-    assert.equal((await login(server.url, PASSWORD, via('198.51.100.20', { cookie: phone.cookies['cpl_device']! }))).status, 200);
+    const lines = (await checkedAfter(server.home, before + hashed + 1)).slice(before);
+    assert.equal(lines.filter((l) => !l.device).length, hashed);
     assert.equal((await rawRequest(server.url, { path: '/api/jobs', headers: via(undefined, { cookie: phone.cookies['cpl_session']! }) })).status, 200);
     const cliToken = readFileSync(join(server.home, 'run/cli-token'), 'utf8').trim();
     assert.equal((await rawRequest(server.url, { path: '/api/jobs', headers: { authorization: `Bearer ${cliToken}` } })).status, 200);

@@ -69,7 +69,7 @@ describe('password rotation ends sessions', () => {
   it('between a stored password and a run password, and by `cpl password set`', async () => {
     const home = mkdtempSync(join(tmpdir(), 'cpl-rot-stored-'));
     const repo = makeRepo();
-    assert.equal((await cpl(['password', 'set'], { CODEPLANE_HOME: home }, { stdin: `${A}\n` })).code, 0);
+    assert.equal((await cpl(['password', 'set'], { CODEPLANE_HOME: home }, { stdin: `${A}\n`, ms: 120_000 })).code, 0);
     const stored = await withServer(home, repo, {}, (s) => loginCookie(s, A));
     await withServer(home, repo, { env: { CPL_PASSWORD: A } }, async (s) => {
       // The same words, but another password in force (a run password wins over the stored one): a new generation.
@@ -77,7 +77,7 @@ describe('password rotation ends sessions', () => {
     });
     await withServer(home, repo, {}, async (s) => {
       const c = await loginCookie(s, A);
-      assert.equal((await cpl(['password', 'set'], { CODEPLANE_HOME: home }, { stdin: `${B}\n` })).code, 0);
+      assert.equal((await cpl(['password', 'set'], { CODEPLANE_HOME: home }, { stdin: `${B}\n`, ms: 120_000 })).code, 0);
       assert.equal(await jobsWith(s, c), 401, 'cpl password set on a running server ends the session at once');
       assert.equal(await jobsWith(s, await loginCookie(s, B)), 200);
     });

@@ -17,6 +17,7 @@ const LOGIN_BLOCK = `    const admission = opts.limiter.admit(client, lane);
     try {
       session = await auth.login(password);
     } catch (e) {
+      opts.limiter.failed(client);
       if (e instanceof Error && e.name === 'VerifierBusyError') throw new AppError('rate_limited', 'RATE_LIMITED', 'too many logins at once; try again');
       throw e;
     } finally {
@@ -143,7 +144,7 @@ export const mutants = [
     behaviour: 'a login attempt is counted before its password is hashed (24 parallel guesses from one client get 5 checked)',
     file: 'api/routes/auth.ts',
     find: LOGIN_BLOCK,
-    replace: LOGIN_BLOCK.replace('opts.limiter.admit(client, lane);\n    if', 'opts.limiter.peek(client, lane);\n    if').replace('      opts.limiter.failed(client);', '      opts.limiter.admit(client, lane);\n      opts.limiter.failed(client);'),
+    replace: LOGIN_BLOCK.replace('opts.limiter.admit(client, lane);\n    if', 'opts.limiter.peek(client, lane);\n    if').replace('    if (!session) {\n      opts.limiter.failed(client);', '    if (!session) {\n      opts.limiter.admit(client, lane);\n      opts.limiter.failed(client);'),
     tests: ['test/integration/security-login-flood.test.ts'],
   },
   {

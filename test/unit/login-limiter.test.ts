@@ -19,7 +19,11 @@ describe('login limiter (pure, on an injected monotonic clock)', () => {
   it('then makes each further attempt wait twice as long (2 s, 4 s, 8 s …, capped), and a right password starts afresh', () => {
     let now = 0;
     const l = new LoginLimiter({ maxDelayMs: 16_000 }, () => now);
-    for (let i = 0; i < 5; i++) assert.ok(l.admit('a').ok);
+    const wrong = () => {
+      assert.ok(l.admit('a').ok);
+      l.failed('a'); // the verdict, at once
+    };
+    for (let i = 0; i < 5; i++) wrong();
     const waits: number[] = [];
     for (let k = 0; k < 6; k++) {
       const r = refused(l.admit('a'))!;
@@ -27,17 +31,34 @@ describe('login limiter (pure, on an injected monotonic clock)', () => {
       now += r.retryAfterSeconds * 1000 - 1;
       assert.ok(!l.admit('a').ok, 'not a millisecond early');
       now += 1;
-      assert.ok(l.admit('a').ok);
+      wrong();
     }
     assert.deepEqual(waits, [2, 4, 8, 16, 16, 16]);
     l.succeed('a');
     for (let i = 0; i < 5; i++) assert.ok(l.admit('a').ok);
   });
 
+  it('admits nothing more from a client past its free attempts while one of them is still being checked', () => {
+    let now = 0;
+    const l = new LoginLimiter({}, () => now);
+    for (let i = 0; i < 5; i++) assert.ok(l.admit('a').ok);
+    for (let i = 0; i < 4; i++) l.failed('a');
+    now = 3_600_000; // however long the last check takes
+    const r = refused(l.admit('a'));
+    assert.equal(r?.scope, 'client');
+    assert.equal(r?.retryAfterSeconds, 2);
+    l.failed('a');
+    now += 1999;
+    assert.ok(!l.admit('a').ok);
+    now += 1;
+    assert.ok(l.admit('a').ok);
+  });
+
   it('runs the delay from when a wrong password was known, not from when its hashing began', () => {
     let now = 0;
     const l = new LoginLimiter({}, () => now);
     for (let i = 0; i < 5; i++) l.admit('a');
+    for (let i = 0; i < 4; i++) l.failed('a');
     now = 1500; // the fifth hash took 1.5 s
     l.failed('a');
     now = 3000;
@@ -49,7 +70,10 @@ describe('login limiter (pure, on an injected monotonic clock)', () => {
   it('forgets a client a day after its last attempt', () => {
     let now = 0;
     const l = new LoginLimiter({}, () => now);
-    for (let i = 0; i < 5; i++) l.admit('a');
+    for (let i = 0; i < 5; i++) {
+      l.admit('a');
+      l.failed('a');
+    }
     assert.ok(!l.admit('a').ok);
     now += 24 * 3600_000 + 1;
     for (let i = 0; i < 5; i++) assert.ok(l.admit('a').ok);
@@ -63,7 +87,11 @@ describe('login limiter (pure, on an injected monotonic clock)', () => {
     assert.equal(r.scope, 'global');
     assert.equal(r.retryAfterSeconds, 60);
     assert.ok(l.admit('device:abc', true).ok, 'the device lane is not held by the global ceiling');
-    for (let i = 0; i < 4; i++) l.admit('device:abc', true);
+    l.failed('device:abc');
+    for (let i = 0; i < 4; i++) {
+      l.admit('device:abc', true);
+      l.failed('device:abc');
+    }
     assert.equal(refused(l.admit('device:abc', true))?.scope, 'client', 'but it has its own per-client delay');
     now = 60_001;
     assert.ok(l.admit('fresh').ok, 'the window slides');
@@ -82,7 +110,10 @@ describe('login limiter (pure, on an injected monotonic clock)', () => {
 
   it('is not fooled by the wall clock: its default clock is monotonic', () => {
     const l = new LoginLimiter();
-    for (let i = 0; i < 5; i++) l.admit('a');
+    for (let i = 0; i < 5; i++) {
+      l.admit('a');
+      l.failed('a');
+    }
     const realNow = Date.now;
     Date.now = () => realNow() + 3600_000; // an hour later on the wall clock only
     try {
