@@ -8,7 +8,8 @@ import { readJson } from '../body.ts';
 import type { ClientKeys } from '../client-address.ts';
 import { sendLoginPage } from '../login-page.ts';
 import type { HostPolicy } from '../host-guard.ts';
-import type { Admission, HashSlots, LoginLimiter } from '../login-limiter.ts';
+import type { HashSlots } from '../hash-slots.ts';
+import type { Admission, LoginLimiter } from '../login-limiter.ts';
 import type { AuthPort } from '../ports.ts';
 
 const loginBody = object({ password: str({ min: 1, max: 1024 }) });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { ClientKeys, TrustedProxyError, addressKey, parseAddress } from '../../api/client-address.ts';
-import { HashSlots, LoginLimiter, type Admission } from '../../api/login-limiter.ts';
+import { HashSlots } from '../../api/hash-slots.ts';
+import { LoginLimiter, type Admission } from '../../api/login-limiter.ts';
 
 const req = (headers: Record<string, string>, remoteAddress = '127.0.0.1') => ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
 const refused = (a: Admission) => (a.ok ? undefined : a);
