@@ -95,14 +95,14 @@ describe('SSE replay across many pages', () => {
   it('a client that missed several pages receives every event once, in order, with no gap', async () => {
     const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[slow 40]]', agent: 'claude', permissionMode: 'full_auto' });
     const watch = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`);
-    await watch.waitFor(isReview(job.id), 30_000, 'review');
+    await watch.waitFor(isReview(job.id), 60_000, 'review');
     watch.close();
     const { body: snap } = await api<{ lastEventId: number }>(server.url, 'GET', `/api/jobs/${job.id}/snapshot`);
     const last = snap.lastEventId;
 
     // From the very start: every per-job seq from 1, the last stored event included.
     const full = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`, 0);
-    await full.waitFor((e) => e.id === last, 30_000, `event ${last}, the last stored one`);
+    await full.waitFor((e) => e.id === last, 60_000, `event ${last}, the last stored one`);
     full.close();
     const seqs = full.events.map((e) => Number(e.data['seq']));
     assert.ok(seqs.length > 4 * PAGE, `the replay spans several pages (${seqs.length} events)`);
@@ -114,15 +114,31 @@ describe('SSE replay across many pages', () => {
     // From the middle of a page: exactly the events after it.
     const cut = ids[Math.floor(ids.length / 2) + 3]!;
     const rest = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`, cut);
-    await rest.waitFor((e) => e.id === last, 30_000, `event ${last} after resuming from ${cut}`);
+    await rest.waitFor((e) => e.id === last, 60_000, `event ${last} after resuming from ${cut}`);
     rest.close();
     assert.deepEqual(rest.events.map((e) => e.id), ids.filter((id) => id > cut));
 
     // The all-jobs stream pages the same way: this job's events appear whole within it.
     const all = await SseClient.open(`${server.url}/api/events`, 0);
-    await all.waitFor((e) => e.id === last, 30_000, `event ${last} on the all-jobs stream`);
+    await all.waitFor((e) => e.id === last, 60_000, `event ${last} on the all-jobs stream`);
     all.close();
     assert.deepEqual(all.events.filter((e) => e.data['jobId'] === job.id).map((e) => e.id), ids);
     assert.equal(all.events.at(-1)?.id, last, 'no event beyond the last stored one was invented');
+  });
+
+  it('a replay that overlaps live events sends each of them once (those stored during the replay too)', async () => {
+    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[burst 3000 1000]]', agent: 'claude', permissionMode: 'full_auto' });
+    const first = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`);
+    await first.waitFor((e) => e.event === 'transcript_update' && Number(e.data['seq']) > 300, 60_000, 'the burst under way');
+    first.close();
+    // Replaying hundreds of small pages while a thousand events a second keep arriving: events
+    // published meanwhile are queued, and the ones the replay already sent must not go out twice.
+    const c = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`, 0);
+    await c.waitFor(isReview(job.id), 60_000, 'review');
+    c.close();
+    const ids = c.events.map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event sent twice');
+    const seqs = c.events.map((e) => Number(e.data['seq']));
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'no gap, no duplicate');
   });
 });

@@ -40,11 +40,11 @@ export const mutants = [
     tests: ['test/integration/event-replay.test.ts'],
   },
   {
-    id: 'replay.cursor',
-    behaviour: 'replay resumes strictly after the last event id sent (no duplicate, no gap)',
+    id: 'replay.live-dedupe',
+    behaviour: 'an event both replayed from the log and received live during the replay is sent once',
     file: 'api/sse.ts',
-    find: 'if (r.id <= cursor) continue;',
-    replace: 'if (r.id < cursor) continue;',
+    find: '    if (closed || e.id <= cursor) return;',
+    replace: '    if (closed) return;',
     tests: ['test/integration/event-replay.test.ts'],
   },
   // ---- acknowledgement after persistence --------------------------------------------------------
@@ -58,7 +58,7 @@ export const mutants = [
     replace: `  private persist(jobId: string, events: SequencedEvent[], persisted: () => void): void {
     persisted();
     this.deps.eventLog.enqueue(jobId, events, (fresh) => {`,
-    tests: ['test/integration/event-log-group-commit.test.ts', 'test/integration/fault-tolerance.test.ts'],
+    tests: ['test/integration/ack-after-persist.test.ts'],
   },
   // ---- approvals --------------------------------------------------------------------------------
   {
