@@ -164,7 +164,7 @@ const TABLE: Row[] = [
   row(bash(`cd ${WT} && git status`), READ_ONLY), // cd to the worktree by its absolute path
   row(bash(`ls ${WT}/src`), READ_ONLY),
   row(bash("sed -n '10,40p' src/a.ts"), READ_ONLY), // how agents read a range of lines
-  row(bash("sed 's/a/b/w out' src/a.ts"), ORDINARY), // sed's w flag writes a file
+  row(bash("sed 's/a/b/w out' src/a.ts"), GATE, /s\/\/\/w flag/), // sed's w flag writes a file the policy cannot check (issue 13: asks)
   row(bash('wc -l $(git ls-files)'), READ_ONLY), // a listing of the worktree is paths inside it
   row(bash('ps aux | grep node'), READ_ONLY),
   row(bash('node --version && npx tsc --noEmit'), ['allow', 'ask', 'deny'], /`npx tsc --noEmit` is not a read-only/),
