@@ -43,6 +43,16 @@ const PATH_KEYS = ['file_path', 'path', 'notebook_path', 'fileName', 'blockedPat
 const MAX_REASON = 600;
 
 export function decide(mode: PermissionMode, req: PermissionRequest, worktree: string, fs?: FsFacts): PolicyVerdict {
+  try {
+    return decideRequest(mode, req, worktree, fs);
+  } catch (e) {
+    // A fault in the policy (or in the filesystem provider) must not approve anything, nor crash the worker.
+    const why = `the policy could not judge this request (${e instanceof Error ? e.message : String(e)}); what cannot be judged is never approved automatically`;
+    return mode === 'observe_only' ? observeDeny(`the request ${clip(req.summary, 120)}`, why) : { action: 'ask', explicit: true, reason: clip(why, MAX_REASON) };
+  }
+}
+
+function decideRequest(mode: PermissionMode, req: PermissionRequest, worktree: string, fs?: FsFacts): PolicyVerdict {
   const c = new Containment(worktree, fs);
   switch (req.kind) {
     case 'read':

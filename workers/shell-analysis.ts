@@ -364,7 +364,7 @@ class Walker implements BuiltinHost {
       for (const f of ro.files) {
         this.path(f, 'read', cwds);
         // `sort *` with a file named `--compress-program=sh` in the directory: the glob becomes an option.
-        if (f.glob && /^[*?[]/.test(f.text) && !ro.safeFiles.has(f) && cwds.some((d) => !('dir' in d) || this.c.mayHoldDashNames(d.dir))) dash = true;
+        if (f.glob && mayStartWithDash(f.text) && !ro.safeFiles.has(f) && cwds.some((d) => !('dir' in d) || this.c.mayHoldDashNames(d.dir))) dash = true;
       }
       if (dash) {
         fact.readOnly = false;
@@ -470,6 +470,13 @@ class Walker implements BuiltinHost {
     }
     this.script(r.script, st);
   }
+}
+
+/** Whether a pattern's expansion may begin with `-`: `*x`, `?x`, `[-a]x`, `[!a]x` may; `a*`, `[ab]x` may not. */
+function mayStartWithDash(t: string): boolean {
+  if (t.startsWith('*') || t.startsWith('?')) return true;
+  const bracket = /^\[([^\]]*)\]/.exec(t);
+  return bracket !== null && /[-!^]/.test(bracket[1] ?? '');
 }
 
 function settle(st: ShellState): void {

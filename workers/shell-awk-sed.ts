@@ -112,6 +112,7 @@ export function sedScript(s: string): ScriptVerdict {
     while (s.charAt(i) === ' ' || s.charAt(i) === '!') i++;
     const c = s.charAt(i++);
     if (c === '') return worse(v, unclear('a missing command'));
+    if (c === '{') continue; // a block: the next command follows directly
     if (SED_SIMPLE.has(c)) {
       // l, q, Q take an optional number; the rest stand alone.
     } else if (c === 'l' || c === 'q' || c === 'Q' || c === 'L') {

@@ -52,6 +52,11 @@ export interface ExpandContext {
 
 const MAX_BRACE_RESULTS = 64;
 
+/** Pattern characters: `*`, `?`, or a bracket expression (`[` alone, as in `[ -f x ]`, is not one). */
+export function hasGlob(t: string): boolean {
+  return /[*?]/.test(t) || /\[[^\]]*\]/.test(t);
+}
+
 /** A word as the arguments it becomes (brace expansion, field splitting of known unquoted variables). */
 export function expandWord(w: Word, st: ShellState, ctx: ExpandContext): Arg[] {
   const listings = walkSubs(w.parts, st, ctx);
@@ -64,7 +69,7 @@ export function expandWord(w: Word, st: ShellState, ctx: ExpandContext): Arg[] {
     return v.text
       .split(/\s+/)
       .filter((t) => t !== '')
-      .map((text) => ({ text, glob: /[*?[]/.test(text) }));
+      .map((text) => ({ text, glob: hasGlob(text) }));
   }
   const arg = value(w.parts, st, ctx, listings);
   // Any unquoted `{` may start an expansion whose commas sit in other parts (`{"git",push}`): expand
@@ -116,7 +121,7 @@ function value(parts: readonly Part[], st: ShellState, ctx: ExpandContext, listi
     switch (p.kind) {
       case 'lit':
         text += p.text;
-        if (!p.quoted && /[*?[]/.test(p.text)) glob = true;
+        if (!p.quoted && hasGlob(p.text)) glob = true;
         break;
       case 'tilde':
         text += `~${p.user}`;

@@ -85,8 +85,8 @@ export class Containment {
   mayHoldDashNames(dir: string): boolean {
     if (!this.fs?.entries) return true;
     try {
-      const names = this.fs.entries(dir);
-      return names === undefined || names.some((n) => n.startsWith('-'));
+      const names: unknown = this.fs.entries(dir);
+      return !Array.isArray(names) || names.some((n) => typeof n !== 'string' || n.startsWith('-'));
     } catch {
       return true;
     }
@@ -141,7 +141,8 @@ export class Containment {
 /** A provider that throws is treated as "does not exist": the policy itself never throws on I/O. */
 function safeRealpath(fs: FsFacts, p: string): string | undefined {
   try {
-    return fs.realpath(p);
+    const r: unknown = fs.realpath(p);
+    return typeof r === 'string' && r.startsWith('/') ? r : undefined; // anything else: as if it did not exist
   } catch {
     return undefined;
   }

@@ -108,12 +108,25 @@ export function runWrapper(w: Runner, name: string, spec: WrapperSpec, args: Arg
     }
   }
   let i = lead.end;
+  // env reads NAME=value words (and `-`, an old spelling of -i) after `--` too.
+  for (; name === 'env' && i < args.length; i++) {
+    const a = args[i];
+    if (!a || a.unknown || !(a.text === '-' || /^[A-Za-z_][A-Za-z0-9_]*=/.test(a.text))) break;
+    const key = a.text === '-' ? '-i' : a.text.slice(0, a.text.indexOf('='));
+    if (a.text === '-' || !harmlessSetting(key, { text: a.text.slice(a.text.indexOf('=') + 1), glob: false }))
+      w.opaque(fact.text, `env changes the environment of the command it runs (${key}), which the policy cannot judge`);
+  }
   for (let k = 0; k < spec.before && i < args.length; k++, i++) {
     const a = args[i];
     if (a && name === 'flock') w.path(a, 'write', here);
     if (a && name === 'chroot') w.path(a, 'read', here);
   }
-  const inner = args.slice(i);
+  let inner = args.slice(i);
+  // `flock FILE -c 'command'`: the script comes after the lock file.
+  if (name === 'flock' && (inner[0]?.text === '-c' || inner[0]?.text === '--command')) {
+    script = inner[1];
+    inner = [];
+  }
   if (name === 'env' && (inner.length > 0 || script)) {
     // env runs its command with a changed environment and its own PATH lookup: not a read-only use.
     fact.readOnly = false;
