@@ -391,7 +391,7 @@ runTable('issue 13: a row for every git gate family', [
   row(bash('git branch -f main HEAD'), GATE, /overwrites or copies a branch/),
   row(bash('git branch --set-upstream-to=origin/x'), GATE, /branch's configuration/),
   row(bash('git checkout -B main'), GATE, /another branch/),
-  row(bash('git switch -C main'), GATE, /switch/),
+  row(bash('git switch -C main'), GATE, /off the job's branch \(switch\)/),
   row(bash('git replace a b'), GATE, /replaces objects/),
   row(bash('git notes add -m x'), GATE, /notes/),
   row(bash('git notes list'), READ_ONLY),
