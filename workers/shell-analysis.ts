@@ -1,13 +1,13 @@
-import { runBuiltin, aliasArgs, type BuiltinHost } from './shell-builtins.ts';
-import { LINE_FILTERS, NETWORK, NON_PATH_ARGS, PATTERN_FIRST, SHELLS, TWO_VALUE_OPTS, VALUE_OPTS, hasFlag, isListing, outsideEffect, plainRelative, systemGate, type Arg } from './shell-commands.ts';
-import { IDENTIFIER, assignmentWhy, harmlessSetting, shellLocalName } from './shell-env.ts';
+import { aliasArgs, assignVariable, runBuiltin } from './shell-builtins.ts';
+import { SHELLS, outsideEffect, plainRelative, systemGate, type Arg } from './shell-commands.ts';
+import { assignmentWhy, harmlessSetting } from './shell-env.ts';
 import { cloneState, expandJoined, expandWord, initialState, unionCwds, type Cwd, type ExpandContext, type ShellState, type VarValue } from './shell-expand.ts';
 import { classifyGit } from './shell-git.ts';
 import { inlineCode } from './shell-interpreters.ts';
 import { type Containment, type Finding, isDevicePath } from './shell-paths.ts';
 import { programOption } from './shell-programs.ts';
-import { checkReadOnly } from './shell-readonly.ts';
-import { TTY, isStdinPath, joinArgs, runFind, runShell, runWatch, runXargs, type Fact, type Role, type Stdin } from './shell-runners.ts';
+import { runGeneric } from './shell-generic.ts';
+import { TTY, isStdinPath, joinArgs, runFdExec, runFind, runShell, runWatch, runXargs, type Fact, type Role, type Runner, type Stdin } from './shell-runners.ts';
 import { parseShell, type Command, type Redirect, type Script, type SimpleCommand } from './shell-words.ts';
 import { WRAPPERS, runWrapper } from './shell-wrappers.ts';
 
@@ -60,7 +60,7 @@ class TooBig extends Error {}
 
 const clip = (t: string, n = 80): string => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
 
-class Walker implements BuiltinHost {
+class Walker implements Runner {
   readonly gates = new Map<string, Finding>();
   readonly unjudged = new Map<string, Finding>();
   readonly outside = new Map<string, Finding>();
@@ -133,23 +133,6 @@ class Walker implements BuiltinHost {
     return cwds.map((cwd) => ('dir' in cwd && !cwd.dir.startsWith('~') ? { dir: this.c.resolve(cwd.dir, t) } : cwd));
   }
 
-  /** A variable set by the line: plain shell variables are its own; anything reaching the environment is judged. */
-  assign(name: string, value: VarValue, exported: boolean, st: ShellState, fact: Fact): void {
-    if (!IDENTIFIER.test(name)) {
-      this.opaque(fact.text, `assigns to ${name}, a name bash evaluates (a subscript runs the command substitutions it holds)`);
-      return;
-    }
-    st.vars.set(name, value);
-    const arg: Arg = 'text' in value ? { text: value.text, glob: false } : { text: `$${name}`, unknown: value.unknown, glob: false };
-    if (harmlessSetting(name, arg) || (!exported && shellLocalName(name))) return;
-    this.opaque(
-      fact.text,
-      exported
-        ? assignmentWhy(name, 'every program run after it')
-        : `${assignmentWhy(name, 'the programs run after it')} (a variable the shell inherited is exported, in this command and in later ones of the same shell)`,
-    );
-  }
-
   // ---- scripts and commands -------------------------------------------------
 
   /** Judges a script; returns whether its output is a listing of worktree paths. */
@@ -201,7 +184,7 @@ class Walker implements BuiltinHost {
           : risky?.unknown
             ? { unknown: `$${cmd.name}, from ${risky.unknown}` }
             : { text: numeric ? '0' : risky ? risky.text : 'item' };
-        this.assign(cmd.name, value, false, st, fact);
+        assignVariable(this, cmd.name, value, false, st, fact);
         return false;
       }
       case 'case': {
@@ -230,7 +213,7 @@ class Walker implements BuiltinHost {
     const input = this.redirects(cmd.redirects, st, fact) ?? stdin;
     let listing = false;
     if (argv.length === 0) {
-      for (const [name, v] of assigns) this.assign(name, v.unknown ? { unknown: v.unknown } : { text: v.text }, false, st, fact);
+      for (const [name, v] of assigns) assignVariable(this, name, v.unknown ? { unknown: v.unknown } : { text: v.text }, false, st, fact);
     } else {
       // `NAME=value cmd`: the variable is in cmd's environment. Only `IFS=` on read is the shell's own business.
       const head = argv[0]?.text ?? '';
@@ -327,7 +310,7 @@ class Walker implements BuiltinHost {
         return runWatch(this, args, st, fact, cwds);
       case 'fd':
       case 'fdfind':
-        this.fdExec(args, st, fact, cwds);
+        runFdExec(this, args, st, fact, cwds);
         break;
       case 'source':
       case '.':
@@ -341,85 +324,12 @@ class Walker implements BuiltinHost {
     if (SHELLS.has(name)) return runShell(this, args, st, fact, stdin, cwds);
     const wrapper = WRAPPERS.get(name);
     if (wrapper) return runWrapper(this, name, wrapper, args, st, fact, stdin, cwds);
-    return this.generic(name, args, fact, stdin, cwds);
+    return runGeneric(this, name, args, fact, stdin, cwds);
   }
 
-  /** `fd … -x cmd`: the command runs on every match, like find -exec. */
-  private fdExec(args: Arg[], st: ShellState, fact: Fact, cwds: Cwd[]): void {
-    const at = args.findIndex((a) => ['-x', '-X', '--exec', '--exec-batch'].includes(a.text));
-    if (at < 0) return;
-    const end = args.findIndex((a, k) => k > at && a.text === ';');
-    const inner = args.slice(at + 1, end < 0 ? undefined : end).map((a) => (a.unknown ? a : { ...a, text: a.text.replace(/\{[/.]*\}/g, 'found') }));
-    this.run(inner, cloneState(st), fact, TTY, cwds);
-  }
-
-  private generic(name: string, args: Arg[], fact: Fact, stdin: Stdin, cwds: Cwd[]): boolean {
-    const ro = checkReadOnly(name, args);
-    if (ro.script && ro.script.cls !== 'filters') this.opaque(fact.text, `the ${name} program uses ${ro.script.what ?? 'what the policy cannot read'}, which the policy cannot judge`);
-    if (ro.readOnly) {
-      if (NON_PATH_ARGS.has(name)) return false;
-      this.cwd(cwds);
-      for (const r of ro.reads) this.path(r, 'read', cwds);
-      let dash = false;
-      for (const f of ro.files) {
-        this.path(f, 'read', cwds);
-        // `sort *` with a file named `--compress-program=sh` in the directory: the glob becomes an option.
-        if (f.glob && mayStartWithDash(f.text) && !ro.safeFiles.has(f) && cwds.some((d) => !('dir' in d) || this.c.mayHoldDashNames(d.dir))) dash = true;
-      }
-      if (dash) {
-        fact.readOnly = false;
-        fact.why ??= `a pattern may expand to a file name starting with -, which ${name} would read as an option`;
-        return false;
-      }
-      const passesThrough = LINE_FILTERS.has(name) && ro.files.length === 0 && stdin.kind === 'pipe' && stdin.listing;
-      return isListing(name, args) || passesThrough;
-    }
-    fact.readOnly = false;
-    fact.why ??= ro.why ?? (NETWORK.has(name) ? 'it may contact other machines' : undefined);
-    if (NON_PATH_ARGS.has(name)) return false;
-    this.cwd(cwds);
-    // Not read-only: every word that may be a file is checked as one it writes.
-    const pattern = PATTERN_FIRST.get(name);
-    let skipPattern = pattern !== undefined && !hasFlag(args, pattern.longs, pattern.shorts);
-    const valueOpts = VALUE_OPTS.get(name);
-    let ended = false;
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (!a) continue;
-      const t = a.text;
-      if (!ended && !a.unknown && t === '--') {
-        ended = true;
-        continue;
-      }
-      if (!ended && !a.unknown && t.length > 1 && t.startsWith('-')) {
-        const eq = t.indexOf('=');
-        if (t.startsWith('--') && eq > 0) this.optionValue(t.slice(eq + 1), a, cwds);
-        else if (valueOpts?.has(t)) {
-          // A text value, except that `@file` inside it names a file to read (curl -d @f, -F k=@f).
-          const n = TWO_VALUE_OPTS.has(t) ? 2 : 1;
-          for (const v of args.slice(i + 1, i + 1 + n)) if (!v.unknown && v.text.includes('@')) this.optionValue(v.text.slice(v.text.indexOf('@') + 1), v, cwds);
-          i += n;
-        }
-        continue;
-      }
-      if (skipPattern) {
-        skipPattern = false;
-        continue;
-      }
-      const asg = /^[A-Za-z_][A-Za-z0-9_]*=(.*)$/s.exec(t);
-      if (asg && !a.unknown) {
-        this.optionValue(asg[1] ?? '', a, cwds); // make PREFIX=/usr, dd of=/dev/sda
-        continue;
-      }
-      this.path(a, 'write', cwds);
-    }
-    return false;
-  }
-
-  /** The value of an option or NAME=value argument: checked when it could name a path. */
-  private optionValue(v: string, a: Arg, cwds: Cwd[]): void {
-    if (v.startsWith('@')) v = v.slice(1);
-    if (v.includes('/') || v.startsWith('~') || v === '..' || v.split('/').some((c) => c === '.git')) this.path({ text: v, glob: a.glob }, 'write', cwds);
+  /** For a glob such as `sort *`: whether the directory may hold a name starting with `-`. */
+  mayHoldDashNames(dir: string): boolean {
+    return this.c.mayHoldDashNames(dir);
   }
 
   private cd(name: string, args: Arg[], st: ShellState, cwds: Cwd[]): void {
@@ -470,13 +380,6 @@ class Walker implements BuiltinHost {
     }
     this.script(r.script, st);
   }
-}
-
-/** Whether a pattern's expansion may begin with `-`: `*x`, `?x`, `[-a]x`, `[!a]x` may; `a*`, `[ab]x` may not. */
-function mayStartWithDash(t: string): boolean {
-  if (t.startsWith('*') || t.startsWith('?')) return true;
-  const bracket = /^\[([^\]]*)\]/.exec(t);
-  return bracket !== null && /[-!^]/.test(bracket[1] ?? '');
 }
 
 function settle(st: ShellState): void {

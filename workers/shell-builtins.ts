@@ -1,5 +1,6 @@
 import { ARITH_TESTS, arithmeticRisk } from './shell-arith.ts';
 import { quoteWord, type Arg } from './shell-commands.ts';
+import { IDENTIFIER, assignmentWhy, harmlessSetting, shellLocalName } from './shell-env.ts';
 import { cloneState, type Cwd, type ShellState, type VarValue } from './shell-expand.ts';
 import { optionSpec, walkOptions } from './shell-options.ts';
 import { unsafeShellOption, type Fact, type Runner, type Stdin } from './shell-runners.ts';
@@ -11,9 +12,25 @@ import { unsafeShellOption, type Fact, type Runner, type Stdin } from './shell-r
  * after them do (in this line, or in a later command of the same shell: some
  * agents keep one shell for a whole session).
  */
-export interface BuiltinHost extends Runner {
-  /** Records an assignment: `exported` when it reaches the environment of later programs. */
-  assign(name: string, value: VarValue, exported: boolean, st: ShellState, fact: Fact): void;
+/**
+ * Records a variable the line sets. Plain shell variables are its own; anything that reaches the
+ * environment of later programs (exported, or a name the shell may have inherited) is not judged,
+ * except the harmless allow-list (shell-env.ts).
+ */
+export function assignVariable(w: Runner, name: string, value: VarValue, exported: boolean, st: ShellState, fact: Fact): void {
+  if (!IDENTIFIER.test(name)) {
+    w.opaque(fact.text, `assigns to ${name}, a name bash evaluates (a subscript runs the command substitutions it holds)`);
+    return;
+  }
+  st.vars.set(name, value);
+  const arg: Arg = 'text' in value ? { text: value.text, glob: false } : { text: `$${name}`, unknown: value.unknown, glob: false };
+  if (harmlessSetting(name, arg) || (!exported && shellLocalName(name))) return;
+  w.opaque(
+    fact.text,
+    exported
+      ? assignmentWhy(name, 'every program run after it')
+      : `${assignmentWhy(name, 'the programs run after it')} (a variable the shell inherited is exported, in this command and in later ones of the same shell)`,
+  );
 }
 
 const READ_OPTS = optionSpec('-r -s -e -a= -d= -i= -n= -N= -p= -t= -u=');
@@ -22,7 +39,7 @@ const DECLARE_FLAGS = new Set(['a', 'A', 'r', 'g', 'l', 'u', 'c', 't', 'f', 'F',
 const INERT = new Set(['echo', 'true', 'false', ':', 'exit', 'return', 'shift', 'jobs', 'help', 'unalias', 'times', 'test', '[', 'wait', 'logout', 'dirs', 'caller']);
 
 /** Handles `name` if it is one of these builtins; undefined otherwise (the walker goes on). */
-export function runBuiltin(w: BuiltinHost, name: string, args: Arg[], st: ShellState, fact: Fact, _stdin: Stdin, _cwds: Cwd[]): boolean | undefined {
+export function runBuiltin(w: Runner, name: string, args: Arg[], st: ShellState, fact: Fact, _stdin: Stdin, _cwds: Cwd[]): boolean | undefined {
   const arith = (text: string): void => {
     const why = arithmeticRisk(text, st.vars);
     if (why) w.opaque(fact.text, why);
@@ -32,7 +49,7 @@ export function runBuiltin(w: BuiltinHost, name: string, args: Arg[], st: ShellS
     case 'printf': {
       const v = args.findIndex((a) => a.text === '-v');
       const target = v >= 0 ? args[v + 1] : undefined;
-      if (target) w.assign(target.unknown ? '(unknown)' : target.text, { unknown: 'printf -v' }, false, st, fact);
+      if (target) assignVariable(w, target.unknown ? '(unknown)' : target.text, { unknown: 'printf -v' }, false, st, fact);
       return false;
     }
     case '[[':
@@ -79,7 +96,7 @@ export function runBuiltin(w: BuiltinHost, name: string, args: Arg[], st: ShellS
         const eq = t.indexOf('=');
         const key = eq < 0 ? t : t.slice(0, eq).replace(/\+$/, '');
         if (eq < 0 && !exported) continue; // `local x`: declares, sets nothing
-        w.assign(key, eq < 0 ? (st.vars.get(key) ?? { text: '' }) : { text: t.slice(eq + 1) }, exported, st, fact);
+        assignVariable(w, key, eq < 0 ? (st.vars.get(key) ?? { text: '' }) : { text: t.slice(eq + 1) }, exported, st, fact);
       }
       return false;
     }
@@ -88,7 +105,7 @@ export function runBuiltin(w: BuiltinHost, name: string, args: Arg[], st: ShellS
     case 'readarray': {
       const o = walkOptions(READ_OPTS, args);
       const names = [...o.values.filter((v) => v.opt === '-a').map((v) => v.value), ...(name === 'read' ? o.operands : o.operands.slice(0, 1))];
-      for (const n of names) w.assign(n.unknown ? '(unknown)' : n.text, { unknown: `$${n.text}, read at run time` }, false, st, fact);
+      for (const n of names) assignVariable(w, n.unknown ? '(unknown)' : n.text, { unknown: `$${n.text}, read at run time` }, false, st, fact);
       if (name !== 'read') fact.readOnly = false;
       return false;
     }

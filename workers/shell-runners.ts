@@ -85,6 +85,15 @@ export function runFind(w: Runner, args: Arg[], st: ShellState, fact: Fact, cwds
   return fact.readOnly && isListing('find', args);
 }
 
+/** `fd … -x cmd`: the command runs on every match, like find -exec. */
+export function runFdExec(w: Runner, args: Arg[], st: ShellState, fact: Fact, cwds: Cwd[]): void {
+  const at = args.findIndex((a) => ['-x', '-X', '--exec', '--exec-batch'].includes(a.text));
+  if (at < 0) return;
+  const end = args.findIndex((a, k) => k > at && a.text === ';');
+  const inner = args.slice(at + 1, end < 0 ? undefined : end).map((a) => (a.unknown ? a : { ...a, text: a.text.replace(/\{[/.]*\}/g, 'found') }));
+  w.run(inner, cloneState(st), fact, TTY, cwds);
+}
+
 const XARGS_OPTS = optionSpec(`-0 --null -a= --arg-file= -d= --delimiter= -E= -e? --eof? -I= -i? --replace? -L= -l? --max-lines?
   -n= --max-args= -o --open-tty -p --interactive --process-slot-var= -P= --max-procs= -r --no-run-if-empty -s= --max-chars=
   --show-limits -t --verbose -x --exit`);
