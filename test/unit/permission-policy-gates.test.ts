@@ -252,7 +252,8 @@ describe('issue 13: with the real filesystem', () => {
     assert.equal(verdict('observe_only', claudeWrite(join(wt, 'hooks', 'post-checkout'))), 'deny');
   });
   it('a filesystem provider that misbehaves counts as knowing nothing', () => {
-    const broken: FsFacts = { realpath: () => 42 as unknown as string, entries: () => 'x' as unknown as string[] };
+    // The worktree itself resolves; everything else comes back as a relative path, and listings as a string.
+    const broken: FsFacts = { realpath: (p) => (p === wt ? wt : 'not/absolute'), entries: () => 'x' as unknown as string[] };
     assert.equal(verdict('observe_only', bash('cat *.md'), broken), 'deny'); // cannot list: the glob may be an option
     assert.equal(verdict('full_auto', claudeWrite(join(wt, 'hooks', 'x')), broken), 'allow'); // lexical: no symlink seen
   });
