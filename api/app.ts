@@ -24,6 +24,8 @@ export interface AppOptions {
   /** Bytes queued for one SSE client before it is cut off as too slow. */
   sseMaxBufferedBytes?: number;
   sseSlowClientMs?: number;
+  /** Events per replay page (a long replay is written page by page, yielding between pages). */
+  sseReplayPageSize?: number;
   /** Host names this server answers to (and which are HTTPS-only); defaults to the loopback names. */
   hosts?: HostPolicy;
   /** Proxies whose X-Forwarded-For is believed (login rate limiting only). */
@@ -49,6 +51,7 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.sseMaxBufferedBytes ? { maxBufferedBytes: opts.sseMaxBufferedBytes } : {}),
     ...(opts.sseSlowClientMs ? { slowClientMs: opts.sseSlowClientMs } : {}),
+    ...(opts.sseReplayPageSize ? { replayPageSize: opts.sseReplayPageSize } : {}),
   };
   app.use(async (ctx, next) => {
     ctx.set(SECURITY_HEADERS);

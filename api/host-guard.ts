@@ -63,18 +63,25 @@ export class HostPolicy {
   }
 }
 
-/** Same-origin check: the Origin (when sent) must be this very host; a browser's cross-site marker without one also fails. */
-export function originAllowed(req: IncomingMessage): boolean {
+/**
+ * Same-origin check: the Origin (when sent) must be this very origin — the scheme the browser
+ * reaches us with (HTTPS through a tunnel), the host and the port, each compared on its own; a
+ * browser's cross-site marker without an Origin also fails.
+ */
+export function originAllowed(req: IncomingMessage, policy: HostPolicy): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return req.headers['sec-fetch-site'] !== 'cross-site' && req.headers['sec-fetch-site'] !== 'same-site';
   let url: URL;
+  let ours: URL;
   try {
     url = new URL(origin);
+    // Parsed the same way, so a default port written out (`:443`) compares equal to none.
+    ours = new URL(policy.origin(req));
   } catch {
     return false; // includes the opaque origin "null" (sandboxed frames, file://)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-  return url.host === (req.headers.host ?? '').toLowerCase();
+  if (url.protocol !== ours.protocol) return false;
+  return url.host === ours.host;
 }
 
 /** A `.` or `..` path segment, also percent-encoded or with backslashes: no client needs one, traversal attacks do. */
@@ -95,7 +102,7 @@ export function requestGuard(policy: HostPolicy) {
     // Raw control characters anywhere; encoded ones in the path (a query may carry an encoded newline, a path never does).
     if (/%00|[\u0000-\u001f\u007f]/i.test(ctx.url) || /%[01][0-9a-f]|%7f/i.test(ctx.path)) throw new AppError('invalid', 'INVALID_URL', 'the URL holds a NUL or control character');
     if (hasDotSegment(ctx.path)) throw new AppError('invalid', 'INVALID_PATH', 'the path holds a "." or ".." segment');
-    if (STATE_CHANGING.has(ctx.method) && !originAllowed(ctx.req)) throw new AppError('forbidden', 'ORIGIN_NOT_ALLOWED', 'cross-origin requests may not change anything');
+    if (STATE_CHANGING.has(ctx.method) && !originAllowed(ctx.req, policy)) throw new AppError('forbidden', 'ORIGIN_NOT_ALLOWED', 'cross-origin requests may not change anything');
     await next();
   };
 }

@@ -16,7 +16,7 @@ import type { AuthPort } from './ports.ts';
 /** Throws the AppError the upgrade is refused with. */
 export function guardUpgrade(req: IncomingMessage, d: { hosts: HostPolicy; auth: AuthPort }): void {
   if (!d.hosts.isAllowed(req.headers.host)) throw new AppError('forbidden', 'HOST_NOT_ALLOWED', 'this server does not answer to that host name');
-  if (!originAllowed(req)) throw new AppError('forbidden', 'ORIGIN_NOT_ALLOWED', 'cross-origin WebSocket connections are refused');
+  if (!originAllowed(req, d.hosts)) throw new AppError('forbidden', 'ORIGIN_NOT_ALLOWED', 'cross-origin WebSocket connections are refused');
   const url = req.url ?? '/';
   if (/%00|[\u0000-\u001f\u007f]/i.test(url) || hasDotSegment(url.split('?')[0]!)) throw new AppError('invalid', 'INVALID_PATH', 'the URL holds a control character or a dot segment');
   if (offersShareToken(req)) throw shareTokenForbidden();

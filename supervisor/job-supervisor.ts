@@ -215,7 +215,10 @@ export class JobSupervisor {
     try {
       await this.spawnWorker(job, plan);
     } catch (e) {
-      fail(`${why}, and a new worker could not start: ${e instanceof Error ? e.message : String(e)}`);
+      // spawnWorker destroys a worker it could not reach, and that worker's exit (already seen, or
+      // about to be) is handled like any lost worker: recovered again within the restart budget.
+      // Failing the job here as well raced that recovery: a job failed while its next worker started.
+      this.deps.log.warn({ jobId: job.id, err: e }, `${why}, and the new worker could not be reached; its exit is handled as another loss`);
     }
   }
 

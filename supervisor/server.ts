@@ -93,11 +93,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const heartbeatMs = opts.heartbeatMs ?? positiveEnvInt('CPL_SSE_HEARTBEAT_MS');
     const sseMaxBufferedBytes = positiveEnvInt('CPL_SSE_MAX_BUFFER_BYTES');
     const sseSlowClientMs = positiveEnvInt('CPL_SSE_SLOW_CLIENT_MS');
+    const sseReplayPageSize = positiveEnvInt('CPL_SSE_REPLAY_PAGE');
     const app = createApp(ports, {
       log,
       ...(heartbeatMs ? { heartbeatMs } : {}),
       ...(sseMaxBufferedBytes ? { sseMaxBufferedBytes } : {}),
       ...(sseSlowClientMs ? { sseSlowClientMs } : {}),
+      ...(sseReplayPageSize ? { sseReplayPageSize } : {}),
       hosts: remote.hosts,
       trustedProxies: remote.trustedProxies,
     });

@@ -4,7 +4,7 @@ import type { Ports } from '../ports.ts';
 import { queryString } from '../query.ts';
 import { parseLastEventId, streamEvents } from '../sse.ts';
 
-export function eventRoutes(ports: Ports, opts: { heartbeatMs?: number; maxBufferedBytes?: number; slowClientMs?: number } = {}): Router {
+export function eventRoutes(ports: Ports, opts: { heartbeatMs?: number; maxBufferedBytes?: number; slowClientMs?: number; replayPageSize?: number } = {}): Router {
   const r = new Router();
   r.get('/api/events', (ctx) => {
     const jobId = queryString(ctx, 'jobId');

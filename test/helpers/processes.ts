@@ -2,12 +2,16 @@ import { execFileSync } from 'node:child_process';
 
 /** The pid of the worker process running a job (found by its command line). */
 export function workerPid(jobId: string): number | undefined {
+  return workerPids(jobId)[0];
+}
+
+/** Every worker process of a job: a test that means "the same single worker" must check there is one. */
+export function workerPids(jobId: string): number[] {
   try {
     const out = execFileSync('pgrep', ['-f', `(workers/main[.]ts|dist/worker/[0-9a-f]+/main[.]js) --job ${jobId} `], { encoding: 'utf8' }).trim();
-    const pids = out.split('\n').filter(Boolean).map(Number);
-    return pids[0];
+    return out.split('\n').filter(Boolean).map(Number);
   } catch {
-    return undefined;
+    return []; // pgrep exits 1 when nothing matches
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
-import { alive, waitFor, workerPid } from '../helpers/processes.ts';
+import { alive, waitFor, workerPid, workerPids } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient, type SseEvent } from '../helpers/sse-client.ts';
 
@@ -88,13 +88,19 @@ describe('the supervisor is killed -9', () => {
     await killServer(first);
     sse.close();
     assert.ok(alive(pid), 'the worker outlives the supervisor');
-    await new Promise((r) => setTimeout(r, 800)); // the agent keeps streaming into the worker's outbox
 
     const second = await start(repo, first.home);
     const resumed = await SseClient.open(`${second.url}/api/events`, sse.lastId);
     await resumed.waitFor(stateIs(job.id, 'review'), 30_000, 'review after re-attach');
     resumed.close();
-    assert.equal(workerPid(job.id), pid, 'the same worker, re-attached');
+    assert.deepEqual(workerPids(job.id), [pid], 'exactly one worker: the same one, re-attached, and no new one spawned');
+    assert.ok(!resumed.events.some((e) => e.event === 'transcript_update' && (e.data['entry'] as { role: string }).role === 'system'), 'no restart was recorded');
+    // The agent kept streaming into the worker's outbox while no supervisor was there: the new one got it re-sent.
+    const resent = readFileSync(join(second.home, 'logs', 'codeplane.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('re-sent its unacknowledged events'))
+      .map((l) => (JSON.parse(l) as { resent: number }).resent);
+    assert.ok(resent.length === 1 && resent[0]! > 0, `the re-attached worker re-sent what it held: ${JSON.stringify(resent)}`);
     const ids = [...sse.events, ...resumed.events].map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, 'no duplicate across the reconnect');
     assert.deepEqual(ids, [...ids].sort((a, b) => a - b));

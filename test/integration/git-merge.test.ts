@@ -105,6 +105,11 @@ describe('merging a job into its base branch', () => {
     writeFileSync(join(repo, '.env'), 'SECRET=1\n');
     writeFileSync(join(repo, 'staged.txt'), 'staged by the user\n');
     git(repo, 'add', 'staged.txt');
+    // A staged MODIFICATION of a tracked file the merge does not touch: an autostash would
+    // give it back unstaged. The user's own merge.autoStash must not apply either.
+    writeFileSync(join(repo, '.gitignore'), '.env\n*.log\n');
+    git(repo, 'add', '.gitignore');
+    git(repo, 'config', 'merge.autoStash', 'true');
 
     const r = await mergeJob(input());
 
@@ -115,8 +120,10 @@ describe('merging a job into its base branch', () => {
     assert.equal(readFileSync(join(repo, 'b.txt'), 'utf8'), userB);
     assert.equal(readFileSync(join(repo, 'notes.txt'), 'utf8'), 'untracked user notes\n');
     assert.equal(readFileSync(join(repo, '.env'), 'utf8'), 'SECRET=1\n');
-    assert.equal(git(repo, 'diff', '--cached', '--name-only'), 'staged.txt', 'what the user staged is still staged');
-    assert.deepEqual(git(repo, 'status', '--porcelain').split('\n').map((l) => l.trim()).sort(), ['?? notes.txt', 'A  staged.txt', 'M b.txt']);
+    assert.equal(git(repo, 'diff', '--cached', '--name-only'), '.gitignore\nstaged.txt', 'what the user staged is still staged');
+    assert.equal(git(repo, 'diff', '--name-only'), 'b.txt', 'what the user had not staged is still unstaged');
+    assert.deepEqual(git(repo, 'status', '--porcelain').split('\n').map((l) => l.trim()).sort(), ['?? notes.txt', 'A  staged.txt', 'M  .gitignore', 'M b.txt']);
+    assert.equal(git(repo, 'stash', 'list'), '', 'no stash was created');
     assertNothingInProgress(repo);
   });
 

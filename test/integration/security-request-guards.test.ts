@@ -55,6 +55,13 @@ describe('request defences in loopback mode', () => {
         assert.equal(res.json().error.code, 'ORIGIN_NOT_ALLOWED');
       }
     }
+    // Each differs from the request's own origin (http://127.0.0.1:PORT) in exactly one part.
+    const host = `127.0.0.1:${port}`;
+    for (const [part, origin] of [['scheme', `https://127.0.0.1:${port}`], ['host', `http://localhost:${port}`], ['port', `http://127.0.0.1:${Number(port) + 1}`]]) {
+      const res = await rawRequest(server.url, { method: 'POST', path: '/api/repos', headers: { host, origin: origin!, 'content-type': 'application/json' }, body: JSON.stringify({ path: repo }) });
+      assert.equal(res.status, 403, `only the ${part} differs: ${origin}`);
+      assert.equal(res.json().error.code, 'ORIGIN_NOT_ALLOWED');
+    }
     const noOrigin = await rawRequest(server.url, { method: 'POST', path: '/api/jobs', headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' }, body: '{}' });
     assert.equal(noOrigin.status, 403, 'a cross-site fetch without Origin');
   });

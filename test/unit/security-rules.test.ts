@@ -20,12 +20,24 @@ describe('security rules (pure)', () => {
     assert.ok(!p.isAllowed('evil.com') && !p.isAllowed(undefined) && !p.isAllowed('127.0.0.2'));
   });
 
-  it('checks Origin against the Host', () => {
-    assert.ok(originAllowed(req({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' })));
-    assert.ok(originAllowed(req({ host: '127.0.0.1:8080' })));
-    assert.ok(!originAllowed(req({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:3000' })));
-    assert.ok(!originAllowed(req({ host: '127.0.0.1:8080', origin: 'null' })));
-    assert.ok(!originAllowed(req({ host: '127.0.0.1:8080', 'sec-fetch-site': 'cross-site' })));
+  it('checks Origin against our own origin: scheme, host and port each on its own', () => {
+    const local = new HostPolicy();
+    const ok = (headers: Record<string, string>, p = local) => originAllowed(req(headers), p);
+    assert.ok(ok({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' }));
+    assert.ok(ok({ host: '127.0.0.1:8080' }));
+    assert.ok(!ok({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:3000' }), 'only the port differs');
+    assert.ok(!ok({ host: '127.0.0.1:8080', origin: 'https://127.0.0.1:8080' }), 'only the scheme differs');
+    assert.ok(!ok({ host: '127.0.0.1:8080', origin: 'http://localhost:8080' }), 'only the host differs');
+    assert.ok(!ok({ host: '127.0.0.1:8080', origin: 'null' }));
+    assert.ok(!ok({ host: '127.0.0.1:8080', 'sec-fetch-site': 'cross-site' }));
+    // Behind a tunnel the browser is on HTTPS while the request reaches us as plain HTTP.
+    const tunnel = new HostPolicy();
+    tunnel.allow('abc.trycloudflare.com', { https: true });
+    assert.ok(ok({ host: 'abc.trycloudflare.com', origin: 'https://abc.trycloudflare.com' }, tunnel));
+    assert.ok(ok({ host: 'abc.trycloudflare.com:443', origin: 'https://abc.trycloudflare.com' }, tunnel), 'a default port written out');
+    assert.ok(!ok({ host: 'abc.trycloudflare.com', origin: 'http://abc.trycloudflare.com' }, tunnel), 'only the scheme differs');
+    assert.ok(!ok({ host: 'abc.trycloudflare.com', origin: 'https://abc.trycloudflare.com:8443' }, tunnel), 'only the port differs');
+    assert.ok(!ok({ host: 'abc.trycloudflare.com', origin: 'https://abd.trycloudflare.com' }, tunnel), 'only the host differs');
   });
 
   it('finds dot segments, plain, encoded or with backslashes', () => {
