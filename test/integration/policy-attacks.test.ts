@@ -66,7 +66,8 @@ describe('issue 13: the attacks through the real server, classifier alone (sandb
     git(repo, 'commit', '-q', '-m', 'second');
     home = mkdtempSync(join(tmpdir(), 'cpl-attack-home-'));
     markers = mkdtempSync(join(tmpdir(), 'cpl-attack-markers-'));
-    writeFileSync(join(home, 'config.json'), JSON.stringify({ sandbox: 'off', maxConcurrentJobs: 6, maxJobsPerRepo: 6 }));
+    // workerNice 0: on a loaded machine a worker at the default nice 10 can miss the supervisor's 15 s start deadline.
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ sandbox: 'off', maxConcurrentJobs: 6, maxJobsPerRepo: 6, workerNice: 0 }));
     exfil = createServer((req, res) => {
       exfilRequests.push(req.url ?? '');
       res.end();
@@ -107,11 +108,24 @@ describe('issue 13: the attacks through the real server, classifier alone (sandb
    */
   async function attemptAll(mode: Mode, cases: readonly { command: string; marker: string; expect: 'ask' | 'ask!' | 'deny' }[]): Promise<void> {
     const job = await createJob(cases.map((c) => c.command), mode);
+    await attemptsOf(job, mode, cases).catch((e: unknown) => {
+      // A hang says little by itself: name where the job was and what the server logged.
+      const states = sse.events.filter((x) => x.event === 'job_state_changed' && x.data['jobId'] === job.id).map((x) => String(x.data['to']));
+      const log = readFileSync(join(home, 'logs', 'codeplane.log'), 'utf8').split('\n').filter((l) => l.includes(job.id)).slice(-8).join('\n');
+      throw new Error(`${mode} job ${job.id} (states ${states.join(' → ')}): ${e instanceof Error ? e.message.slice(0, 300) : String(e)}\n${log}`);
+    });
+  }
+
+  async function attemptsOf(job: Job, mode: Mode, cases: readonly { command: string; marker: string; expect: 'ask' | 'ask!' | 'deny' }[]): Promise<void> {
     for (const [i, c] of cases.entries()) {
       if (c.expect === 'deny') continue;
-      const e = await sse.waitFor((x) => x.event === 'approval_requested' && x.data['jobId'] === job.id && approvals(job.id).length > i, STEP_MS, `approval ${i + 1} of ${job.id}`);
+      const e = await sse.waitFor(
+        (x) => x.data['jobId'] === job.id && ((x.event === 'approval_requested' && approvals(job.id).length > i) || (x.event === 'job_state_changed' && x.data['to'] === 'failed')),
+        STEP_MS,
+        `approval ${i + 1} of ${job.id}`,
+      );
+      assert.equal(e.event, 'approval_requested', `the job failed before asking about \`${c.command}\``);
       const approval = approvals(job.id)[i]!;
-      assert.ok(e);
       assert.equal(approval.summary, c.command, `${mode}: the asks come in order`);
       assert.equal(approval.explicit, c.expect === 'ask!', `${mode}: explicit ask for \`${c.command}\`: ${JSON.stringify(approval.detail['reason'])}`);
       await api(server.url, 'POST', `/api/approvals/${approval.id}/resolve`, { resolution: 'rejected', note: 'no' });
@@ -167,7 +181,8 @@ describe('issue 13: the attacks through the real server, classifier alone (sandb
       // The exfiltration attempt: not read-only (network), so review asks and observe_only refuses; full_auto lets it run by design.
       ...(mode === 'full_auto' ? [] : [{ command: exfilCommand(), marker: marker(), expect: mode === 'observe_only' ? ('deny' as const) : ('ask' as const) }]),
     ];
-    await Promise.all((['review_and_approve', 'observe_only', 'full_auto'] as const).map((mode) => attemptAll(mode, cases(mode))));
+    // One job after the other: three workers starting at once on a loaded machine can miss the supervisor's start deadline.
+    for (const mode of ['review_and_approve', 'observe_only', 'full_auto'] as const) await attemptAll(mode, cases(mode));
     assert.deepEqual(exfilRequests, [], 'the secret reached the listener');
   });
 
