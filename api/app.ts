@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { authGate } from './auth.ts';
 import { errorMiddleware } from './errors.ts';
 import { HostPolicy, requestGuard } from './host-guard.ts';
+import { ClientKeys } from './client-address.ts';
+import { HashSlots } from './hash-slots.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import type { Ports } from './ports.ts';
 import { previewProxy } from './preview-proxy.ts';
@@ -28,8 +30,8 @@ export interface AppOptions {
   sseReplayPageSize?: number;
   /** Host names this server answers to (and which are HTTPS-only); defaults to the loopback names. */
   hosts?: HostPolicy;
-  /** Proxies whose X-Forwarded-For is believed (login rate limiting only). */
-  trustedProxies?: readonly string[];
+  /** Who a login attempt comes from (trusted proxies, our tunnel); defaults to the socket peer. */
+  clientKeys?: ClientKeys;
   loginLimiter?: LoginLimiter;
 }
 
@@ -65,7 +67,7 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
   for (const router of [
     systemRoutes(ports),
     agentRoutes(ports),
-    authRoutes(ports.auth, { hosts, limiter: opts.loginLimiter ?? new LoginLimiter(), trustedProxies: opts.trustedProxies ?? [] }),
+    authRoutes(ports.auth, { hosts, limiter: opts.loginLimiter ?? new LoginLimiter(), slots: new HashSlots(), clients: opts.clientKeys ?? new ClientKeys(), log: opts.log }),
     shareRoutes(ports, { hosts, sse }),
     pushRoutes(ports),
     repoRoutes(ports),

@@ -16,13 +16,16 @@ export const SESSION_COOKIE = 'cpl_session';
 const SHARE_PREFIX = 'cps_';
 const PUBLIC_ASSET = /^\/(?:assets\/|icons\/|manifest\.webmanifest$|sw\.js$|sw-push\.js$|favicon\.ico$|robots\.txt$)/;
 
-export function sessionCookieOf(req: IncomingMessage): string | undefined {
+/** The value of cookie `name` in the request, or undefined (also when empty). */
+export function cookieOf(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim() || undefined;
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
   }
   return undefined;
 }
+
+export const sessionCookieOf = (req: IncomingMessage): string | undefined => cookieOf(req, SESSION_COOKIE);
 
 export function bearerOf(req: IncomingMessage): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');

@@ -19,7 +19,7 @@ const SCRIPT = `document.getElementById('f').addEventListener('submit', async (e
       body: JSON.stringify({ password: document.getElementById('p').value }) });
     if (res.ok) { location.replace(location.pathname === '/login' ? '/' : location.href); return; }
     const body = await res.json().catch(() => ({}));
-    err.textContent = res.status === 429 ? 'Too many attempts. Try again later.' : (body.error && body.error.message) || 'Login failed.';
+    err.textContent = (body.error && body.error.message) || (res.status === 429 ? 'Too many attempts. Try again later.' : 'Login failed.');
   } catch { err.textContent = 'The server cannot be reached.'; }
 });`;
 

@@ -77,8 +77,13 @@ export interface AuthPort {
   /** A session for a matching password, or undefined. */
   login(password: string): Promise<{ sessionId: string; expiresAt: string } | undefined>;
   logout(sessionId: string): void;
+  /** False when unknown, expired, or made with another password than the one in force. */
   sessionValid(sessionId: string): boolean;
   tokenValid(token: string): boolean;
+  /** A signed device cookie value for a browser that just logged in (it names the browser to the login limiter only). */
+  newDeviceCookie(): string;
+  /** The limiter key of a device cookie this server issued, or undefined for anything else. */
+  deviceOf(cookie: string): string | undefined;
 }
 
 /** Read-only share links for one job (tokens live in memory). */

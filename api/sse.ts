@@ -100,8 +100,8 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
     const queuedBytes = stream.writableLength;
     if (queuedBytes <= maxBuffered) behindSince = undefined;
     else if (queuedBytes > hardLimit) cutOff();
-    else if (behindSince === undefined) behindSince = Date.now();
-    else if (Date.now() - behindSince > slowClientMs) cutOff();
+    else if (behindSince === undefined) behindSince = performance.now(); // monotonic: a clock change neither cuts nor spares a client
+    else if (performance.now() - behindSince > slowClientMs) cutOff();
   };
   // Frames written in one turn of the event loop go out as one write: a busy job's IPC batch,
   // fanned out to many clients, costs one socket write per client instead of one per event.

@@ -12,11 +12,12 @@ import { parseArgs } from 'node:util';
 import { AGENT_IDS, PERMISSION_MODES } from '../machines/job-spec.ts';
 import { CliUsageError } from './cli-auth.ts';
 import { pathsFor, resolveHome } from './paths.ts';
+import { terminalSafe } from './terminal-text.ts';
 
 type Json = Record<string, unknown>;
 
-/** Terminal-safe text: control characters (ANSI escapes included) are shown, not obeyed. */
-const safe = (s: unknown): string => String(s ?? '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/** Terminal-safe text: control characters (ANSI escapes included) are shown, not obeyed; newlines and tabs stay. */
+const safe = (s: unknown): string => terminalSafe(String(s ?? ''), { multiline: true });
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 function connection(): { url: string; headers: Record<string, string> } {

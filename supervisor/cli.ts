@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { VERSION } from './version.ts';
 import { pathsFor, resolveHome } from './paths.ts';
 import { startServer, StartupError } from './server.ts';
+import { terminalSafe } from './terminal-text.ts';
 import { remoteBanner } from './cli-remote.ts';
 
 const USAGE = `usage: cpl <command>
@@ -26,7 +27,7 @@ const USAGE = `usage: cpl <command>
   version                    print the version`;
 
 function fail(message: string, code = 1): never {
-  process.stderr.write(`cpl: ${message}\n`);
+  process.stderr.write(`cpl: ${terminalSafe(message, { multiline: true })}\n`);
   process.exit(code);
 }
 
@@ -106,9 +107,9 @@ async function restart(argv: string[]): Promise<void> {
   } catch {
     fail(`the server recorded as pid ${info.pid} is not running`);
   }
-  const deadline = Date.now() + 30_000;
+  const deadline = performance.now() + 30_000;
   while (alive(info.pid)) {
-    if (Date.now() > deadline) fail(`the server (pid ${info.pid}) did not stop within 30 s`);
+    if (performance.now() > deadline) fail(`the server (pid ${info.pid}) did not stop within 30 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const args = argv.length ? argv : [...(info.host ? ['--host', info.host] : []), ...(info.port ? ['--port', String(info.port)] : []), ...(info.remote ? ['--remote'] : [])];

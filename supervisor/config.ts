@@ -1,4 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ClientKeys, TrustedProxyError } from '../api/client-address.ts';
+import { PushHostsError, canonicalHostPort } from './push-endpoint.ts';
 import { DecodeError, array, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (docs/configuration.md). */
@@ -35,10 +37,14 @@ export interface FileConfig {
   idleWorkerSeconds: number;
   /** Extra host names the server answers to (besides localhost, 127.0.0.1, [::1], --host and a tunnel's host). */
   allowedHosts: string[];
-  /** Proxy addresses whose X-Forwarded-For names the client (login rate limiting). */
+  /** Proxy addresses or CIDR ranges whose X-Forwarded-For names the client (login rate limiting). */
   trustedProxies: string[];
+  /** Password checks allowed per minute across all clients (browsers that logged in before are not held by it). */
+  loginAttemptsPerMinute: number;
   /** The VAPID `sub` claim: a mailto: or https: URL where push services can reach you. */
   pushSubject?: string;
+  /** `host:port`s a push subscription may point at besides the browsers' push services (a self-hosted push service). */
+  pushAllowedHosts: string[];
 }
 
 export interface AgentConfig {
@@ -59,9 +65,11 @@ export const DEFAULT_CONFIG: FileConfig = {
   idleWorkerSeconds: 600,
   allowedHosts: [],
   trustedProxies: [],
+  loginAttemptsPerMinute: 30,
+  pushAllowedHosts: [],
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'pushSubject']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -83,7 +91,9 @@ const fileDecoder = object({
   idleWorkerSeconds: optional(int({ min: 0, max: 604_800 })),
   allowedHosts: optional(array(str({ min: 1, max: 253 }), { max: 100 })),
   trustedProxies: optional(array(str({ min: 1, max: 64 }), { max: 100 })),
+  loginAttemptsPerMinute: optional(int({ min: 1, max: 600 })),
   pushSubject: optional(str({ min: 1, max: 500 })),
+  pushAllowedHosts: optional(array(str({ min: 1, max: 260 }), { max: 100 })),
 });
 
 export class ConfigError extends Error {
@@ -115,6 +125,20 @@ export function loadConfig(file: string): LoadedConfig {
   const d = decode(fileDecoder, raw);
   if (!d.ok) throw new ConfigError(`${file}: ${describe(d.error)}`);
   const v = d.value;
+  try {
+    new ClientKeys(v.trustedProxies ?? []);
+  } catch (e) {
+    if (e instanceof TrustedProxyError) throw new ConfigError(`${file}: "trustedProxies": ${e.message}`);
+    throw e;
+  }
+  for (const entry of v.pushAllowedHosts ?? []) {
+    try {
+      canonicalHostPort(entry);
+    } catch (e) {
+      if (e instanceof PushHostsError) throw new ConfigError(`${file}: "pushAllowedHosts": ${e.message}`);
+      throw e;
+    }
+  }
   return {
     config: {
       ...(v.worktreesDir ? { worktreesDir: v.worktreesDir } : {}),
@@ -130,7 +154,9 @@ export function loadConfig(file: string): LoadedConfig {
       idleWorkerSeconds: v.idleWorkerSeconds ?? DEFAULT_CONFIG.idleWorkerSeconds,
       allowedHosts: v.allowedHosts ?? [],
       trustedProxies: v.trustedProxies ?? [],
+      loginAttemptsPerMinute: v.loginAttemptsPerMinute ?? DEFAULT_CONFIG.loginAttemptsPerMinute,
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),
+      pushAllowedHosts: v.pushAllowedHosts ?? [],
     },
     unknownKeys,
     created: false,

@@ -17,6 +17,8 @@ export interface DiskUsageTrackerOptions {
 
 export class DiskUsageTracker {
   private readonly cache = new Map<string, JobDiskUsage>();
+  /** When each cached figure was taken, on the monotonic clock (`measuredAt` is for people; freshness must not follow the wall clock). */
+  private readonly takenAt = new Map<string, number>();
   private readonly pending = new Map<string, Promise<JobDiskUsage | undefined>>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly freshMs: number;
@@ -35,7 +37,7 @@ export class DiskUsageTracker {
   /** A measurement no older than the freshness window; undefined when the job has no worktree on disk. */
   async measure(job: Job): Promise<JobDiskUsage | undefined> {
     const cached = this.cache.get(job.id);
-    if (cached && Date.now() - Date.parse(cached.measuredAt) < this.freshMs) return cached;
+    if (cached && performance.now() - (this.takenAt.get(job.id) ?? -Infinity) < this.freshMs) return cached;
     return this.refresh(job);
   }
 
@@ -46,11 +48,13 @@ export class DiskUsageTracker {
     const run = this.queue.then(async () => {
       if (!existsSync(job.worktreePath)) {
         this.cache.delete(job.id);
+        this.takenAt.delete(job.id);
         return undefined;
       }
       const u = await diskUsage(job.worktreePath, { timeoutMs: this.walkTimeoutMs });
       const usage: JobDiskUsage = { bytes: u.bytes, complete: u.complete, measuredAt: new Date().toISOString() };
       this.cache.set(job.id, usage);
+      this.takenAt.set(job.id, performance.now());
       return usage;
     });
     const settled = run.catch(() => undefined).finally(() => this.pending.delete(job.id));
@@ -62,6 +66,7 @@ export class DiskUsageTracker {
   /** The worktree is gone (resolved and cleaned up): forget it. */
   forget(jobId: string): void {
     this.cache.delete(jobId);
+    this.takenAt.delete(jobId);
   }
 }
 

@@ -13,6 +13,7 @@ import { agentStatuses } from './agent-status.ts';
 import { loadConfig } from './config.ts';
 import { LATEST_VERSION } from './db/migrations/index.ts';
 import { pathsFor, resolveHome, type Paths } from './paths.ts';
+import { terminalSafe } from './terminal-text.ts';
 import { findOnPath } from './tunnel.ts';
 
 export interface Check {
@@ -140,7 +141,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   else {
     for (const c of checks) {
       const mark = c.ok ? '✓' : c.required ? '✗' : '!';
-      process.stdout.write(`${mark} ${c.name}: ${c.detail}${c.hint ? `\n    fix: ${c.hint}` : ''}\n`);
+      process.stdout.write(`${mark} ${c.name}: ${terminalSafe(c.detail)}${c.hint ? `\n    fix: ${terminalSafe(c.hint)}` : ''}\n`); // details quote agent CLIs' own output
     }
     process.stdout.write(failed ? '\nSome required checks failed.\n' : '\nReady.\n');
   }

@@ -12,6 +12,7 @@ import { prepareWorktree } from './job-preparation.ts';
 import { superviseTransition } from './job-commands.ts';
 import { jobDirFor, socketPathFor, type Paths } from './paths.ts';
 import { SLOT_STATES, holdsSlot, pickJobsToStart, type SchedulerLimits } from './scheduler.ts';
+import { WaitClock } from './wait-clock.ts';
 import { WorkerHandle, type WorkerHandlers } from './worker-handle.ts';
 import { PARKED_NOTE, WorkerRegistry } from './worker-registry.ts';
 import { WorkerResync } from './worker-resync.ts';
@@ -60,6 +61,8 @@ export class JobSupervisor {
   private readonly resyncs = new WorkerResync((id) => this.workers.get(id)?.connect(jobsRepo.getLastSeq(this.deps.db, id), 5000).then(() => undefined),
     (jobId, err) => this.deps.log.warn({ jobId, err }, 'could not reconnect to the worker to have it re-send its events'));
   private closed = false;
+  /** How long jobs wait for approval, on the monotonic clock (the approval hold). */
+  private readonly waits = new WaitClock();
 
   constructor(private readonly deps: JobSupervisorDeps) {}
 
@@ -69,10 +72,10 @@ export class JobSupervisor {
     const { db, limits } = this.deps;
     const all = jobsRepo.listQueued(db);
     const queue = all.filter((j) => !this.starting.has(j.id));
-    const now = Date.now();
-    const active = jobsRepo
-      .listByStates(db, SLOT_STATES)
-      .filter((j) => holdsSlot(j, now, limits))
+    const slotJobs = jobsRepo.listByStates(db, SLOT_STATES);
+    this.waits.retain(new Set(slotJobs.map((j) => j.id)));
+    const active = slotJobs
+      .filter((j) => holdsSlot(j, this.waits.waitedMs(j), limits))
       .map((j) => ({ id: j.id, repoId: j.repoId }));
     for (const startingId of this.starting) if (!active.some((a) => a.id === startingId)) {
       const j = jobsRepo.getJob(db, startingId);
@@ -202,7 +205,7 @@ export class JobSupervisor {
     };
     let attempt = 0;
     if (opts.budget) {
-      const d = decideRestart(this.restarts.get(job.id) ?? [], Date.now(), this.deps.restartPolicy ?? DEFAULT_RESTART_POLICY);
+      const d = decideRestart(this.restarts.get(job.id) ?? [], performance.now(), this.deps.restartPolicy ?? DEFAULT_RESTART_POLICY); // in-memory history: monotonic
       this.restarts.set(job.id, d.history);
       if (!d.restart) return fail(`${why}; ${d.reason}`);
       attempt = d.attempt;

@@ -2,6 +2,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StoredEvent } from '../api/contract.ts';
+import { terminalSafe } from './terminal-text.ts';
 
 const REDACT = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.cookie', 'privateKey', '*.privateKey'];
 
@@ -13,8 +14,13 @@ export function createRootLogger(logsDir: string, level = process.env['CPL_LOG_L
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid, role: 'supervisor' } }, dest);
 }
 
-/** One short readable line per job event, for a human watching the terminal. */
+/** One short readable line per job event, for a human watching the terminal: control characters shown, never obeyed. */
 export function consoleLine(e: StoredEvent): string | undefined {
+  const line = describeEvent(e);
+  return line === undefined ? undefined : terminalSafe(line);
+}
+
+function describeEvent(e: StoredEvent): string | undefined {
   const t = e.ts.slice(11, 19);
   const job = e.jobId.slice(-6);
   const ev = e.event;

@@ -9,6 +9,7 @@ import * as reposRepo from './db/repos-repo.ts';
 import type { EventHub } from './event-hub.ts';
 import type { EventLog } from './event-log.ts';
 import { inspectRepo } from './git/repo-info.ts';
+import { refuseReservedRepoPath } from './repo-path-guard.ts';
 import { newId } from './ids.ts';
 import { planJob } from './job-creation.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
@@ -25,6 +26,7 @@ export interface PortDeps {
   hub: EventHub;
   supervisor: JobSupervisor;
   paths: Paths;
+  /** `performance.now()` at start: uptime is measured on the monotonic clock. */
   startedAt: number;
   auth: AuthPort;
   shares: SharesPort;
@@ -46,6 +48,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
   };
   const addRepo = async (path: string): Promise<Repo> => {
     const info = await inspectRepo(path);
+    await refuseReservedRepoPath([info.given, info.path], { home: d.paths.home, worktrees: d.paths.worktrees, jobWorktrees: reposRepo.jobWorktreePaths(db) });
     const existing = reposRepo.findRepo(db, info.path);
     if (existing) return existing;
     return reposRepo.insertRepo(db, { id: newId('r'), path: info.path, name: info.name, defaultBranch: info.defaultBranch, createdAt: new Date().toISOString() });
@@ -61,7 +64,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       return {
         status: 'ok',
         version: VERSION,
-        uptimeSeconds: Math.round((Date.now() - d.startedAt) / 1000),
+        uptimeSeconds: Math.round((performance.now() - d.startedAt) / 1000),
         activeJobs: ACTIVE_STATES.reduce((n, s) => n + counts[s], 0),
         queuedJobs: counts.queued,
       };

@@ -14,6 +14,7 @@ import type { Db } from './db/database.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
 import * as pushRepo from './db/push-repo.ts';
 import type { EventHub } from './event-hub.ts';
+import { p256KeyProblem, pushEndpointProblem } from './push-endpoint.ts';
 import { pushPayloadFor, type PushPayload } from './push-payload.ts';
 
 export interface VapidKeys {
@@ -44,16 +45,11 @@ export function loadOrCreateVapidKeys(file: string): VapidKeys {
 
 const b64urlBytes = (s: string): number => (/^[A-Za-z0-9_-]+={0,2}$/.test(s) ? Buffer.from(s, 'base64url').length : -1);
 
-function validate(sub: PushSubscriptionInput): void {
-  let url: URL;
-  try {
-    url = new URL(sub.endpoint);
-  } catch {
-    throw invalid('INVALID_SUBSCRIPTION', 'endpoint must be an absolute https URL', 'endpoint');
-  }
-  if (url.protocol !== 'https:' || url.username || url.password) throw invalid('INVALID_SUBSCRIPTION', 'endpoint must be an https URL without credentials', 'endpoint');
-  if (b64urlBytes(sub.keys.p256dh) !== 65 || Buffer.from(sub.keys.p256dh, 'base64url')[0] !== 0x04)
-    throw invalid('INVALID_SUBSCRIPTION', 'keys.p256dh must be an uncompressed P-256 public key (base64url, 65 bytes)', 'keys.p256dh');
+function validate(sub: PushSubscriptionInput, allowedHosts: ReadonlySet<string>): void {
+  const endpoint = pushEndpointProblem(sub.endpoint, allowedHosts);
+  if (endpoint) throw invalid('INVALID_SUBSCRIPTION', endpoint, 'endpoint');
+  const key = p256KeyProblem(sub.keys.p256dh);
+  if (key) throw invalid('INVALID_SUBSCRIPTION', key, 'keys.p256dh');
   if (b64urlBytes(sub.keys.auth) !== 16) throw invalid('INVALID_SUBSCRIPTION', 'keys.auth must be 16 bytes, base64url', 'keys.auth');
 }
 
@@ -64,7 +60,8 @@ export class PushService implements PushPort {
   private unsubscribeHub: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly d: { db: Db; hub: EventHub; keys: VapidKeys; subject: string; log: Logger }) {
+  /** `allowedHosts`: extra `host:port`s a subscription may point at (push-endpoint.ts). */
+  constructor(private readonly d: { db: Db; hub: EventHub; keys: VapidKeys; subject: string; log: Logger; allowedHosts: ReadonlySet<string> }) {
     this.unsubscribeHub = d.hub.subscribe({}, (e) => this.onEvent(e));
   }
 
@@ -73,7 +70,7 @@ export class PushService implements PushPort {
   }
 
   subscribe(sub: PushSubscriptionInput): void {
-    validate(sub);
+    validate(sub, this.d.allowedHosts);
     pushRepo.upsertSubscription(this.d.db, sub, new Date().toISOString());
   }
 
@@ -100,6 +97,13 @@ export class PushService implements PushPort {
 
   private async send(sub: pushRepo.StoredSubscription, payload: PushPayload): Promise<void> {
     const { keys, subject } = this.d;
+    // Stored before the rule (or before its host left the allowed list): never sent to, dropped.
+    const problem = pushEndpointProblem(sub.endpoint, this.d.allowedHosts) ?? p256KeyProblem(sub.keys.p256dh);
+    if (problem) {
+      pushRepo.deleteSubscription(this.d.db, sub.endpoint);
+      this.d.log.warn({ problem }, 'push subscription no longer allowed; removed');
+      return;
+    }
     try {
       const { default: webpush } = await import('web-push');
       await webpush.sendNotification(sub, JSON.stringify(payload), {

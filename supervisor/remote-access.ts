@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ClientKeys } from '../api/client-address.ts';
 import { onClientError } from '../api/client-error.ts';
 import { HostPolicy } from '../api/host-guard.ts';
 import type { TerminalsPort } from '../api/ports.ts';
@@ -20,6 +21,7 @@ import type { Db } from './db/database.ts';
 import type { EventHub } from './event-hub.ts';
 import { MIN_PASSWORD_LENGTH } from './password-hash.ts';
 import type { Paths } from './paths.ts';
+import { PushHostsError, allowedPushHosts } from './push-endpoint.ts';
 import { DEFAULT_PUSH_SUBJECT, PushService, loadOrCreateVapidKeys, validPushSubject, type VapidKeys } from './push.ts';
 import { ShareStore } from './shares.ts';
 import { availableTunnel, startTunnel, type Tunnel } from './tunnel.ts';
@@ -75,6 +77,7 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
     );
   if (o.remote && !availableTunnel()) throw new RemoteAccessError('--remote needs `cloudflared` or `devtunnel` on PATH; install one (see `cpl doctor`)');
   const hosts = new HostPolicy([...o.config.allowedHosts, ...(isLoopbackHost(o.host) ? [] : namesFor(o.host))]);
+  const clientKeys = new ClientKeys(o.config.trustedProxies); // entries were checked by loadConfig
   const cliTokenFile = join(o.paths.run, 'cli-token');
   writeFileSync(cliTokenFile, `${cliToken}\n`, { mode: 0o600 });
   const subject = o.config.pushSubject ?? DEFAULT_PUSH_SUBJECT;
@@ -85,7 +88,14 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
   } catch (e) {
     throw new RemoteAccessError(`cannot use the Web Push keys: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const push = new PushService({ db: o.db, hub: o.hub, keys, subject, log: o.log });
+  let pushHosts: Set<string>;
+  try {
+    pushHosts = allowedPushHosts(o.config.pushAllowedHosts, process.env['CPL_PUSH_ALLOWED_HOSTS']);
+  } catch (e) {
+    if (e instanceof PushHostsError) throw new RemoteAccessError(`CPL_PUSH_ALLOWED_HOSTS: ${e.message}`);
+    throw e;
+  }
+  const push = new PushService({ db: o.db, hub: o.hub, keys, subject, log: o.log, allowedHosts: pushHosts });
   const ttlSeconds = Number(process.env['CPL_SHARE_TTL_SECONDS'] ?? '');
   const shares = new ShareStore(o.db, { lastEventId: o.lastEventId, ...(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 ? { ttlMs: ttlSeconds * 1000 } : {}) });
   let tunnel: Tunnel | undefined;
@@ -95,7 +105,7 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
     shares,
     push,
     hosts,
-    trustedProxies: o.config.trustedProxies,
+    clientKeys,
     /** After listen: WebSocket upgrades (job terminals, the preview proxy), parser errors, and the tunnel (whose host becomes an allowed, HTTPS-only name). */
     async attach(server: Server, port: number, terminals: TerminalsPort): Promise<{ tunnelUrl?: string }> {
       hosts.ownPort = port;
@@ -106,6 +116,8 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
         throw new RemoteAccessError(e instanceof Error ? e.message : String(e));
       });
       hosts.allow(tunnel.host, { https: true });
+      // Login attempts through the tunnel are counted per visitor, by the address the tunnel service saw.
+      clientKeys.tunnel = { host: tunnel.host, kind: tunnel.kind };
       o.log.info({ kind: tunnel.kind, url: tunnel.url }, 'tunnel open');
       return { tunnelUrl: tunnel.url };
     },

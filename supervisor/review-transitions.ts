@@ -36,8 +36,8 @@ export async function resolveJob(jobs: JobTransitions, db: Db, jobId: string, re
     return;
   }
   w.send({ type: 'resolve', resolution, ...(prUrl ? { prUrl } : {}) });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
     if (jobsRepo.getJob(db, jobId)?.state === 'completed') return;
     if (!jobs.worker(jobId)) break;
     await new Promise((r) => setTimeout(r, 20));

@@ -10,10 +10,10 @@ export interface SchedulerLimits {
   approvalHoldsSlotSeconds?: number;
 }
 
-/** Whether a job in a slot state still holds its slot at `now`. */
-export function holdsSlot(job: { state: string; updatedAt: string }, now: number, limits: SchedulerLimits): boolean {
+/** Whether a job in a slot state still holds its slot, having waited `waitedMs` for approval (wait-clock.ts). */
+export function holdsSlot(job: { state: string }, waitedMs: number, limits: SchedulerLimits): boolean {
   if (job.state !== 'waiting_for_approval' || limits.approvalHoldsSlotSeconds === undefined) return true;
-  return now - Date.parse(job.updatedAt) < limits.approvalHoldsSlotSeconds * 1000;
+  return waitedMs < limits.approvalHoldsSlotSeconds * 1000;
 }
 
 export interface SchedulableJob {

@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.ts';
+import { LoginLimiter } from '../api/login-limiter.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { StorageError, openDatabase, type Db } from './db/database.ts';
 import { EventHub } from './event-hub.ts';
@@ -82,7 +83,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
-    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: Date.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
     await reconcileAllWorktrees(db, paths.worktrees, log);
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {
@@ -101,7 +102,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(sseSlowClientMs ? { sseSlowClientMs } : {}),
       ...(sseReplayPageSize ? { sseReplayPageSize } : {}),
       hosts: remote.hosts,
-      trustedProxies: remote.trustedProxies,
+      clientKeys: remote.clientKeys,
+      loginLimiter: new LoginLimiter({ globalPerMinute: config.loginAttemptsPerMinute }),
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;

@@ -39,6 +39,8 @@ export class ShareStore implements SharesPort {
     const token = `${SHARE_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const hash = sha256(token);
     const ttl = Math.min(this.opts.ttlMs ?? SHARE_TTL_MS, SHARE_TTL_MS);
+    // Two clocks, the earlier wins: the timer runs on the monotonic clock (a wall clock set back
+    // cannot stretch a link's life), and `find` checks the wall-clock expiresAt the user was shown.
     const expiresAt = Date.now() + ttl;
     const timer = setTimeout(() => this.end(hash), ttl);
     timer.unref();

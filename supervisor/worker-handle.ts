@@ -53,8 +53,8 @@ export class WorkerHandle {
   private workerPid: number | undefined;
   private exited = false;
   private detached = false;
-  /** When a message last went either way (acks excepted): how long the job has been idle. */
-  private lastActivity = Date.now();
+  /** When a message last went either way (acks excepted): how long the job has been idle. Monotonic (performance.now). */
+  private lastActivity = performance.now();
   private parkedFlag = false;
   private readonly logFile: string;
   private readonly acks = new AckThrottle((seq) => this.socket?.write(encodeFrame({ type: 'ack', seq } satisfies SupervisorMessage)));
@@ -112,20 +112,20 @@ export class WorkerHandle {
   }
 
   /** Milliseconds since the last command sent or message received (not counting acks). */
-  idleMs(now = Date.now()): number {
+  idleMs(now = performance.now()): number {
     return now - this.lastActivity;
   }
 
   /** Connects (retrying while the worker starts), handshakes, and reports whether the job already runs. */
   async connect(lastPersistedSeq: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Handshake> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.exited) throw new Error(`the worker exited before it could be reached: ${this.stderrTail()}`);
       try {
         const socket = await this.dial();
         return await this.handshake(socket, lastPersistedSeq);
       } catch (e) {
-        if (Date.now() > deadline) throw new Error(`could not connect to the worker: ${e instanceof Error ? e.message : String(e)}`);
+        if (performance.now() > deadline) throw new Error(`could not connect to the worker: ${e instanceof Error ? e.message : String(e)}`);
         await new Promise((r) => setTimeout(r, 30));
       }
     }
@@ -133,7 +133,7 @@ export class WorkerHandle {
 
   send(message: Exclude<SupervisorMessage, { type: 'hello' | 'ack' }>): boolean {
     if (!this.socket || this.socket.destroyed) return false;
-    this.lastActivity = Date.now();
+    this.lastActivity = performance.now();
     this.socket.write(encodeFrame(message));
     return true;
   }
@@ -213,7 +213,7 @@ export class WorkerHandle {
   }
 
   private receive(msg: WorkerMessage): void {
-    this.lastActivity = Date.now();
+    this.lastActivity = performance.now();
     switch (msg.type) {
       case 'events': {
         if (msg.events.length === 0) return;

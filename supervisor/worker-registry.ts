@@ -42,7 +42,7 @@ export class WorkerRegistry {
    * (closes the agent session, keeping its id) and exits. Returns the job ids.
    */
   parkIdle(idleMs: number, mayPark: (jobId: string) => boolean, reason: string): string[] {
-    const now = Date.now();
+    const now = performance.now();
     const parked: string[] = [];
     for (const [jobId, w] of this.handles) {
       if (!w.alive || w.idleMs(now) < idleMs || !mayPark(jobId)) continue;
@@ -63,16 +63,16 @@ export class WorkerRegistry {
     const w = this.parking.get(jobId);
     if (!w) return;
     const stillParked = () => this.parking.get(jobId) === w;
-    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-    while (stillParked() && Date.now() < deadline) await pause(20);
+    const deadline = performance.now() + SHUTDOWN_GRACE_MS;
+    while (stillParked() && performance.now() < deadline) await pause(20);
     if (stillParked()) w.destroy();
-    while (stillParked() && Date.now() < deadline + 3_000) await pause(20);
+    while (stillParked() && performance.now() < deadline + 3_000) await pause(20);
   }
 
   /** Resolves once the job has no live or parked worker, or after `timeoutMs`. */
   async gone(jobId: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((this.get(jobId) || this.parking.has(jobId)) && Date.now() < deadline) await pause(50);
+    const deadline = performance.now() + timeoutMs;
+    while ((this.get(jobId) || this.parking.has(jobId)) && performance.now() < deadline) await pause(50);
   }
 
   /**
@@ -86,8 +86,8 @@ export class WorkerRegistry {
       return;
     }
     for (const w of live) w.send({ type: 'shutdown', reason: 'the server stopped' });
-    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-    while (live.some((w) => w.alive) && Date.now() < deadline) await pause(50);
+    const deadline = performance.now() + SHUTDOWN_GRACE_MS;
+    while (live.some((w) => w.alive) && performance.now() < deadline) await pause(50);
     for (const w of live) w.destroy();
   }
 }

@@ -6,7 +6,8 @@
  * disarms it between turns. A tool in flight (started, not finished) is silent work the user
  * asked for — `sleep 120`, a long build — so while one runs the limit is `toolTimeoutMs`
  * instead, long but finite: a CLI that hangs inside a tool is still caught. The clock is
- * injected so tests control time.
+ * injected so tests control time; the real one is monotonic (`performance.now()`, CLOCK_MONOTONIC):
+ * the wall clock moved back by NTP or by hand must neither delay nor hasten the verdict.
  */
 export interface WatchdogClock {
   now(): number;
@@ -15,7 +16,7 @@ export interface WatchdogClock {
 }
 
 export const realClock: WatchdogClock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   setTimer: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref();

@@ -24,12 +24,25 @@ export function setPasswordHash(db: Db, hash: string | undefined, now: string): 
   });
 }
 
-export function insertSession(db: Db, idHash: string, createdAt: string, expiresAt: string): void {
-  db.run(db.q.insertInto('auth_sessions').values({ id_hash: idHash, created_at: createdAt, expires_at: expiresAt }));
+/** `passwordGen` names the password the session was made with (auth-store.ts `generationOf`). */
+export function insertSession(db: Db, idHash: string, createdAt: string, expiresAt: string, passwordGen: string): void {
+  db.run(db.q.insertInto('auth_sessions').values({ id_hash: idHash, created_at: createdAt, expires_at: expiresAt, password_gen: passwordGen }));
 }
 
-export function sessionExpiry(db: Db, idHash: string): string | undefined {
-  return db.get(db.q.selectFrom('auth_sessions').select('expires_at').where('id_hash', '=', idHash))?.expires_at;
+export function sessionRow(db: Db, idHash: string): { expiresAt: string; passwordGen: string | null } | undefined {
+  const r = db.get(db.q.selectFrom('auth_sessions').select(['expires_at', 'password_gen']).where('id_hash', '=', idHash));
+  return r && { expiresAt: r.expires_at, passwordGen: r.password_gen };
+}
+
+/** Server-side secrets that are not the password: `run_password_hash`, `device_key`. */
+export type SecretName = 'run_password_hash' | 'device_key';
+
+export function getSecret(db: Db, name: SecretName): string | undefined {
+  return db.get(db.q.selectFrom('auth_secrets').select('value').where('name', '=', name))?.value;
+}
+
+export function setSecret(db: Db, name: SecretName, value: string, now: string): void {
+  db.run(db.q.insertInto('auth_secrets').values({ name, value, updated_at: now }).onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_at: now })));
 }
 
 export function deleteSession(db: Db, idHash: string): void {

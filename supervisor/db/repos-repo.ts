@@ -49,6 +49,11 @@ export function listRepos(db: Db): Repo[] {
   return db.all(db.q.selectFrom('repos').selectAll().orderBy('created_at').orderBy('id')).map(toRepo);
 }
 
+/** Every job's worktree path (they may not be registered as repositories). */
+export function jobWorktreePaths(db: Db): { jobId: string; path: string }[] {
+  return db.all(db.q.selectFrom('jobs').select(['id', 'worktree_path'])).map((r) => ({ jobId: r.id, path: r.worktree_path }));
+}
+
 /** By id, or by exact (already realpath'd) path. */
 export function findRepo(db: Db, idOrPath: string): Repo | undefined {
   const row = db.get(

@@ -97,6 +97,15 @@ export interface AuthSessionsTable {
   id_hash: string;
   created_at: string;
   expires_at: string;
+  /** SHA-256 of the password hash in force when the session was made: another password ends it. Null before migration 3. */
+  password_gen: string | null;
+}
+
+/** Secrets of the server other than the password (auth-repo.ts `SecretName`). */
+export interface AuthSecretsTable {
+  name: string;
+  value: string;
+  updated_at: string;
 }
 
 export interface ApiTokensTable {
@@ -122,6 +131,7 @@ export interface Schema {
   approvals: ApprovalsTable;
   auth_password: AuthPasswordTable;
   auth_sessions: AuthSessionsTable;
+  auth_secrets: AuthSecretsTable;
   api_tokens: ApiTokensTable;
   push_subscriptions: PushSubscriptionsTable;
 }

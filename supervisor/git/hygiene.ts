@@ -86,12 +86,12 @@ export interface DiskUsage {
  * stall a request.
  */
 export async function diskUsage(path: string, opts: { timeoutMs?: number; maxEntries?: number } = {}): Promise<DiskUsage> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 2_000);
+  const deadline = performance.now() + (opts.timeoutMs ?? 2_000);
   const maxEntries = opts.maxEntries ?? 500_000;
   const out: DiskUsage = { bytes: 0, complete: true, entries: 0 };
   const stack = [path];
   while (stack.length > 0) {
-    if (Date.now() > deadline || out.entries >= maxEntries) {
+    if (performance.now() > deadline || out.entries >= maxEntries) {
       out.complete = false;
       break;
     }

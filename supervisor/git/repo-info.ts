@@ -4,7 +4,10 @@ import { gitAt } from './git-client.ts';
 import { invalid } from '../../machines/app-error.ts';
 
 export interface RepoInfo {
+  /** The real path of the working tree's top. */
   path: string;
+  /** The real path of the directory given (inside `path`). */
+  given: string;
   name: string;
   defaultBranch: string;
 }
@@ -20,7 +23,7 @@ export async function inspectRepo(path: string): Promise<RepoInfo> {
   const topReal = await realpath(top);
   const bare = (await git.raw(['rev-parse', '--is-bare-repository'])).trim() === 'true';
   if (bare) throw invalid('NOT_A_GIT_REPO', `${path} is a bare repository; register a working tree`, 'path');
-  return { path: topReal, name: basename(topReal), defaultBranch: await currentBranch(topReal) };
+  return { path: topReal, given: real, name: basename(topReal), defaultBranch: await currentBranch(topReal) };
 }
 
 /** The branch checked out in the user's working tree (or `HEAD` when detached). */

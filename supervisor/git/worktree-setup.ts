@@ -80,7 +80,7 @@ export interface SetupCommandOptions {
  * started (a dev server, a watcher), not just the shell.
  */
 export function runSetupCommand(opts: SetupCommandOptions): Promise<SetupResult> {
-  const started = Date.now();
+  const started = performance.now();
   const keep = opts.tailLines ?? 40;
   const tail: string[] = [];
   const emit = (line: string, stream: 'stdout' | 'stderr') => {
@@ -123,11 +123,11 @@ export function runSetupCommand(opts: SetupCommandOptions): Promise<SetupResult>
       clearTimeout(timer);
       resolve(r);
     };
-    child.on('error', (e) => finish({ ok: false, code: 'SETUP_SPAWN_FAILED', exitCode: null, signal: null, durationMs: Date.now() - started, tail: [e.message] }));
+    child.on('error', (e) => finish({ ok: false, code: 'SETUP_SPAWN_FAILED', exitCode: null, signal: null, durationMs: Math.round(performance.now() - started), tail: [e.message] }));
     const done = (exitCode: number | null, signal: NodeJS.Signals | null) => {
       for (const stream of ['stdout', 'stderr'] as const) if (carry[stream]) emit(carry[stream], stream);
       carry.stdout = carry.stderr = '';
-      const durationMs = Date.now() - started;
+      const durationMs = Math.round(performance.now() - started);
       if (exitCode === 0 && !timedOut) finish({ ok: true, exitCode: 0, durationMs, tail });
       else finish({ ok: false, code: timedOut ? 'SETUP_TIMED_OUT' : 'SETUP_FAILED', exitCode, signal, durationMs, tail });
     };

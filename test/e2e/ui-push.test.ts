@@ -100,7 +100,8 @@ describe('Web Push in the browser', () => {
     // The server also answers to a plain-http name, to show what a page that is not a secure context says.
     const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
     mkdirSync(home, { recursive: true });
-    writeFileSync(join(home, 'config.json'), `${JSON.stringify({ allowedHosts: [INSECURE_HOST] })}\n`, { mode: 0o600 });
+    // The fake subscriptions point at push.example.test, no known push service: listed, as a self-hosted one would be.
+    writeFileSync(join(home, 'config.json'), `${JSON.stringify({ allowedHosts: [INSECURE_HOST], pushAllowedHosts: ['push.example.test:443'] })}\n`, { mode: 0o600 });
     [server] = await Promise.all([startServerProcess({ cwd: repo, home }), ensureUiBuilt()]);
     browser = await launchBrowser([`--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`]);
     swContext = await browser.newContext({ viewport: { width: 1280, height: 860 }, permissions: ['notifications'] });

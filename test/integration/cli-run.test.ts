@@ -56,10 +56,12 @@ describe('cpl run', () => {
   });
 
   it('shows terminal control sequences from the agent instead of obeying them', async () => {
-    const r = await cpl(['run', '--repo', repo, '--agent', 'claude', '--mode', 'full_auto', 'Echo \u001b]0;pwned\u0007 \u001b[2J done'], env, { ms: 60_000 });
+    const r = await cpl(['run', '--repo', repo, '--agent', 'claude', '--mode', 'full_auto', 'Echo \u001b]0;pwned\u0007 \u001b[2J \u001b]52;c;cHduZWQ=\u0007 \u009b1A\rfake \u202eevil done'], env, { ms: 60_000 });
     assert.equal(r.code, 0, r.out);
     assert.ok(!r.out.includes('\u001b'), 'no raw ESC reaches the terminal');
-    assert.match(r.out, /\\x1b/);
+    assert.doesNotMatch(r.out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/, 'no control character at all');
+    assert.match(r.out, /\\x1b\]52;c;cHduZWQ=\\x07/, 'OSC 52 shown as text');
+    assert.match(r.out, /\\x9b1A\\x0dfake \\u202eevil/);
   });
 
   it('refuses bad arguments with a usage line (exit 2), and says when no server runs', async () => {

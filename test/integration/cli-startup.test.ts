@@ -63,6 +63,23 @@ describe('cpl up refuses to start with a clear message', () => {
     noStack(out);
   });
 
+  it('when a trusted proxy or an allowed push host is malformed, naming the key and the entry', async () => {
+    for (const [config, env, key] of [
+      [{ trustedProxies: ['proxy.lan'] }, {}, /"trustedProxies": "proxy\.lan" is not an IP address or a CIDR range/],
+      [{ trustedProxies: ['10.0.0.0/40'] }, {}, /trustedProxies/],
+      [{ pushAllowedHosts: ['push.example.lan'] }, {}, /"pushAllowedHosts": "push\.example\.lan" is not host:port/],
+      [{}, { CPL_PUSH_ALLOWED_HOSTS: '127.0.0.1:99999' }, /CPL_PUSH_ALLOWED_HOSTS: "127\.0\.0\.1:99999" is not host:port/],
+      [{ loginAttemptsPerMinute: 0 }, {}, /loginAttemptsPerMinute/],
+    ] as const) {
+      const home = mkdtempSync(join(tmpdir(), 'cpl-badlist-'));
+      writeFileSync(join(home, 'config.json'), JSON.stringify(config));
+      const { code, out } = await cpl(['up', '--port', '0'], { CODEPLANE_HOME: home, ...env });
+      assert.equal(code, 1, out);
+      assert.match(out, key);
+      noStack(out);
+    }
+  });
+
   it('when the port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

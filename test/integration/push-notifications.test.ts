@@ -26,7 +26,8 @@ describe('Web Push notifications', () => {
   let phone: TestSubscription;
   let gone: TestSubscription;
   const start = async (home?: string) => {
-    server = await startServerProcess({ cwd: repo, ...(home ? { home } : {}), env: { NODE_EXTRA_CA_CERTS: cert.caFile, CPL_PASSWORD: PASSWORD } });
+    // The local stand-in is no known push service: it must be listed (the way a self-hosted one is).
+    server = await startServerProcess({ cwd: repo, ...(home ? { home } : {}), env: { NODE_EXTRA_CA_CERTS: cert.caFile, CPL_PASSWORD: PASSWORD, CPL_PUSH_ALLOWED_HOSTS: `push.example.lan:8443, ${new URL(service.origin).host}` } });
     auth = { authorization: `Bearer ${readFileSync(join(server.home, 'run/cli-token'), 'utf8').trim()}` };
   };
   const subscriptionRows = (): string[] => {
@@ -79,6 +80,61 @@ describe('Web Push notifications', () => {
       assert.equal(res.body.error.field, field);
     }
     assert.deepEqual(subscriptionRows().sort(), [gone.endpoint, phone.endpoint].sort());
+  });
+
+  it('refuses endpoints that are not a known push service (loopback, link-local, private, other ports, look-alikes) and keys off the curve', async () => {
+    const sub = service.subscription();
+    const endpoint = (url: string) => ({ ...sub, endpoint: url });
+    const port = new URL(service.origin).port;
+    const refused = [
+      `https://127.0.0.1:${Number(port) + 1}/x`, // the stand-in's address on another port: not listed
+      `https://localhost:${port}/x`, // listed as 127.0.0.1, not by name
+      'https://127.0.0.1/x',
+      'https://2130706433/x', // 127.0.0.1 spelt as a number
+      'https://0x7f.1/x',
+      'https://[::1]/x',
+      'https://[::ffff:127.0.0.1]/x',
+      'https://169.254.169.254/latest/meta-data',
+      'https://[fe80::1]/x',
+      'https://10.0.0.1/x',
+      'https://192.168.1.20/x',
+      'https://172.16.5.4/x',
+      'https://[fd00::1]/x',
+      'https://8.8.8.8/x',
+      'https://fcm.googleapis.com:8443/fcm/send/x',
+      'https://fcm.googleapis.com./fcm/send/x',
+      'https://fcm.googleapis.com.evil.example/x',
+      'https://evilfcm.googleapis.com/x',
+      'https://push.apple.com.evil.example/x',
+      'https://evilpush.apple.com/x',
+      'https://push.example.lan/x', // listed with port 8443 only
+      'https://push.example/x',
+    ];
+    for (const url of refused) {
+      const res = await api<Err & { error: { message: string } }>(server.url, 'POST', '/api/push/subscriptions', endpoint(url), auth);
+      assert.equal(res.status, 400, url);
+      assert.equal(res.body.error.code, 'INVALID_SUBSCRIPTION', url);
+      assert.equal(res.body.error.field, 'endpoint', url);
+    }
+    const link = await api<{ error: { message: string } }>(server.url, 'POST', '/api/push/subscriptions', endpoint('https://169.254.169.254/x'), auth);
+    assert.match(link.body.error.message, /link-local/);
+    // Off the curve: a valid-looking 65-byte key with one bit of y flipped; the all-zero point; x = p (out of the field).
+    const raw = Buffer.from(sub.keys.p256dh, 'base64url');
+    const flipped = Buffer.from(raw);
+    flipped[64] = flipped[64]! ^ 1;
+    const p = Buffer.from('ffffffff00000001000000000000000000000000ffffffffffffffffffffffff', 'hex');
+    for (const bad of [flipped, Buffer.concat([Buffer.from([4]), Buffer.alloc(64)]), Buffer.concat([Buffer.from([4]), p, raw.subarray(33)])]) {
+      const res = await api<Err>(server.url, 'POST', '/api/push/subscriptions', { ...sub, keys: { ...sub.keys, p256dh: bad.toString('base64url') } }, auth);
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.code, 'INVALID_SUBSCRIPTION');
+      assert.equal(res.body.error.field, 'keys.p256dh');
+    }
+    assert.ok(!subscriptionRows().includes(sub.endpoint));
+    // The browsers' own push services are accepted without any listing (removed again: no push may leave this machine).
+    for (const url of ['https://fcm.googleapis.com/fcm/send/abc', 'https://updates.push.services.mozilla.com/wpush/v2/abc', 'https://web.push.apple.com/QAbc', 'https://wns2-par02p.notify.windows.com/w/?token=abc', 'https://push.example.lan:8443/x']) {
+      assert.equal((await api(server.url, 'POST', '/api/push/subscriptions', endpoint(url), auth)).status, 201, url);
+      assert.equal((await api(server.url, 'DELETE', '/api/push/subscriptions', { endpoint: url }, auth)).status, 204);
+    }
   });
 
   it('pushes an approval request (title, what the agent wants, approve/reject, deep link), signed with the VAPID key; drops a subscription the service calls gone', async () => {

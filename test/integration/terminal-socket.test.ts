@@ -41,7 +41,7 @@ class FakeTerminals implements TerminalsPort {
 describe('terminal socket', { timeout: 60_000 }, () => {
   const terminals = new FakeTerminals();
   let tokenValid = true;
-  const auth: AuthPort = { required: () => true, login: async () => undefined, logout: () => {}, sessionValid: () => false, tokenValid: () => tokenValid };
+  const auth: AuthPort = { required: () => true, login: async () => undefined, logout: () => {}, sessionValid: () => false, tokenValid: () => tokenValid, newDeviceCookie: () => '', deviceOf: () => undefined };
   const servers: Server[] = [];
   let base: string;
 

@@ -9,6 +9,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { initial } from './001-initial.ts';
 import { authAndPush } from './002-auth-push.ts';
+import { loginGeneration } from './003-login-generation.ts';
 
 export interface Migration {
   /** 1, 2, 3 … with no gaps; the database's user_version after `up` ran. */
@@ -18,7 +19,7 @@ export interface Migration {
   up(db: BetterSqlite3.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, authAndPush];
+export const MIGRATIONS: readonly Migration[] = [initial, authAndPush, loginGeneration];
 
 /** The schema version this code writes. */
 export const LATEST_VERSION = MIGRATIONS.length;
