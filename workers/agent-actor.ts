@@ -6,7 +6,7 @@ import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
 import { decide, type FsFacts } from './permission-policy.ts';
 import { describeSilence, realClock, Watchdog, type Silence, type WatchdogClock } from './watchdog.ts';
-import { realpathSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 
 export interface AgentActorDeps {
   adapter: AgentAdapter;
@@ -55,6 +55,14 @@ const REALPATH: FsFacts = {
   realpath: (p) => {
     try {
       return realpathSync.native(p);
+    } catch {
+      return undefined;
+    }
+  },
+  // For a glob such as `sort *`: a file named `--compress-program=sh` would become an option.
+  entries: (dir) => {
+    try {
+      return readdirSync(dir);
     } catch {
       return undefined;
     }

@@ -11,19 +11,28 @@ export type { FsFacts } from './shell-paths.ts';
  * the same thing whichever agent runs. Pure: the filesystem is seen only
  * through the optional `fs` provider (realpath, for symlinks).
  *
- *                     read inside   read-only cmd   write / other cmd   url, mcp   hard gate / outside / unparseable
+ *                     read inside   read-only cmd   write / other cmd   url, mcp   hard gate / not judged / outside / unparseable
  *  full_auto          allow         allow           allow               allow      ask (explicit)
  *  review_and_approve allow         allow           ask                 ask        ask (explicit)
  *  observe_only       allow         allow           deny                deny       deny
  *
+ * The operating system's sandbox is the boundary of a job; this policy is the
+ * layer that decides what to ask. It denies by default what it cannot judge:
+ * "not judged" is code it cannot read (`node -e`, `python -c`, an awk program
+ * calling system()), a program handed to a command in an option or a
+ * variable (`--upload-pack=`, `--compress-program=`, `GIT_EXTERNAL_DIFF=`,
+ * `git -c`), a variable set for a command, and an option of a wrapper it does
+ * not know. A command is read-only only with options known to be read-only,
+ * and network commands (`git ls-remote`, `curl`, `dig`) are not read-only:
+ * observe_only denies them, so nothing leaves the machine there.
+ *
  * "explicit" asks are the ones a human must look at individually: the reason
  * says what was found. Network access is allowed in full_auto because it does
  * not escape the worktree's files (the agent needs docs and packages); it asks
- * in review mode and is denied in observe_only, where nothing may leave the
- * machine or change anything. Known limits: a command's own behaviour is not
- * analysed (`npm test`, `python x.py`, `node -e …` may do anything inside
- * full_auto); what xargs or a loop reads at run time is only trusted when it
- * comes from a listing of the worktree.
+ * in review mode and is denied in observe_only. Known limits: a program's own
+ * behaviour is not analysed (`npm test`, `python x.py` run what the worktree
+ * holds, which is part of the reviewed diff); what xargs or a loop reads at
+ * run time is only trusted when it comes from a listing of the worktree.
  */
 export type PolicyVerdict =
   | { action: 'allow' }
@@ -34,6 +43,16 @@ const PATH_KEYS = ['file_path', 'path', 'notebook_path', 'fileName', 'blockedPat
 const MAX_REASON = 600;
 
 export function decide(mode: PermissionMode, req: PermissionRequest, worktree: string, fs?: FsFacts): PolicyVerdict {
+  try {
+    return decideRequest(mode, req, worktree, fs);
+  } catch (e) {
+    // A fault in the policy (or in the filesystem provider) must not approve anything, nor crash the worker.
+    const why = `the policy could not judge this request (${e instanceof Error ? e.message : String(e)}); what cannot be judged is never approved automatically`;
+    return mode === 'observe_only' ? observeDeny(`the request ${clip(req.summary, 120)}`, why) : { action: 'ask', explicit: true, reason: clip(why, MAX_REASON) };
+  }
+}
+
+function decideRequest(mode: PermissionMode, req: PermissionRequest, worktree: string, fs?: FsFacts): PolicyVerdict {
   const c = new Containment(worktree, fs);
   switch (req.kind) {
     case 'read':
@@ -43,7 +62,7 @@ export function decide(mode: PermissionMode, req: PermissionRequest, worktree: s
       const gates = paths.filter((p) => !p.text.startsWith('~') && c.isGitMetadata(c.resolve(c.root, p.text)));
       const outside = paths.length === 0 ? [{ subject: req.toolName, why: 'names no file, so it cannot be checked against the worktree' }] : pathFindings(req, c);
       return judge(mode, `writing ${req.summary}`, {
-        gates: gates.map((p) => ({ subject: p.text, why: 'modifies .git, which links the worktree to its repository' })),
+        gates: gates.map((p) => ({ subject: p.text, why: "modifies a .git directory (the worktree's link to its repository, or a nested repository's config and hooks, which git runs)" })),
         outside,
         readOnly: false,
       });
@@ -73,20 +92,27 @@ function decideShell(mode: PermissionMode, req: PermissionRequest, c: Containmen
   // Copilot names the paths it expects a command to touch: they must be inside too.
   const outside = [...a.outside, ...pathFindings(req, c)];
   const first = a.notReadOnly[0];
-  return judge(mode, what, { gates: a.gates, outside, readOnly: first === undefined }, first === undefined ? undefined : `${quote(first)} is not a read-only command`);
+  const why = first === undefined ? undefined : `${quote(first.text)} is not a read-only command${first.why ? ` (${first.why})` : ''}`;
+  return judge(mode, what, { gates: a.gates, opaque: a.opaque, outside, readOnly: first === undefined }, why);
 }
 
 interface Assessment {
   gates: Finding[];
+  /** What the policy cannot judge: asked in every mode, like a gate. */
+  opaque?: Finding[];
   outside: Finding[];
   readOnly: boolean;
 }
 
 function judge(mode: PermissionMode, what: string, a: Assessment, notReadOnlyWhy?: string): PolicyVerdict {
-  const problems = [...a.gates.map((g) => `hard gate: ${quote(g.subject)} ${g.why}`), ...a.outside.map((f) => `${quote(f.subject)} ${f.why}`)];
+  const problems = [
+    ...a.gates.map((g) => `hard gate: ${quote(g.subject)} ${g.why}`),
+    ...a.outside.map((f) => `${quote(f.subject)} ${f.why}`),
+    ...(a.opaque ?? []).map((f) => `not judged: ${quote(f.subject)} ${f.why}`),
+  ];
   if (mode === 'observe_only') {
     if (a.readOnly && problems.length === 0) return { action: 'allow' };
-    return observeDeny(what, problems[0] ?? notReadOnlyWhy ?? 'it would change something');
+    return observeDeny(what, problems.length > 0 ? problems.join('; ') : (notReadOnlyWhy ?? 'it would change something'));
   }
   if (problems.length > 0) return { action: 'ask', explicit: true, reason: clip(problems.join('; '), MAX_REASON) };
   if (mode === 'full_auto' || a.readOnly) return { action: 'allow' };

@@ -1,47 +1,60 @@
-import { LINE_FILTERS, NON_PATH_ARGS, PATTERN_FIRST, SHELLS, TWO_VALUE_OPTS, VALUE_OPTS, WRAPPERS, hasFlag, isListing, isReadOnly, outsideEffect, plainRelative, quoteWord, systemGate, type Arg } from './shell-commands.ts';
-import { cloneState, expandJoined, expandWord, initialState, unionCwds, type Cwd, type ExpandContext, type ShellState } from './shell-expand.ts';
+import { aliasArgs, assignVariable, runBuiltin } from './shell-builtins.ts';
+import { SHELLS, outsideEffect, plainRelative, systemGate, type Arg } from './shell-commands.ts';
+import { assignmentWhy, harmlessSetting } from './shell-env.ts';
+import { cloneState, expandJoined, expandWord, initialState, unionCwds, type Cwd, type ExpandContext, type ShellState, type VarValue } from './shell-expand.ts';
 import { classifyGit } from './shell-git.ts';
+import { inlineCode } from './shell-interpreters.ts';
 import { type Containment, type Finding, isDevicePath } from './shell-paths.ts';
-import { TTY, isStdinPath, joinArgs, runFind, runShell, runWatch, runWrapper, runXargs, type Fact, type Role, type Runner, type Stdin } from './shell-runners.ts';
+import { programOption } from './shell-programs.ts';
+import { runGeneric } from './shell-generic.ts';
+import { TTY, isStdinPath, joinArgs, runFdExec, runFind, runShell, runWatch, runXargs, type Fact, type Role, type Runner, type Stdin } from './shell-runners.ts';
 import { parseShell, type Command, type Redirect, type Script, type SimpleCommand } from './shell-words.ts';
+import { WRAPPERS, runWrapper } from './shell-wrappers.ts';
 
 /**
  * Everything the permission policy needs to know about one shell command line:
- * the hard gates it would run, the paths and directories outside the worktree
- * it would touch, and which of its commands are not read-only. Walks the
- * parsed script in execution order, tracking the working directory through
- * `cd` (a set of possible directories: `cd x; y` may run y in either) and the
- * variables it assigns, and recursing wherever the shell would run text as a
- * command: `sh -c`, `eval`, `xargs`, `find -exec`, wrappers such as
- * `env`/`sudo`/`timeout`, `$( )`, here-documents fed to a shell.
+ * the hard gates it would run, what it does that the policy cannot judge
+ * (code in another language, a program handed to a command in an option or a
+ * variable), the paths and directories outside the worktree it would touch,
+ * and which of its commands are not read-only. Walks the parsed script in
+ * execution order, tracking the working directory through `cd` (a set of
+ * possible directories: `cd x; y` may run y in either) and the variables it
+ * assigns, and recursing wherever the shell would run text as a command:
+ * `sh -c`, `eval`, `xargs`, `find -exec`, wrappers such as `env`/`timeout`,
+ * `$( )`, `<( )`/`>( )`, here-documents fed to a shell, aliases, traps.
  */
 export interface ShellAnalysis {
   /** Set when the text (or a script inside it) cannot be parsed: nothing else is reliable. */
   parseError?: string;
   gates: Finding[];
+  /** What the policy cannot judge: it asks in every mode (denied in observe_only). */
+  opaque: Finding[];
   outside: Finding[];
-  /** The commands (as written) that are not read-only. */
-  notReadOnly: string[];
+  /** The commands (as written) that are not read-only, and why when known. */
+  notReadOnly: { text: string; why?: string }[];
 }
 
 export function analyzeShell(command: string, containment: Containment): ShellAnalysis {
   const parsed = parseShell(command);
-  if (!parsed.ok) return { parseError: parsed.error, gates: [], outside: [], notReadOnly: [] };
+  if (!parsed.ok) return { parseError: parsed.error, gates: [], opaque: [], outside: [], notReadOnly: [] };
   const w = new Walker(containment);
   try {
     w.script(parsed.script, initialState(containment.root));
   } catch (e) {
-    if (!(e instanceof TooBig)) throw e;
-    w.errors.push(e.message);
+    // Too big, or a fault in the analysis itself: either way nothing here may be approved automatically.
+    w.errors.push(e instanceof TooBig ? e.message : `the analysis failed (${e instanceof Error ? e.message : String(e)})`);
   }
-  const result: ShellAnalysis = { gates: [...w.gates.values()], outside: [...w.outside.values()], notReadOnly: w.notReadOnly };
+  const result: ShellAnalysis = { gates: [...w.gates.values()], opaque: [...w.unjudged.values()], outside: [...w.outside.values()], notReadOnly: w.notReadOnly };
   if (w.errors.length > 0) result.parseError = w.errors.join('; ');
   return result;
 }
 
 const MAX_COMMANDS = 2_000;
 const MAX_DEPTH = 24;
-const SETS_VARS = new Set(['export', 'local', 'declare', 'typeset', 'readonly']);
+/** Where a command named by its path is still the system's command of that name. */
+const SYSTEM_BIN = /^\/(usr\/(local\/)?)?s?bin\/[^/]+$/;
+/** Commands that start sessions or jobs running command lines later or elsewhere. */
+const DETACHED = new Set(['tmux', 'screen', 'parallel', 'nq', 'tsp', 'pueue']);
 
 class TooBig extends Error {}
 
@@ -49,15 +62,22 @@ const clip = (t: string, n = 80): string => (t.length > n ? `${t.slice(0, n - 1)
 
 class Walker implements Runner {
   readonly gates = new Map<string, Finding>();
+  readonly unjudged = new Map<string, Finding>();
   readonly outside = new Map<string, Finding>();
-  readonly notReadOnly: string[] = [];
+  readonly notReadOnly: { text: string; why?: string }[] = [];
   readonly errors: string[] = [];
   private budget = MAX_COMMANDS;
   private depth = 0;
   private readonly ctx: ExpandContext;
 
   constructor(private readonly c: Containment) {
-    this.ctx = { root: c.root, isInside: (p) => c.isInside(p), walkSub: (s, st) => this.script(s, cloneState(st)) };
+    this.ctx = {
+      root: c.root,
+      isInside: (p) => c.isInside(p),
+      // `>(cmd)` reads what the outer command writes: its stdin is a pipe of unknown content.
+      walkSub: (s, st, how) => this.script(s, cloneState(st), how === '>(' ? { kind: 'pipe', listing: false } : TTY),
+      opaque: (subject, why) => this.opaque(subject, why),
+    };
   }
 
   // ---- findings ---------------------------------------------------------------
@@ -66,11 +86,15 @@ class Walker implements Runner {
     const key = `${subject}\u0000${why}`;
     if (!this.gates.has(key)) this.gates.set(key, { subject: clip(subject), why });
   }
+  opaque(subject: string, why: string): void {
+    const key = `${subject}\u0000${why}`;
+    if (!this.unjudged.has(key)) this.unjudged.set(key, { subject: clip(subject), why });
+  }
   private out(subject: string, why: string): void {
     if (!this.outside.has(subject)) this.outside.set(subject, { subject: clip(subject), why });
   }
   private finish(fact: Fact): void {
-    if (!fact.readOnly && !this.notReadOnly.includes(fact.text)) this.notReadOnly.push(fact.text);
+    if (!fact.readOnly && !this.notReadOnly.some((n) => n.text === fact.text)) this.notReadOnly.push(fact.why ? { text: fact.text, why: fact.why } : { text: fact.text });
   }
 
   /** A path the command touches, relative to every directory it may run in. */
@@ -90,7 +114,7 @@ class Walker implements Runner {
     for (const f of this.c.check(t, dirs, { glob: a.glob })) this.out(f.subject, f.why);
     if (role === 'write' && !t.startsWith('~'))
       for (const d of dirs)
-        if (this.c.isGitMetadata(this.c.resolve(d, t))) this.gate(t, 'modifies .git, which links the worktree to its repository');
+        if (this.c.isGitMetadata(this.c.resolve(d, t))) this.gate(t, 'modifies a .git directory (the worktree\'s link to its repository, or a nested repository\'s config and hooks, which git runs)');
   }
 
   /** The directories a command runs in must be inside the worktree. */
@@ -112,18 +136,21 @@ class Walker implements Runner {
   // ---- scripts and commands -------------------------------------------------
 
   /** Judges a script; returns whether its output is a listing of worktree paths. */
-  script(s: Script, st: ShellState): boolean {
+  script(s: Script, st: ShellState, stdin: Stdin = TTY): boolean {
     if (++this.depth > MAX_DEPTH) throw new TooBig('the command is nested too deeply to analyse');
     let prev: Script['items'][number]['next'] = null;
     let listing = false;
+    let first = true;
     for (const item of s.items) {
       // After `&&` the previous command succeeded (a `cd` took effect); after `;` `||` `&` it may not have.
       if (prev !== '&&' && prev !== '|' && prev !== '|&') settle(st);
       const piped = prev === '|' || prev === '|&';
       // Pipeline elements and background jobs run in subshells: a cd there does not leak.
       const own = piped || item.next === '|' || item.next === '|&' || item.next === '&';
-      listing = this.command(item.command, own ? cloneState(st) : st, piped ? { kind: 'pipe', listing } : TTY);
+      const input: Stdin = piped ? { kind: 'pipe', listing } : first ? stdin : TTY;
+      listing = this.command(item.command, own ? cloneState(st) : st, input);
       prev = item.next;
+      first = false;
     }
     settle(st);
     this.depth--;
@@ -137,19 +164,27 @@ class Walker implements Runner {
         return this.simple(cmd, st, stdin);
       case 'group': {
         const fact: Fact = { text: cmd.subshell ? '( … )' : '{ … }', readOnly: true };
-        this.redirects(cmd.redirects, st, fact);
+        const input = this.redirects(cmd.redirects, st, fact) ?? stdin;
         this.finish(fact);
-        this.script(cmd.body, cmd.subshell ? cloneState(st) : st);
+        this.script(cmd.body, cmd.subshell ? cloneState(st) : st, input);
         return false;
       }
       case 'for': {
+        const fact: Fact = { text: `for ${cmd.name || '((…))'}`, readOnly: true };
         const items = cmd.items?.flatMap((w) => expandWord(w, st, this.ctx));
-        if (cmd.name === '') return false;
+        if (cmd.name === '') {
+          runBuiltin(this, '((', items ?? [], st, fact, TTY, st.cwds);
+          return false;
+        }
         // The loop variable takes each item in turn: harmless items make a harmless placeholder.
         const risky = items?.find((a) => a.unknown || !plainRelative(a));
-        if (!items) st.vars.set(cmd.name, { unknown: `$${cmd.name}, the script's arguments` });
-        else if (risky?.unknown) st.vars.set(cmd.name, { unknown: `$${cmd.name}, from ${risky.unknown}` });
-        else st.vars.set(cmd.name, { text: risky ? risky.text : 'item' });
+        const numeric = items !== undefined && items.length > 0 && items.every((a) => !a.unknown && /^-?\d+$/.test(a.text));
+        const value: VarValue = !items
+          ? { unknown: `$${cmd.name}, the script's arguments` }
+          : risky?.unknown
+            ? { unknown: `$${cmd.name}, from ${risky.unknown}` }
+            : { text: numeric ? '0' : risky ? risky.text : 'item' };
+        assignVariable(this, cmd.name, value, false, st, fact);
         return false;
       }
       case 'case': {
@@ -171,14 +206,24 @@ class Walker implements Runner {
 
   private simple(cmd: SimpleCommand, st: ShellState, stdin: Stdin): boolean {
     if (--this.budget < 0) throw new TooBig(`the command line has more than ${MAX_COMMANDS} commands to analyse`);
-    const fact: Fact = { text: clip(cmd.words.map((w) => w.raw).join(' ') || cmd.redirects.map((r) => `${r.op}${r.target.raw}`).join(' ')), readOnly: true };
+    const words = [...cmd.assigns.map((a) => `${a.name}=${a.value.raw}`), ...cmd.words.map((w) => w.raw)];
+    const fact: Fact = { text: clip(words.join(' ') || cmd.redirects.map((r) => `${r.op}${r.target.raw}`).join(' ')), readOnly: true };
     const assigns = cmd.assigns.map((a) => [a.name, expandJoined(a.value, st, this.ctx)] as const);
     const argv = cmd.words.flatMap((w) => expandWord(w, st, this.ctx));
     const input = this.redirects(cmd.redirects, st, fact) ?? stdin;
     let listing = false;
     if (argv.length === 0) {
-      for (const [name, v] of assigns) st.vars.set(name, v.unknown ? { unknown: v.unknown } : { text: v.text });
-    } else listing = this.run(argv, st, fact, input, st.cwds);
+      for (const [name, v] of assigns) assignVariable(this, name, v.unknown ? { unknown: v.unknown } : { text: v.text }, false, st, fact);
+    } else {
+      // `NAME=value cmd`: the variable is in cmd's environment. Only `IFS=` on read is the shell's own business.
+      const head = argv[0]?.text ?? '';
+      for (const [name, v] of assigns) {
+        if (harmlessSetting(name, v) || (name === 'IFS' && ['read', 'mapfile', 'readarray'].includes(head))) continue;
+        this.opaque(fact.text, assignmentWhy(name, `\`${clip(head, 30)}\``));
+        fact.readOnly = false;
+      }
+      listing = this.run(argv, st, fact, input, st.cwds);
+    }
     this.finish(fact);
     return listing;
   }
@@ -214,19 +259,38 @@ class Walker implements Runner {
       fact.readOnly = false;
       return false;
     }
+    if (head.glob) {
+      this.opaque(fact.text, `runs a command named by a pattern (${head.text}): which program it is is only known when it runs`);
+      fact.readOnly = false;
+      return false;
+    }
     const alias = st.aliases.get(head.text);
     if (alias !== undefined) {
       // The shell replaces the alias by its text: judge the expanded command line (a new fact, bounded by depth).
-      this.nested(joinArgs([{ text: alias, glob: false }, ...args.map((a) => (a.unknown ? a : { ...a, text: quoteWord(a.text) }))]), cloneState(st), fact);
+      this.nested(joinArgs([{ text: alias, glob: false }, ...aliasArgs(args)]), cloneState(st), fact);
       return false;
     }
     const name = head.text.slice(head.text.lastIndexOf('/') + 1);
-    if (head.text.includes('/')) this.path(head, 'read', cwds);
+    if (head.text.includes('/')) {
+      this.path(head, 'read', cwds);
+      // `./ls` is whatever file that is, not the system's ls: judge its arguments, but it is a program of the worktree.
+      if (!SYSTEM_BIN.test(head.text)) {
+        fact.readOnly = false;
+        fact.why ??= `it runs the program file ${head.text}`;
+      }
+    }
     const gate = systemGate(name, args);
     if (gate) this.gate(fact.text, gate);
     const effect = outsideEffect(name, args);
     if (effect) this.out(fact.text, effect);
+    const program = programOption(name, args);
+    if (program) this.opaque(fact.text, `hands ${name} a program or configuration to run (${program}), which the policy cannot judge`);
+    const code = inlineCode(name, args, stdin);
+    if (code) this.opaque(fact.text, code);
+    if (DETACHED.has(name)) this.opaque(fact.text, `${name} runs command lines later or in a session of its own, which the policy cannot follow`);
 
+    const builtin = runBuiltin(this, name, args, st, fact, stdin, cwds);
+    if (builtin !== undefined) return builtin;
     switch (name) {
       case 'cd':
       case 'pushd':
@@ -244,6 +308,10 @@ class Walker implements Runner {
         return false;
       case 'watch':
         return runWatch(this, args, st, fact, cwds);
+      case 'fd':
+      case 'fdfind':
+        runFdExec(this, args, st, fact, cwds);
+        break;
       case 'source':
       case '.':
         // `. /dev/stdin <<< '…'` runs its input, like a shell reading a script from stdin.
@@ -252,88 +320,16 @@ class Walker implements Runner {
         this.cwd(cwds);
         fact.readOnly = false;
         return false;
-      case 'alias':
-        for (const a of args) {
-          const eq = a.text.indexOf('=');
-          if (eq <= 0) continue;
-          const value: Arg = a.unknown ? a : { text: a.text.slice(eq + 1), glob: false };
-          this.nested(value, cloneState(st), fact); // judged where defined, too
-          if (value.unknown) st.aliases.delete(a.text.slice(0, eq));
-          else st.aliases.set(a.text.slice(0, eq), value.text);
-        }
-        return false;
-      case 'trap': {
-        // trap 'commands' SIGNAL…: the commands run later, in this shell.
-        const first = args[0];
-        if (first && args.length >= 2 && (first.unknown || !first.text.startsWith('-'))) this.nested(first, cloneState(st), fact);
-        return false;
-      }
-      case 'unset':
-      case 'read':
-        for (const a of args) if (!a.text.startsWith('-')) st.vars.set(a.text, { unknown: `$${a.text}` });
-        return false;
     }
-    if (SETS_VARS.has(name))
-      for (const a of args) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(a.text);
-        if (m?.[1] !== undefined) st.vars.set(m[1], a.unknown ? { unknown: a.unknown } : { text: m[2] ?? '' });
-      }
     if (SHELLS.has(name)) return runShell(this, args, st, fact, stdin, cwds);
     const wrapper = WRAPPERS.get(name);
     if (wrapper) return runWrapper(this, name, wrapper, args, st, fact, stdin, cwds);
-    return this.generic(name, args, fact, stdin, cwds);
+    return runGeneric(this, name, args, fact, stdin, cwds);
   }
 
-  private generic(name: string, args: Arg[], fact: Fact, stdin: Stdin, cwds: Cwd[]): boolean {
-    const readOnly = isReadOnly(name, args);
-    if (!readOnly) fact.readOnly = false;
-    if (NON_PATH_ARGS.has(name)) return false;
-    this.cwd(cwds);
-    const role: Role = readOnly ? 'read' : 'write';
-    const pattern = PATTERN_FIRST.get(name);
-    let skipPattern = pattern !== undefined && !hasFlag(args, pattern.longs, pattern.shorts);
-    const valueOpts = VALUE_OPTS.get(name);
-    let ended = false;
-    let files = 0;
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (!a) continue;
-      const t = a.text;
-      if (!ended && !a.unknown && t === '--') {
-        ended = true;
-        continue;
-      }
-      if (!ended && !a.unknown && t.length > 1 && t.startsWith('-')) {
-        const eq = t.indexOf('=');
-        if (t.startsWith('--') && eq > 0) this.optionValue(t.slice(eq + 1), a, role, cwds);
-        else if (valueOpts?.has(t)) {
-          // A text value, except that `@file` inside it names a file to read (curl -d @f, -F k=@f).
-          const n = TWO_VALUE_OPTS.has(t) ? 2 : 1;
-          for (const v of args.slice(i + 1, i + 1 + n)) if (!v.unknown && v.text.includes('@')) this.optionValue(v.text.slice(v.text.indexOf('@') + 1), v, role, cwds);
-          i += n;
-        }
-        continue;
-      }
-      if (skipPattern) {
-        skipPattern = false;
-        continue;
-      }
-      const asg = /^[A-Za-z_][A-Za-z0-9_]*=(.*)$/s.exec(t);
-      if (asg && !a.unknown) {
-        this.optionValue(asg[1] ?? '', a, role, cwds); // make PREFIX=/usr, dd of=/dev/sda
-        continue;
-      }
-      files++;
-      this.path(a, role, cwds);
-    }
-    const passesThrough = LINE_FILTERS.has(name) && files === 0 && stdin.kind === 'pipe' && stdin.listing;
-    return readOnly && (isListing(name, args) || passesThrough);
-  }
-
-  /** The value of an option or NAME=value argument: checked when it could name a path. */
-  private optionValue(v: string, a: Arg, role: Role, cwds: Cwd[]): void {
-    if (v.startsWith('@')) v = v.slice(1);
-    if (v.includes('/') || v.startsWith('~') || v === '..') this.path({ text: v, glob: a.glob }, role, cwds);
+  /** For a glob such as `sort *`: whether the directory may hold a name starting with `-`. */
+  mayHoldDashNames(dir: string): boolean {
+    return this.c.mayHoldDashNames(dir);
   }
 
   private cd(name: string, args: Arg[], st: ShellState, cwds: Cwd[]): void {
@@ -355,7 +351,11 @@ class Walker implements Runner {
   private git(args: Arg[], fact: Fact, cwds: Cwd[]): boolean {
     const v = classifyGit(args);
     if (v.gate) this.gate(fact.text, v.gate);
-    if (!v.readOnly) fact.readOnly = false;
+    for (const why of v.opaque) this.opaque(fact.text, why);
+    if (!v.readOnly) {
+      fact.readOnly = false;
+      if (v.why) fact.why ??= v.why;
+    }
     let gitCwds = cwds;
     for (const d of v.chdir) {
       this.path(d, 'cwd', gitCwds);

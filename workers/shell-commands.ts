@@ -1,7 +1,8 @@
 /**
- * What the policy knows about individual commands: which are read-only, which
- * are hard gates outside git, which wrap another command, which options take a
- * value. Data and small predicates only; the walk is in shell-analysis.ts.
+ * What the policy knows about individual commands outside the read-only table
+ * (shell-readonly.ts): which are hard gates outside git, which options take a
+ * value, which list paths. Data and small predicates only; the walk is in
+ * shell-analysis.ts.
  */
 
 /** One expanded argument. `unknown` says why its value only exists at run time. */
@@ -33,83 +34,6 @@ export function positionals(args: readonly Arg[]): string[] {
     else if (ended || !a.text.startsWith('-') || a.text === '-') out.push(a.text);
   }
   return out;
-}
-
-/**
- * Read-only commands: allowed in review_and_approve (and observe_only) when
- * their paths are inside the worktree. The predicate sees the arguments and
- * rejects the options that make the command write or run something (sort -o,
- * rg --pre, fd -x, sed -i or a sed script with w/e). Version queries of
- * toolchains are listed separately. Anything not here asks. Deliberately
- * absent: awk (`system()`, `print > file`), less/more (shell escapes), tee,
- * npx (may download and run anything), curl/wget (network: asks in review).
- * xargs, find, git and the wrappers are judged by what they run.
- */
-const always = (): boolean => true;
-const noFlag =
-  (longs: string[], shorts = '') =>
-  (args: readonly Arg[]): boolean =>
-    !hasFlag(args, longs, shorts);
-export const READ_ONLY: ReadonlyMap<string, (args: readonly Arg[]) => boolean> = new Map([
-  ...[
-    'ls', 'cat', 'head', 'tail', 'wc', 'nl', 'tac', 'rev', 'fold', 'column', 'cut', 'paste', 'join', 'comm', 'tr', 'expand',
-    'unexpand', 'od', 'hexdump', 'strings', 'file', 'stat', 'du', 'df', 'diff', 'cmp', 'md5sum', 'sha1sum', 'sha256sum',
-    'sha512sum', 'cksum', 'b2sum', 'grep', 'egrep', 'fgrep', 'pwd', 'which', 'whereis', 'type', 'realpath', 'readlink',
-    'basename', 'dirname', 'echo', 'printf', 'true', 'false', ':', 'test', '[', '[[', '((', 'let', 'whoami', 'id', 'uname',
-    'printenv', 'seq', 'sleep', 'wait', 'cd', 'pushd', 'popd', 'export', 'local', 'declare', 'typeset', 'readonly', 'set',
-    'unset', 'shift', 'read', 'alias', 'unalias', 'hash', 'help', 'jobs', 'jq', 'exit', 'return', 'env', 'command', 'time',
-    'exec', 'ps', 'uptime', 'nproc',
-  ].map((n) => [n, always] as const),
-  ['date', noFlag(['--set'], 's')],
-  ['hostname', (args: readonly Arg[]) => positionals(args).length === 0],
-  ['sort', noFlag(['--output'], 'o')],
-  ['tree', noFlag([], 'o')],
-  ['uniq', (args: readonly Arg[]) => positionals(args).length <= 1],
-  ['xxd', (args: readonly Arg[]) => !args.some((a) => a.text === '-r' || a.text === '-revert') && positionals(args).length <= 1],
-  ['rg', noFlag(['--pre'])],
-  ['fd', noFlag(['--exec', '--exec-batch'], 'xX')],
-  ['fdfind', noFlag(['--exec', '--exec-batch'], 'xX')],
-  ['sed', (args: readonly Arg[]) => !hasFlag(args, ['--in-place'], 'i') && sedScriptsOnlyPrint(args)],
-  ['tsc', (args: readonly Arg[]) => hasFlag(args, ['--noEmit', '--version', '--help'], 'v') && !hasFlag(args, ['--build', '--watch'], 'bw')],
-]);
-
-/**
- * sed reads unless a script writes (`w`, `s///w`) or executes (`e`, `s///e`):
- * accept only scripts made of addresses with p, d, q, = and s/// with harmless
- * flags — what agents use to read a range of lines (`sed -n '10,40p' f`).
- */
-const SED_ADDR = String.raw`(?:\d+|\$|/[^/]*/)`;
-const SED_CMD = new RegExp(String.raw`^\s*(?:${SED_ADDR}(?:\s*,\s*${SED_ADDR})?)?\s*(?:[pdq=]|s(.)(?:(?!\1).)*\1(?:(?!\1).)*\1[gip0-9]*)?\s*$`);
-function sedScriptsOnlyPrint(args: readonly Arg[]): boolean {
-  const scripts: string[] = [];
-  let explicit = false;
-  for (let i = 0; i < args.length; i++) {
-    const t = args[i]?.text ?? '';
-    if (t === '-e' || t === '--expression') {
-      explicit = true;
-      scripts.push(args[++i]?.text ?? '');
-    } else if (t === '-f' || t === '--file' || t.startsWith('--file=')) return false; // a script we cannot see
-  }
-  if (!explicit) {
-    const first = positionals(args)[0];
-    if (first === undefined) return false;
-    scripts.push(first);
-  }
-  return scripts.every((sc) => sc.split(/[;\n]/).every((piece) => SED_CMD.test(piece)));
-}
-
-/** Toolchains whose only read-only use here is asking for their version. */
-const VERSION_ONLY = new Set(['node', 'npm', 'npx', 'pnpm', 'yarn', 'bun', 'deno', 'python', 'python3', 'pip', 'pip3', 'cargo', 'rustc', 'go', 'java', 'ruby', 'gcc', 'clang', 'make', 'docker', 'gh']);
-
-export function isReadOnly(name: string, args: readonly Arg[]): boolean {
-  const check = READ_ONLY.get(name);
-  if (check) return check(args);
-  if (VERSION_ONLY.has(name)) {
-    const t = args.map((a) => a.text);
-    if (t.length === 1 && ['--version', '-v', '-V', 'version'].includes(t[0] ?? '')) return true;
-    if ((name === 'npm' || name === 'pnpm') && (t[0] === 'ls' || t[0] === 'list')) return true;
-  }
-  return false;
 }
 
 /** Commands whose arguments are never file paths and that do not depend on the working directory. */
@@ -180,6 +104,10 @@ export function systemGate(name: string, args: readonly Arg[]): string | undefin
       return `signals processes by name (${name}), which may stop CodePlane or other jobs`;
     case 'ssh':
       return pos.length >= 2 ? 'runs a command on another machine (ssh)' : undefined;
+    case 'at':
+    case 'batch':
+    case 'systemd-run':
+      return `schedules a command to run later or outside the job's processes (${name})`;
     case 'shutdown':
     case 'reboot':
     case 'halt':
@@ -247,52 +175,14 @@ export function outsideEffect(name: string, args: readonly Arg[]): string | unde
   return global ? "installs globally, outside the job's worktree" : undefined;
 }
 
-/**
- * Commands that run the command given as their arguments, and how to find it:
- * options taking a value, positional words before the command, an option that
- * changes directory, and whether the wrapper alone (no command) only reads.
- */
-export interface WrapperSpec {
-  valueOpts: ReadonlySet<string>;
-  before: number;
-  chdirOpts?: ReadonlySet<string>;
-  /** Options whose value is a shell script (`su -c`, `flock -c`, `env -S`). */
-  scriptOpts?: ReadonlySet<string>;
-  /** `NAME=value` words before the command are environment settings. */
-  assigns?: boolean;
-  /** Options after which there is no command (`command -v x` only looks it up). */
-  lookupOpts?: ReadonlySet<string>;
-  /** Options whose value is a file the wrapper writes. */
-  outputOpts?: ReadonlySet<string>;
-}
-const s = (...xs: string[]): ReadonlySet<string> => new Set(xs);
-export const WRAPPERS: ReadonlyMap<string, WrapperSpec> = new Map<string, WrapperSpec>([
-  ['env', { valueOpts: s('-u', '--unset', '-C', '--chdir', '-S', '--split-string'), before: 0, chdirOpts: s('-C', '--chdir'), scriptOpts: s('-S', '--split-string'), assigns: true }],
-  ['sudo', { valueOpts: s('-u', '-g', '-h', '-p', '-C', '-D', '-r', '-t', '-U', '-T', '--user', '--group', '--host', '--prompt', '--chdir', '--role', '--type', '--other-user', '--command-timeout'), before: 0, chdirOpts: s('-D', '--chdir'), assigns: true }],
-  ['doas', { valueOpts: s('-u', '-C'), before: 0 }],
-  ['su', { valueOpts: s('-c', '--command', '-s', '--shell', '-g', '-G', '--group', '--supp-group'), before: 0, scriptOpts: s('-c', '--command') }],
-  ['nice', { valueOpts: s('-n', '--adjustment'), before: 0 }],
-  ['nohup', { valueOpts: s(), before: 0 }],
-  ['time', { valueOpts: s('-f', '--format', '-o', '--output'), before: 0, outputOpts: s('-o', '--output') }],
-  ['command', { valueOpts: s(), before: 0, lookupOpts: s('-v', '-V') }],
-  ['builtin', { valueOpts: s(), before: 0 }],
-  ['exec', { valueOpts: s('-a'), before: 0 }],
-  ['timeout', { valueOpts: s('-s', '--signal', '-k', '--kill-after'), before: 1 }],
-  ['stdbuf', { valueOpts: s('-i', '-o', '-e', '--input', '--output', '--error'), before: 0 }],
-  ['ionice', { valueOpts: s('-c', '-n', '-p', '-P', '-u', '--class', '--classdata'), before: 0 }],
-  ['setsid', { valueOpts: s(), before: 0 }],
-  ['taskset', { valueOpts: s(), before: 1 }],
-  ['chronic', { valueOpts: s(), before: 0 }],
-  ['unbuffer', { valueOpts: s(), before: 0 }],
-  ['caffeinate', { valueOpts: s('-t', '-w'), before: 0 }],
-  ['busybox', { valueOpts: s(), before: 0 }],
-  ['flock', { valueOpts: s('-w', '-E', '-c', '--timeout', '--conflict-exit-code', '--command'), before: 1, scriptOpts: s('-c', '--command') }],
-  ['strace', { valueOpts: s('-e', '-p', '-s', '-o', '-u', '-E'), before: 0, outputOpts: s('-o') }],
+/** Commands that talk to other machines: denied in observe_only, asked in review mode. */
+export const NETWORK = new Set([
+  'curl', 'wget', 'ssh', 'scp', 'sftp', 'rsync', 'nc', 'ncat', 'netcat', 'socat', 'telnet', 'ftp', 'tftp', 'ping', 'ping6',
+  'dig', 'nslookup', 'host', 'whois', 'traceroute', 'tracepath', 'mtr', 'aria2c', 'http', 'https', 'xh', 'gh', 'npx', 'bunx',
 ]);
 
-/** Shells: `-c SCRIPT` is recursed into; options that take a value. */
-export const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'mksh', 'fish']);
-export const SHELL_VALUE_OPTS = new Set(['-o', '+o', '-O', '+O', '--rcfile', '--init-file']);
+/** POSIX-family shells: their `-c` text is parsed and judged like the command line itself. */
+export const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'mksh']);
 
 /** Commands whose output is file paths, one per line: what they list is what `xargs` gets. */
 export function isListing(name: string, args: readonly Arg[]): boolean {

@@ -1,3 +1,4 @@
+import { arithmeticRisk, paramExpansionRisk } from './shell-arith.ts';
 import type { Arg } from './shell-commands.ts';
 import { plainText, type Part, type Script, type Word } from './shell-words.ts';
 
@@ -44,10 +45,17 @@ export interface ExpandContext {
   root: string;
   isInside(abs: string): boolean;
   /** Walks a command substitution (it runs: its commands are judged too); true when it lists worktree paths. */
-  walkSub(script: Script, st: ShellState): boolean;
+  walkSub(script: Script, st: ShellState, how: string): boolean;
+  /** Records an expansion whose effect the policy cannot judge. */
+  opaque(subject: string, why: string): void;
 }
 
 const MAX_BRACE_RESULTS = 64;
+
+/** Pattern characters: `*`, `?`, or a bracket expression (`[` alone, as in `[ -f x ]`, is not one). */
+export function hasGlob(t: string): boolean {
+  return /[*?]/.test(t) || /\[[^\]]*\]/.test(t);
+}
 
 /** A word as the arguments it becomes (brace expansion, field splitting of known unquoted variables). */
 export function expandWord(w: Word, st: ShellState, ctx: ExpandContext): Arg[] {
@@ -61,12 +69,16 @@ export function expandWord(w: Word, st: ShellState, ctx: ExpandContext): Arg[] {
     return v.text
       .split(/\s+/)
       .filter((t) => t !== '')
-      .map((text) => ({ text, glob: /[*?[]/.test(text) }));
+      .map((text) => ({ text, glob: hasGlob(text) }));
   }
   const arg = value(w.parts, st, ctx, listings);
-  const braces = w.parts.some((p) => p.kind === 'lit' && !p.quoted && p.text.includes('{') && p.text.includes(','));
+  // Any unquoted `{` may start an expansion whose commas sit in other parts (`{"git",push}`): expand
+  // the whole text, which can only show more words than bash would, never fewer.
+  const braces = w.parts.some((p) => p.kind === 'lit' && !p.quoted && p.text.includes('{'));
   if (!braces || arg.unknown) return [arg];
-  return braceExpand(arg.text).map((text) => ({ ...arg, text }));
+  const all = braceExpandAll(arg.text);
+  if (!all) return [{ ...arg, unknown: `more than ${MAX_BRACE_RESULTS} brace alternatives` }];
+  return all.map((text) => ({ ...arg, text }));
 }
 
 /** A word as one value (redirection targets, assignments): no splitting. */
@@ -79,10 +91,26 @@ function walkSubs(parts: readonly Part[], st: ShellState, ctx: ExpandContext): S
   const listings = new Set<Script>();
   for (const p of parts) {
     if (p.kind === 'sub') {
-      if (ctx.walkSub(p.script, st)) listings.add(p.script);
-    } else if (p.kind === 'dynamic') for (const s of p.scripts) ctx.walkSub(s, st);
+      if (ctx.walkSub(p.script, st, p.how)) listings.add(p.script);
+    } else if (p.kind === 'dynamic') {
+      for (const s of p.scripts) ctx.walkSub(s, st, '$(');
+      dynamicRisk(p.text, st, ctx);
+    }
   }
   return listings;
+}
+
+/** Arithmetic and parameter expansions that would run what a variable holds. */
+function dynamicRisk(text: string, st: ShellState, ctx: ExpandContext): void {
+  const flag = (why: string | undefined): void => {
+    if (why) ctx.opaque(text, why);
+  };
+  if (text.startsWith('$((')) flag(arithmeticRisk(text.slice(3, -2), st.vars));
+  else if (text.startsWith('${')) {
+    const r = paramExpansionRisk(text.slice(2, -1));
+    flag(r.opaque);
+    for (const e of r.arith) flag(arithmeticRisk(e, st.vars));
+  }
 }
 
 function value(parts: readonly Part[], st: ShellState, ctx: ExpandContext, listings: ReadonlySet<Script>): Arg {
@@ -93,7 +121,7 @@ function value(parts: readonly Part[], st: ShellState, ctx: ExpandContext, listi
     switch (p.kind) {
       case 'lit':
         text += p.text;
-        if (!p.quoted && /[*?[]/.test(p.text)) glob = true;
+        if (!p.quoted && hasGlob(p.text)) glob = true;
         break;
       case 'tilde':
         text += `~${p.user}`;
@@ -157,8 +185,18 @@ function knownOutput(script: Script, st: ShellState, ctx: ExpandContext): string
   return undefined;
 }
 
-/** `pre{a,b}post` → `preapost prebpost`, nested, bounded. */
+/** `pre{a,b}post` → `preapost prebpost`, `{1..3}`, `{a..c}`, nested; the first results when there are too many. */
 export function braceExpand(t: string): string[] {
+  return expandBraces(t).results;
+}
+
+/** Every brace expansion of `t`, or undefined when there are more than can be checked. */
+export function braceExpandAll(t: string): string[] | undefined {
+  const r = expandBraces(t);
+  return r.truncated ? undefined : r.results;
+}
+
+function expandBraces(t: string): { results: string[]; truncated: boolean } {
   for (let i = 0; i < t.length; i++) {
     if (t.charAt(i) !== '{') continue;
     let depth = 0;
@@ -172,18 +210,42 @@ export function braceExpand(t: string): string[] {
         break;
       } else if (c === ',' && depth === 1) commas.push(j);
     }
-    if (end < 0) return [t];
-    if (commas.length === 0) continue;
-    const bounds = [i, ...commas, end];
-    const alts = bounds.slice(0, -1).map((b, k) => t.slice(b + 1, bounds[k + 1]));
+    if (end < 0) return { results: [t], truncated: false };
+    let alts: string[] | undefined;
+    if (commas.length > 0) {
+      const bounds = [i, ...commas, end];
+      alts = bounds.slice(0, -1).map((b, k) => t.slice(b + 1, bounds[k + 1]));
+    } else alts = sequence(t.slice(i + 1, end));
+    if (alts === undefined) continue;
+    if (alts.length > MAX_BRACE_RESULTS) return { results: alts.slice(0, MAX_BRACE_RESULTS), truncated: true };
     const out: string[] = [];
     for (const a of alts) {
-      for (const r of braceExpand(t.slice(0, i) + a + t.slice(end + 1))) {
+      const inner = expandBraces(t.slice(0, i) + a + t.slice(end + 1));
+      for (const r of inner.results) {
         out.push(r);
-        if (out.length >= MAX_BRACE_RESULTS) return out;
+        if (out.length >= MAX_BRACE_RESULTS) return { results: out, truncated: true };
       }
+      if (inner.truncated) return { results: out, truncated: true };
     }
-    return out;
+    return { results: out, truncated: false };
   }
-  return [t];
+  return { results: [t], truncated: false };
+}
+
+/** `1..5`, `01..10..3`, `a..e`: bash's sequence expressions (up to one more than the limit). */
+function sequence(body: string): string[] | undefined {
+  const num = /^(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?$/.exec(body);
+  const chr = /^([A-Za-z])\.\.([A-Za-z])(?:\.\.(-?\d+))?$/.exec(body);
+  const m = num ?? chr;
+  if (!m) return undefined;
+  const from = num ? Number(m[1]) : (m[1] ?? '').charCodeAt(0);
+  const to = num ? Number(m[2]) : (m[2] ?? '').charCodeAt(0);
+  const step = Math.abs(Number(m[3] ?? 1)) || 1;
+  const width = num && /^-?0\d/.test(`${m[1]}`) ? (m[1] ?? '').length : 0;
+  const out: string[] = [];
+  for (let v = from; from <= to ? v <= to : v >= to; v += from <= to ? step : -step) {
+    out.push(num ? String(v).padStart(width, '0') : String.fromCharCode(v));
+    if (out.length > MAX_BRACE_RESULTS) break;
+  }
+  return out;
 }

@@ -88,7 +88,9 @@ export abstract class ShellLexer {
     this.i += m[0].length;
     this.skipSpace(false);
     const c = this.peek();
-    if (c === '' || c === '\n' || META.has(c)) throw new ParseError(`a file name is missing after ${op}`);
+    // `> >(cmd)`: the target is a process substitution, a word.
+    const substitution = (c === '<' || c === '>') && this.peek(1) === '(';
+    if (c === '' || c === '\n' || (META.has(c) && !substitution)) throw new ParseError(`a file name is missing after ${op}`);
     const target = this.parseWord();
     const r: Redirect = { op, target };
     if (fdText !== undefined && /^\d+$/.test(fdText)) r.fd = Number(fdText);

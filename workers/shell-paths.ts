@@ -10,6 +10,8 @@ import { posix } from 'node:path';
 export interface FsFacts {
   /** The canonical path (symlinks resolved) of an existing path; undefined when it does not exist. */
   realpath(path: string): string | undefined;
+  /** The names in a directory; undefined when it cannot be listed. */
+  entries?(dir: string): readonly string[] | undefined;
 }
 
 /** One reason a request cannot be approved automatically: what (as written) and why. */
@@ -23,6 +25,15 @@ const DEVICES = /^\/dev\/(null|zero|stdin|stdout|stderr|tty|u?random|fd\/\d+)$/;
 
 export function isDevicePath(p: string): boolean {
   return DEVICES.test(p);
+}
+
+/**
+ * `.git` as a file system may spell it: any case (macOS, Windows), with code points HFS+
+ * ignores, with the trailing dots and spaces NTFS drops, or as NTFS's short name `git~1`.
+ */
+export function isDotGit(component: string): boolean {
+  const c = component.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '').replace(/[. ]+$/, '').toLowerCase();
+  return c === '.git' || c === 'git~1';
 }
 
 export class Containment {
@@ -56,11 +67,29 @@ export class Containment {
     return abs === this.root || abs.startsWith(this.root === '/' ? '/' : `${this.root}/`);
   }
 
-  /** `.git` at the top of the worktree: the link to the repository (a file in a worktree). */
+  /**
+   * A path through a `.git` at any depth inside the worktree: the worktree's link to its
+   * repository, or a nested repository's config and hooks (which git runs: core.fsmonitor,
+   * core.hooksPath). Compared the way case-insensitive filesystems compare names.
+   */
   isGitMetadata(abs: string): boolean {
     if (!this.isInside(abs) || abs === this.root) return false;
     const rel = abs.slice(this.root === '/' ? 1 : this.root.length + 1);
-    return rel === '.git' || rel.startsWith('.git/');
+    return rel.split('/').some(isDotGit);
+  }
+
+  /**
+   * Whether a glob in `dir` may expand to a name starting with `-` (which the command would
+   * read as an option): true unless the directory can be listed and holds no such name.
+   */
+  mayHoldDashNames(dir: string): boolean {
+    if (!this.fs?.entries) return true;
+    try {
+      const names: unknown = this.fs.entries(dir);
+      return !Array.isArray(names) || names.some((n) => typeof n !== 'string' || n.startsWith('-'));
+    } catch {
+      return true;
+    }
   }
 
   /**
@@ -112,7 +141,8 @@ export class Containment {
 /** A provider that throws is treated as "does not exist": the policy itself never throws on I/O. */
 function safeRealpath(fs: FsFacts, p: string): string | undefined {
   try {
-    return fs.realpath(p);
+    const r: unknown = fs.realpath(p);
+    return typeof r === 'string' && r.startsWith('/') ? r : undefined; // anything else: as if it did not exist
   } catch {
     return undefined;
   }

@@ -1,20 +1,24 @@
-import { FIND_RUNS, FIND_WRITES, SHELL_VALUE_OPTS, isListing, isReadOnly, type Arg, type WrapperSpec } from './shell-commands.ts';
+import { FIND_RUNS, FIND_WRITES, isListing, type Arg } from './shell-commands.ts';
 import { cloneState, type Cwd, type ShellState } from './shell-expand.ts';
+import { optionSpec, walkLeadingOptions } from './shell-options.ts';
 
 /**
  * How the commands that run other commands are read: find -exec, xargs,
- * watch, shells (`sh -c`, a script on stdin) and wrappers (env, sudo,
- * timeout, nice…). Each finds the command or script it runs and hands it
- * back to the walker (shell-analysis.ts) through `Runner`.
+ * watch and shells (`sh -c`, a script on stdin); wrappers such as env and
+ * timeout are in shell-wrappers.ts. Each finds the command or script it runs
+ * and hands it back to the walker (shell-analysis.ts) through `Runner`. An
+ * option they are not known to have fails closed: the policy cannot tell
+ * which word is the command, so it does not guess.
  */
 
 /** What the command's stdin is: it matters for `sh` (a script) and `xargs` (arguments). */
 export type Stdin = { kind: 'tty' } | { kind: 'pipe'; listing: boolean } | { kind: 'text'; text: string } | { kind: 'file' };
 export const TTY: Stdin = { kind: 'tty' };
-/** One simple command as judged: its text for messages, and whether it only reads. */
+/** One simple command as judged: its text for messages, whether it only reads, and why not. */
 export interface Fact {
   text: string;
   readOnly: boolean;
+  why?: string;
 }
 export type Role = 'read' | 'write' | 'cwd';
 
@@ -30,10 +34,15 @@ export interface Runner {
   /** Judges text the shell will run as a script. */
   nested(text: Arg, st: ShellState, fact: Fact): void;
   gate(subject: string, why: string): void;
+  /** Records something the policy cannot judge (it asks in every mode). */
+  opaque(subject: string, why: string): void;
 }
 
-const FIND_VALUE_OPTS = new Set(['-name', '-iname', '-path', '-ipath', '-regex', '-iregex', '-type', '-xtype', '-maxdepth', '-mindepth', '-size', '-mtime', '-atime', '-ctime', '-mmin', '-amin', '-cmin', '-perm', '-user', '-group', '-uid', '-gid', '-newer', '-anewer', '-cnewer', '-samefile', '-printf', '-links', '-inum', '-fstype', '-wholename', '-iwholename', '-lname', '-ilname', '-used', '-context', '-regextype', '-files0-from']);
-const XARGS_VALUE_OPTS = new Set(['-n', '-L', '-P', '-s', '-d', '-E', '--max-args', '--max-procs', '--max-lines', '--max-chars', '--delimiter', '--eof', '--process-slot-var']);
+/** find primaries that take no value / one value; anything else is unknown. */
+const FIND_FLAGS = new Set(['-empty', '-depth', '-d', '-mount', '-xdev', '-x', '-follow', '-noleaf', '-ignore_readdir_race', '-noignore_readdir_race', '-daystart', '-prune', '-quit', '-print', '-print0', '-ls', '-true', '-false', '-not', '-and', '-or', '-a', '-o', '-readable', '-writable', '-executable', '-nouser', '-nogroup', '(', ')', '!', ',']);
+const FIND_VALUE_OPTS = new Set(['-name', '-iname', '-path', '-ipath', '-regex', '-iregex', '-type', '-xtype', '-maxdepth', '-mindepth', '-size', '-mtime', '-atime', '-ctime', '-mmin', '-amin', '-cmin', '-perm', '-user', '-group', '-uid', '-gid', '-printf', '-links', '-inum', '-fstype', '-wholename', '-iwholename', '-lname', '-ilname', '-used', '-context', '-regextype', '-Bmin', '-Btime']);
+/** find primaries whose value is a file it reads. */
+const FIND_READS = new Set(['-newer', '-anewer', '-cnewer', '-samefile', '-files0-from']);
 
 export function runFind(w: Runner, args: Arg[], st: ShellState, fact: Fact, cwds: Cwd[]): boolean {
   let i = 0;
@@ -47,23 +56,47 @@ export function runFind(w: Runner, args: Arg[], st: ShellState, fact: Fact, cwds
   w.cwd(cwds);
   for (const root of roots) w.path(root, 'read', cwds);
   for (; i < args.length; i++) {
-    const t = args[i]?.text ?? '';
+    const a = args[i];
+    const t = a?.text ?? '';
+    if (!a) continue;
     if (FIND_RUNS.has(t)) {
       const inner: Arg[] = [];
       // `{}` is a path find found under its (already checked) roots.
       for (i++; i < args.length && args[i]?.text !== ';' && args[i]?.text !== '+'; i++) {
-        const a = args[i];
-        if (a) inner.push(a.unknown ? a : { ...a, text: a.text.replaceAll('{}', 'found') });
+        const x = args[i];
+        if (x) inner.push(x.unknown ? x : { ...x, text: x.text.replaceAll('{}', 'found') });
       }
       w.run(inner, cloneState(st), fact, TTY, cwds);
     } else if (FIND_WRITES.has(t)) {
       fact.readOnly = false;
       const file = t === '-delete' ? undefined : args[++i];
+      if (t === '-fprintf') i++; // its format
       if (file) w.path(file, 'write', cwds);
-    } else if (FIND_VALUE_OPTS.has(t)) i++;
+    } else if (FIND_READS.has(t)) {
+      const file = args[++i];
+      if (file) w.path(file, 'read', cwds);
+    } else if (FIND_VALUE_OPTS.has(t) || /^-newer[amcBt][amcBt]$/.test(t)) i++;
+    else if (a.unknown || !FIND_FLAGS.has(t)) {
+      // An expression the policy does not know (or only known at run time): not read-only.
+      fact.readOnly = false;
+      fact.why ??= `${a.unknown ? a.text : t} is not a find expression known to be read-only`;
+    }
   }
   return fact.readOnly && isListing('find', args);
 }
+
+/** `fd … -x cmd`: the command runs on every match, like find -exec. */
+export function runFdExec(w: Runner, args: Arg[], st: ShellState, fact: Fact, cwds: Cwd[]): void {
+  const at = args.findIndex((a) => ['-x', '-X', '--exec', '--exec-batch'].includes(a.text));
+  if (at < 0) return;
+  const end = args.findIndex((a, k) => k > at && a.text === ';');
+  const inner = args.slice(at + 1, end < 0 ? undefined : end).map((a) => (a.unknown ? a : { ...a, text: a.text.replace(/\{[/.]*\}/g, 'found') }));
+  w.run(inner, cloneState(st), fact, TTY, cwds);
+}
+
+const XARGS_OPTS = optionSpec(`-0 --null -a= --arg-file= -d= --delimiter= -E= -e? --eof? -I= -i? --replace? -L= -l? --max-lines?
+  -n= --max-args= -o --open-tty -p --interactive --process-slot-var= -P= --max-procs= -r --no-run-if-empty -s= --max-chars=
+  --show-limits -t --verbose -x --exit`);
 
 /**
  * xargs runs its command with words read from stdin. When the input is a
@@ -71,29 +104,24 @@ export function runFind(w: Runner, args: Arg[], st: ShellState, fact: Fact, cwds
  * otherwise (`echo ../x | xargs rm`) nobody can tell where they point.
  */
 export function runXargs(w: Runner, args: Arg[], st: ShellState, fact: Fact, stdin: Stdin, cwds: Cwd[]): boolean {
+  const lead = walkLeadingOptions(XARGS_OPTS, args);
+  if (lead.unknown !== undefined) {
+    w.opaque(fact.text, `xargs is given ${lead.unknown}, an option the policy does not know, so which command it runs is unknown`);
+    fact.readOnly = false;
+    return false;
+  }
   let replace: string | undefined;
   let fromFile = false;
-  let i = 0;
-  for (; i < args.length; i++) {
-    const t = args[i]?.text ?? '';
-    if (t === '--') {
-      i++;
-      break;
-    }
-    if (!t.startsWith('-') || t === '-') break;
-    if (t === '-I') replace = args[++i]?.text;
-    else if (t === '-i' || t === '--replace') replace = '{}';
-    else if (/^-[Ii]./.test(t)) replace = t.slice(2);
-    else if (t.startsWith('--replace=')) replace = t.slice(10);
-    else if (t === '-a' || t === '--arg-file' || t.startsWith('--arg-file=')) {
-      const file = t.includes('=') ? { text: t.slice(t.indexOf('=') + 1), glob: false } : args[++i];
-      if (file) w.path(file, 'read', cwds);
+  for (const { opt, value } of lead.values) {
+    if (opt === '-I' || opt === '--replace' || opt === '-i') replace = value.text || '{}';
+    if (opt === '-a' || opt === '--arg-file') {
+      w.path(value, 'read', cwds);
       fromFile = true;
-    } else if (XARGS_VALUE_OPTS.has(t)) i++;
+    }
   }
   const listed = !fromFile && stdin.kind === 'pipe' && stdin.listing;
   const input: Arg = listed ? { text: 'input', glob: false } : { text: '(xargs input)', unknown: 'the words xargs reads from its input', glob: false };
-  let inner = args.slice(i);
+  let inner = args.slice(lead.end);
   if (inner.length === 0) inner = [{ text: 'echo', glob: false }];
   const token = replace;
   if (token) inner = inner.map((a) => (a.text.includes(token) ? (listed ? { ...a, text: a.text.replaceAll(token, 'input') } : { ...input, text: a.text }) : a));
@@ -102,36 +130,69 @@ export function runXargs(w: Runner, args: Arg[], st: ShellState, fact: Fact, std
   return false;
 }
 
+const WATCH_OPTS = optionSpec('-n= --interval= -d? --differences? -g --chgexit -e --errexit -b --beep -c --color -C --no-color -t --no-title -w --no-wrap -p --precise -x --exec -q= --equexit= -r --no-rerun -s= --shotsfmt=');
+
 export function runWatch(w: Runner, args: Arg[], st: ShellState, fact: Fact, cwds: Cwd[]): boolean {
-  let i = 0;
-  let exec = false;
-  for (; i < args.length; i++) {
-    const t = args[i]?.text ?? '';
-    if (!t.startsWith('-')) break;
-    if (t === '-x' || t === '--exec') exec = true;
-    else if (t === '-n' || t === '--interval' || t === '-q' || t === '--equexit') i++;
+  const lead = walkLeadingOptions(WATCH_OPTS, args);
+  if (lead.unknown !== undefined) {
+    w.opaque(fact.text, `watch is given ${lead.unknown}, an option the policy does not know, so which command it runs is unknown`);
+    fact.readOnly = false;
+    return false;
   }
-  const inner = args.slice(i);
-  if (exec) return w.run(inner, cloneState(st), fact, TTY, cwds);
+  const inner = args.slice(lead.end);
+  if (lead.values.some((v) => v.opt === '-x' || v.opt === '--exec')) return w.run(inner, cloneState(st), fact, TTY, cwds);
   w.nested(joinArgs(inner), cloneState(st), fact);
   return false;
+}
+
+/** Shell options that change nothing about what runs: errexit, xtrace, noglob… */
+const SAFE_SHELL_FLAGS = 'ceuxvfCnhBETPbm';
+const SAFE_SET_O = new Set(['errexit', 'nounset', 'pipefail', 'xtrace', 'verbose', 'noglob', 'noclobber', 'noexec', 'posix', 'errtrace', 'functrace', 'physical', 'braceexpand', 'hashall', 'notify', 'monitor', 'emacs', 'vi', 'ignoreeof', 'interactive-comments', 'nolog']);
+const SAFE_SHOPT = new Set(['nullglob', 'failglob', 'globstar', 'extglob', 'dotglob', 'nocaseglob', 'nocasematch', 'lastpipe', 'inherit_errexit', 'pipefail', 'globasciiranges']);
+const SAFE_SHELL_LONGS = new Set(['--norc', '--noprofile', '--posix', '--noediting', '--verbose', '--version', '--help']);
+
+/**
+ * Why a `set`/shell option makes later commands run differently (`-a` exports every
+ * variable, `-k` turns `NAME=value` arguments into environment, `-i` and
+ * `--rcfile` read startup files): undefined when it is harmless.
+ */
+export function unsafeShellOption(t: string, value: string | undefined): string | undefined {
+  if (t === '-o' || t === '+o') return value === undefined || SAFE_SET_O.has(value) ? undefined : `set -o ${value}`;
+  if (t === '-O' || t === '+O') return value === undefined || SAFE_SHOPT.has(value) ? undefined : `-O ${value}`;
+  if (t.startsWith('--')) return SAFE_SHELL_LONGS.has(t) ? undefined : t;
+  const bad = [...t.slice(1)].find((c) => !SAFE_SHELL_FLAGS.includes(c) && c !== 'o' && c !== 'O' && c !== 's');
+  return bad === undefined ? undefined : `${t.charAt(0)}${bad}`;
 }
 
 export function runShell(w: Runner, args: Arg[], st: ShellState, fact: Fact, stdin: Stdin, cwds: Cwd[]): boolean {
   let i = 0;
   let dashC = false;
   for (; i < args.length; i++) {
-    const t = args[i]?.text ?? '';
+    const a = args[i];
+    const t = a?.text ?? '';
+    if (!a || a.unknown) break;
     if (t === '--' || t === '-') {
       i++;
       break;
     }
-    if (SHELL_VALUE_OPTS.has(t)) i++;
-    else if (/^[-+][A-Za-z]+$/.test(t)) {
+    if (t === '-o' || t === '+o' || t === '-O' || t === '+O' || t === '--rcfile' || t === '--init-file') {
+      const v = args[++i];
+      const bad = unsafeShellOption(t, v?.text);
+      if (bad) w.opaque(fact.text, `starts the shell with ${bad}, which makes it read startup files or run commands differently`);
+    } else if (/^[-+][A-Za-z]+$/.test(t)) {
       dashC ||= t.startsWith('-') && t.includes('c');
+      const bad = unsafeShellOption(t, undefined);
+      if (bad) w.opaque(fact.text, `starts the shell with ${bad}, which makes it read startup files or run commands differently`);
       // In a cluster, each o/O takes the next word as its value: `bash -euo pipefail -c …`.
-      i += [...t].filter((ch) => ch === 'o' || ch === 'O').length;
-    } else if (!t.startsWith('--')) break;
+      for (const ch of [...t].filter((c) => c === 'o' || c === 'O')) {
+        const v = args[++i];
+        const worse = unsafeShellOption(`${t.charAt(0)}${ch}`, v?.text);
+        if (worse) w.opaque(fact.text, `starts the shell with ${worse}, which changes how it runs commands`);
+      }
+    } else if (t.startsWith('--')) {
+      const bad = unsafeShellOption(t, undefined);
+      if (bad) w.opaque(fact.text, `starts the shell with ${bad}, which makes it read startup files`);
+    } else break;
   }
   const first = args[i];
   const inner = cloneState(st);
@@ -156,60 +217,6 @@ export function runShell(w: Runner, args: Arg[], st: ShellState, fact: Fact, std
     fact.readOnly = false;
   }
   return false;
-}
-
-export function runWrapper(w: Runner, name: string, spec: WrapperSpec, args: Arg[], st: ShellState, fact: Fact, stdin: Stdin, cwds: Cwd[]): boolean {
-  let i = 0;
-  let here = cwds;
-  let script: Arg | undefined;
-  for (; i < args.length; i++) {
-    const a = args[i];
-    if (!a || a.unknown) break;
-    const t = a.text;
-    if (t === '--') {
-      i++;
-      break;
-    }
-    if (spec.assigns && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t)) continue;
-    if (!t.startsWith('-') || t === '-') break;
-    if (spec.lookupOpts?.has(t)) return false; // `command -v x`: a lookup, nothing runs
-    const long = t.startsWith('--');
-    const eq = t.indexOf('=');
-    const key = long ? (eq > 0 ? t.slice(0, eq) : t) : spec.valueOpts.has(t) ? t : t.slice(0, 2);
-    if (!spec.valueOpts.has(key)) continue;
-    const attached = long ? (eq > 0 ? t.slice(eq + 1) : undefined) : t.length > 2 ? t.slice(2) : undefined;
-    const value: Arg | undefined = attached !== undefined ? { text: attached, glob: false } : args[++i];
-    if (!value) continue;
-    if (spec.chdirOpts?.has(key)) {
-      w.path(value, 'cwd', here);
-      here = w.chdir(here, value);
-    }
-    if (spec.outputOpts?.has(key)) {
-      w.path(value, 'write', here);
-      fact.readOnly = false;
-    }
-    if (spec.scriptOpts?.has(key)) script = value;
-  }
-  for (let k = 0; k < spec.before && i < args.length; k++, i++) {
-    const a = args[i];
-    if (a && name === 'flock') w.path(a, 'write', here);
-  }
-  const inner = args.slice(i);
-  if (script) {
-    // su -c / flock -c run the script; env -S splits its string into the command's first words.
-    const text = name === 'env' ? joinArgs([script, ...inner]) : script;
-    const s = cloneState(st);
-    s.cwds = here;
-    w.nested(text, s, fact);
-    return false;
-  }
-  if (inner.length === 0) {
-    if (!isReadOnly(name, [])) fact.readOnly = false;
-    return false;
-  }
-  // `command cd x` / `builtin cd x` run in this shell; the other wrappers are separate processes.
-  const shared = name === 'command' || name === 'builtin' || name === 'exec';
-  return w.run(inner, shared ? st : cloneState(st), fact, stdin, here);
 }
 
 /** Names of a process's own stdin: a "script file" that is really the input. */

@@ -3,45 +3,31 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { PermissionMode } from '../../machines/job-spec.ts';
 import type { PermissionRequest } from '../../workers/agents/adapter.ts';
-import { decide, type FsFacts, type PolicyVerdict } from '../../workers/permission-policy.ts';
+import { decide, type FsFacts } from '../../workers/permission-policy.ts';
+import {
+  GATE,
+  MODES,
+  ORDINARY,
+  OUTSIDE,
+  READ_ONLY,
+  WT,
+  bash,
+  claudeEdit,
+  claudeRead,
+  claudeWrite,
+  copilotShell,
+  copilotWrite,
+  describeVerdict,
+  glob,
+  row,
+  runTable,
+  type Row,
+} from '../helpers/policy-table.ts';
 
-const WT = '/work/jobs/wt';
-const MODES: readonly PermissionMode[] = ['full_auto', 'review_and_approve', 'observe_only'];
-
-// ---- requests as the adapters build them ---------------------------------------
-const bash = (command: string): PermissionRequest => ({ toolName: 'Bash', kind: 'shell', summary: command, detail: { command } });
-const copilotShell = (fullCommandText: string, possiblePaths?: string[]): PermissionRequest => ({
-  toolName: 'shell',
-  kind: 'shell',
-  summary: fullCommandText,
-  detail: possiblePaths ? { fullCommandText, possiblePaths } : { fullCommandText },
-});
-const claudeWrite = (file_path: string): PermissionRequest => ({ toolName: 'Write', kind: 'write', summary: file_path, detail: { file_path, content: 'x' } });
-const claudeEdit = (file_path: string): PermissionRequest => ({ toolName: 'Edit', kind: 'write', summary: file_path, detail: { file_path, old_string: 'a', new_string: 'b' } });
-const copilotWrite = (fileName: string): PermissionRequest => ({ toolName: 'write', kind: 'write', summary: fileName, detail: { fileName, diff: '+x' } });
-const claudeRead = (file_path: string): PermissionRequest => ({ toolName: 'Read', kind: 'read', summary: file_path, detail: { file_path } });
-const glob = (pattern: string): PermissionRequest => ({ toolName: 'Glob', kind: 'read', summary: pattern, detail: { pattern } });
 const webFetch: PermissionRequest = { toolName: 'WebFetch', kind: 'url', summary: 'https://example.com', detail: { url: 'https://example.com', prompt: 'read' } };
 const webSearch: PermissionRequest = { toolName: 'WebSearch', kind: 'url', summary: 'xstate v5', detail: { query: 'xstate v5' } };
 const mcp: PermissionRequest = { toolName: 'mcp__github__create_issue', kind: 'mcp', summary: 'mcp__github__create_issue', detail: { title: 't' } };
-
-/** Expected verdict per mode: `ask!` is an explicit ask. */
-type Expect = 'allow' | 'ask' | 'ask!' | 'deny';
-interface Row {
-  req: PermissionRequest;
-  expect: Record<PermissionMode, Expect>;
-  /** Must match the reason of every explicit ask and the message of every deny in the row. */
-  why?: RegExp;
-}
-const row = (req: PermissionRequest, [full_auto, review_and_approve, observe_only]: [Expect, Expect, Expect], why?: RegExp): Row =>
-  why ? { req, expect: { full_auto, review_and_approve, observe_only }, why } : { req, expect: { full_auto, review_and_approve, observe_only } };
-
-const GATE: [Expect, Expect, Expect] = ['ask!', 'ask!', 'deny'];
-const OUTSIDE: [Expect, Expect, Expect] = ['ask!', 'ask!', 'deny'];
-const READ_ONLY: [Expect, Expect, Expect] = ['allow', 'allow', 'allow'];
-const ORDINARY: [Expect, Expect, Expect] = ['allow', 'ask', 'deny'];
 
 const TABLE: Row[] = [
   // -- hard gates, wherever the shell would run them
@@ -164,7 +150,7 @@ const TABLE: Row[] = [
   row(bash(`cd ${WT} && git status`), READ_ONLY), // cd to the worktree by its absolute path
   row(bash(`ls ${WT}/src`), READ_ONLY),
   row(bash("sed -n '10,40p' src/a.ts"), READ_ONLY), // how agents read a range of lines
-  row(bash("sed 's/a/b/w out' src/a.ts"), ORDINARY), // sed's w flag writes a file
+  row(bash("sed 's/a/b/w out' src/a.ts"), GATE, /s\/\/\/w flag/), // sed's w flag writes a file the policy cannot check (issue 13: asks)
   row(bash('wc -l $(git ls-files)'), READ_ONLY), // a listing of the worktree is paths inside it
   row(bash('ps aux | grep node'), READ_ONLY),
   row(bash('node --version && npx tsc --noEmit'), ['allow', 'ask', 'deny'], /`npx tsc --noEmit` is not a read-only/),
@@ -190,29 +176,12 @@ const TABLE: Row[] = [
   row(claudeWrite(''), OUTSIDE, /names no file/),
 ];
 
-function describeVerdict(v: PolicyVerdict): Expect {
-  if (v.action !== 'ask') return v.action;
-  return v.explicit ? 'ask!' : 'ask';
-}
-
-describe('permission policy table', () => {
+describe('permission policy table: size', () => {
   it('has at least 60 rows across the three modes', () => {
     assert.ok(TABLE.length * MODES.length >= 60, `${TABLE.length * MODES.length} cases`);
   });
-  for (const r of TABLE) {
-    for (const mode of MODES) {
-      const want = r.expect[mode];
-      it(`${mode}: ${r.req.toolName} ${JSON.stringify(r.req.summary)} → ${want}`, () => {
-        const v = decide(mode, r.req, WT);
-        assert.equal(describeVerdict(v), want, JSON.stringify(v));
-        if (v.action === 'deny') assert.match(v.message, /observe-only/);
-        const text = v.action === 'deny' ? v.message : v.action === 'ask' && v.explicit ? v.reason : undefined;
-        if (r.why && text !== undefined) assert.match(text, r.why);
-        if (v.action === 'ask' && v.explicit) assert.ok(v.reason && v.reason.length > 0, 'an explicit ask says why');
-      });
-    }
-  }
 });
+runTable('permission policy table', TABLE);
 
 describe('permission policy: symlinks (real filesystem, realpath provider)', () => {
   const base = realpathSync(mkdtempSync(join(tmpdir(), 'cpl-policy-')));

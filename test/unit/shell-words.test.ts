@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { braceExpand } from '../../workers/shell-expand.ts';
+import { braceExpand, braceExpandAll } from '../../workers/shell-expand.ts';
 import { parseShell, type Command, type Part, type Script, type SimpleCommand, type Word } from '../../workers/shell-words.ts';
 
 /** A word as the test reads it: literals joined, `$name` for variables, `$(…)` for substitutions. */
@@ -185,11 +185,20 @@ describe('shell-words: what bash would reject is an error, never a guess', () =>
 });
 
 describe('brace expansion', () => {
-  it('expands alternatives, nested, leaving sequences and lone braces alone', () => {
+  it('expands alternatives and sequences, nested, leaving lone braces alone', () => {
     assert.deepEqual(braceExpand('a{b,c}d'), ['abd', 'acd']);
     assert.deepEqual(braceExpand('{..,x}/y'), ['../y', 'x/y']);
     assert.deepEqual(braceExpand('{a,{b,c}}'), ['a', 'b', 'c']);
-    assert.deepEqual(braceExpand('{1..3}'), ['{1..3}']);
+    // bash expands sequences too: `{g..g}it push` is `git push`.
+    assert.deepEqual(braceExpand('{1..3}'), ['1', '2', '3']);
+    assert.deepEqual(braceExpand('{g..g}it'), ['git']);
+    assert.deepEqual(braceExpand('{01..10..4}'), ['01', '05', '09']);
+    assert.deepEqual(braceExpand('{c..a}'), ['c', 'b', 'a']);
     assert.deepEqual(braceExpand('find {} ;'), ['find {} ;']);
+  });
+  it('says when there are more alternatives than it checks, rather than dropping the rest', () => {
+    assert.equal(braceExpandAll(`rm {${Array.from({ length: 70 }, (_, i) => `f${i}`).join(',')},../x}`), undefined);
+    assert.equal(braceExpandAll('{1..100}'), undefined);
+    assert.deepEqual(braceExpandAll('{a,b}{1..2}'), ['a1', 'a2', 'b1', 'b2']);
   });
 });
