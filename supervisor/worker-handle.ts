@@ -10,7 +10,10 @@ import { LineSplitter, encodeFrame, parseFrame } from '../machines/ipc-framing.t
 import { PROTOCOL_VERSION, workerMessageDecoder, type SupervisorMessage, type WorkerMessage } from '../machines/ipc-protocol.ts';
 import { AckThrottle } from './ack-throttle.ts';
 
-const CONNECT_TIMEOUT_MS = 15_000;
+// A worker starts at a lower priority (workerNice); on a saturated two-core machine its first
+// import of the bundled worker can take tens of seconds, and giving up then fails a healthy job.
+// A worker that truly cannot start exits, which is noticed at once, so the wait can be long.
+const CONNECT_TIMEOUT_MS = 60_000;
 
 export interface WorkerHandlers {
   /** Persist the events; call `persisted` once they are durable (the handle then acknowledges them). */
