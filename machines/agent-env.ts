@@ -24,10 +24,16 @@ const AGENT_NAMES = new Set([
   // A proxy that inspects TLS needs its CA: data, not code.
   'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
   'GH_TOKEN', 'GITHUB_TOKEN', 'GH_HOST',
+  // Where the user's tools keep their config and caches (gh's login lives under XDG_CONFIG_HOME when set).
+  'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME',
+  // Identity and CA data for the agent's git: values, not programs (GIT_SSH_COMMAND, GIT_EXTERNAL_DIFF... stay out).
+  'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH',
+  // Claude Code's settings that are not under CLAUDE_ (switches and limits, no code).
+  'MAX_THINKING_TOKENS', 'MCP_TIMEOUT', 'MCP_TOOL_TIMEOUT', 'BASH_DEFAULT_TIMEOUT_MS', 'BASH_MAX_TIMEOUT_MS', 'BASH_MAX_OUTPUT_LENGTH',
 ]);
 
-/** Prefixes every agent gets: locale categories and the agents' own settings and credentials. */
-const AGENT_PREFIXES = ['LC_', 'ANTHROPIC_', 'CLAUDE_', 'COPILOT_'];
+/** Prefixes every agent gets: locale categories, the agents' own settings and credentials, Claude Code's DISABLE_* switches. */
+const AGENT_PREFIXES = ['LC_', 'ANTHROPIC_', 'CLAUDE_', 'COPILOT_', 'DISABLE_'];
 
 /** CodePlane's own namespaces: never an agent's, whatever the configuration says. */
 const OWN_PREFIXES = ['CPL_', 'CODEPLANE_'];
