@@ -857,4 +857,46 @@ export const mutants = [
     replace: 'if (CODE_LOADING.has(name)) return listed(name, patterns, false);',
     tests: ['test/unit/agent-env.test.ts'],
   },
+  // ---- redact (issue 13 item 5: secrets redacted once, before anything leaves the worker) ----------
+  {
+    id: 'redact.choke-point',
+    behaviour: "every event a job's worker emits is redacted before the outbox numbers it",
+    file: 'workers/job-runner.ts',
+    find: 'const events = this.redaction.redact(draft);',
+    replace: 'const events = [draft];',
+    tests: ['test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'redact.env-values',
+    behaviour: "the values of the worker's secret environment variables are redacted wherever they occur",
+    file: 'machines/redact.ts',
+    find: "for (const { name, value } of exact) if (out.includes(value)) out = out.split(value).join(MARK(`env:${name}`));",
+    replace: '',
+    tests: ['test/unit/redact.test.ts', 'test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'redact.private-key-multiline',
+    behaviour: 'a private-key block is redacted whole, across its lines',
+    file: 'machines/redact.ts',
+    find: 'PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?',
+    replace: 'PRIVATE KEY(?: BLOCK)?-----[^\\n]*?',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  {
+    id: 'redact.delta-holdback',
+    behaviour: 'a token split across streamed deltas is held back until whole, then redacted',
+    file: 'workers/event-redaction.ts',
+    find: '  return Math.min(cut, ws + 1);',
+    replace: '  return text.length;',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  {
+    id: 'redact.worker-log',
+    behaviour: "the worker's log file is redacted line by line as it is written",
+    file: 'workers/log.ts',
+    find: "...(redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {}),",
+    replace: '',
+    tests: ['test/unit/redact.test.ts'],
+  },
+
 ];
