@@ -27,6 +27,7 @@ interface Rule {
 const MARK = (kind: string): string => `[REDACTED:${kind}]`;
 /** A value already replaced is not a value to replace again. */
 const NOT_MARK = '(?!\\[REDACTED:)';
+const SCHEMES = '(?:bearer|basic|token|bot|digest)';
 
 const RULES: readonly Rule[] = [
   // Multi-line first: a key block's body is base64 lines that no other rule would recognise.
@@ -41,7 +42,8 @@ const RULES: readonly Rule[] = [
   { kind: 'jwt', re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
   // The AWS secret has no shape of its own: recognised by the name in front of it.
   { kind: 'aws-secret', re: new RegExp(`(aws_?secret_?(?:access_?)?key(?:_id)?["']?\\s*[:=]\\s*["']?)${NOT_MARK}[A-Za-z0-9/+=]{20,}`, 'gi'), keep: 'prefix' },
-  { kind: 'authorization', re: new RegExp(`(\\bauthorization["']?\\s*[:=]\\s*["']?(?:(?:bearer|basic|token|bot|digest)\\s+)?)${NOT_MARK}[^\\s"',;]+`, 'gi'), keep: 'prefix' },
+  // The scheme word is kept, never taken for the value (`Authorization: Bearer [REDACTED:jwt]` stays as it is).
+  { kind: 'authorization', re: new RegExp(`(\\bauthorization["']?\\s*[:=]\\s*["']?(?:${SCHEMES}\\s+)?)${NOT_MARK}(?!${SCHEMES}\\s)[^\\s"',;]+`, 'gi'), keep: 'prefix' },
   { kind: 'bearer', re: new RegExp(`(\\bbearer\\s+)${NOT_MARK}[A-Za-z0-9._~+/-]{16,}=*`, 'gi'), keep: 'prefix' },
   { kind: 'url-password', re: new RegExp(`(\\b[a-z][a-z0-9+.-]*://[^\\s:/@]+:)${NOT_MARK}[^\\s@/]+(?=@)`, 'gi'), keep: 'prefix' },
   // `FOO_TOKEN=…`, `export DB_PASSWORD="…"`: upper-case names only (code such as `token = getToken()` is not a secret).

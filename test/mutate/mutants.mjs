@@ -43,7 +43,7 @@ export const mutants = [
     id: 'replay.live-dedupe',
     behaviour: 'an event both replayed from the log and received live during the replay is sent once',
     file: 'api/sse.ts',
-    find: '    if (closed || e.id <= cursor) return;',
+    find: '    if (closed || stored.id <= cursor) return;',
     replace: '    if (closed) return;',
     tests: ['test/integration/event-replay.test.ts'],
   },
@@ -897,6 +897,58 @@ export const mutants = [
     find: "...(redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {}),",
     replace: '',
     tests: ['test/unit/redact.test.ts'],
+  },
+
+  // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
+  {
+    id: 'share.sse-projection',
+    behaviour: "a share's SSE stream goes through the share projection (no log lines, no session, no paths)",
+    file: 'api/routes/shares.ts',
+    find: 'jobId: stream.jobId, project: stream.project });',
+    replace: 'jobId: stream.jobId });',
+    tests: ['test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.rest-projection',
+    behaviour: "a share's REST view shows the transcript through the share projection",
+    file: 'supervisor/shares.ts',
+    find: '.reverse().map((e) => p.entry(e));',
+    replace: '.reverse();',
+    tests: ['test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.deny-default',
+    behaviour: 'an event type the share projection does not know is not shown',
+    file: 'supervisor/share-projection.ts',
+    find: `        const unknownType: never = ev;
+        void unknownType;
+        return undefined;`,
+    replace: '        return ev as DomainEvent;',
+    tests: ['test/unit/share-projection.test.ts', 'test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.approval-summary-only',
+    behaviour: "a share shows an approval's summary, never its detail (the tool input)",
+    file: 'supervisor/share-projection.ts',
+    find: 'approval: { ...a, detail: {}, explicit',
+    replace: 'approval: { ...a, detail: ev.approval.detail, explicit',
+    tests: ['test/unit/share-projection.test.ts', 'test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.worktree-relative',
+    behaviour: "a share shows paths in the job's worktree relative to it",
+    file: 'supervisor/share-projection.ts',
+    find: "    add(job.worktreePath, '.');\n",
+    replace: '',
+    tests: ['test/unit/share-projection.test.ts', 'test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.server-secrets',
+    behaviour: "a share redacts the server's own secret values (which the worker never had)",
+    file: 'supervisor/remote-access.ts',
+    find: 'redactor: createRedactor(secretValuesFrom(process.env)) };',
+    replace: 'redactor: createRedactor() };',
+    tests: ['test/integration/share-projection.test.ts'],
   },
 
 ];

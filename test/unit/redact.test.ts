@@ -67,6 +67,11 @@ describe('redaction: token shapes', () => {
     assert.equal(r.text(`${KEY_BLOCK}\nnext line`), '[REDACTED:private-key]\nnext line');
   });
 
+  it('keeps the scheme of an Authorization value whatever redacted the value', () => {
+    assert.equal(r.text(`Authorization: Bearer ${JWT}`), 'Authorization: Bearer [REDACTED:jwt]');
+    assert.equal(r.text('Authorization: Bearer [REDACTED:authorization]'), 'Authorization: Bearer [REDACTED:authorization]');
+  });
+
   it('is idempotent: redacted text redacts to itself', () => {
     for (const s of [`Authorization: Bearer ${JWT}`, `DB_PASSWORD=${GHP}`, `x ${KEY_BLOCK} ${SLACK}`, `https://u:${rnd(12)}@h/`]) {
       const once = r.text(s);
