@@ -1,6 +1,5 @@
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
@@ -29,8 +28,6 @@ const NOT_BUILT = `<!doctype html>
 <p>The API is under <code>/api</code> (<a href="/api/health">/api/health</a>). The browser UI is not built:
 run <code>npm run build</code> (or <code>npm start</code>, which builds it) and reload.</p>
 </body></html>`;
-
-export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url));
 
 /** A file under `root` for a URL path, or undefined (never escapes root). */
 function resolveFile(root: string, urlPath: string): { path: string; stat: Stats } | undefined {
@@ -70,8 +67,8 @@ function send(ctx: Context, file: { path: string; stat: Stats }, cacheControl: s
  * service worker revalidated every time, and index.html for every other page
  * path (the UI routes with the History API). /api stays the API's.
  */
-export function staticRoutes(opts: { root?: string } = {}): Router {
-  const root = normalize(opts.root ?? DEFAULT_UI_DIR);
+export function staticRoutes(opts: { root: string }): Router {
+  const root = normalize(opts.root);
   const r = new Router();
   const handler = (ctx: Context) => {
     const p = ctx.path;
