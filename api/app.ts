@@ -77,10 +77,10 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
     reviewRoutes(ports),
     approvalRoutes(ports),
     eventRoutes(ports, sse),
-    staticRoutes({ root: opts.uiDir }),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
+  app.use(staticRoutes({ root: opts.uiDir }));
   return app;
 }
