@@ -24,6 +24,8 @@ export interface ResumeHost {
   workerGone(jobId: string, timeoutMs?: number): Promise<void>;
   applyWithoutWorker(jobId: string, event: JobMachineEvent): Job;
   spawnWorker(job: Job, plan: StartPlan): Promise<WorkerHandle>;
+  /** Runs `send` once the ref guard has recorded the refs (a new turn). */
+  startTurn(job: Job, send: () => void): Promise<void>;
 }
 
 export async function resumeJob(host: ResumeHost, jobId: string, instruction?: string): Promise<Job> {
@@ -31,7 +33,7 @@ export async function resumeJob(host: ResumeHost, jobId: string, instruction?: s
   const text = instruction?.trim() ? instruction.trim() : undefined;
   if (job.state === 'review') {
     const w = await host.ensureWorker(jobId);
-    w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' });
+    await host.startTurn(job, () => w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' }));
     return job;
   }
   if (job.state !== 'failed' && job.state !== 'canceled') throw conflict('INVALID_STATE', `only a job that failed, was canceled or is in review can be resumed; this one is ${job.state}`);

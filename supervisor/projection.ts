@@ -73,6 +73,7 @@ export function applyEvent(db: Db, stored: StoredEvent): void {
     case 'log_line':
     case 'diff_update':
     case 'job_created':
+    case 'containment_alarm':
       // Read straight from the event log (transcript, logs, diff stats), or already in the
       // row (job_created is announced after insertJob wrote it): nothing to fold.
       break;

@@ -16,6 +16,7 @@ import { computeDiff } from './git/diff.ts';
 import { conflictResolutionPrompt, mergeJob, type MergeStrategy } from './git/merge.ts';
 import { createPullRequest } from './git/pull-request.ts';
 import { removeWorktree } from './git/worktrees.ts';
+import { shortBranch } from './git/worktree-list.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
 import { publishDiff, resolveJob } from './review-transitions.ts';
 
@@ -88,7 +89,9 @@ export class ReviewService {
     switch (action) {
       case 'merge': {
         try {
-          const r = await mergeJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, strategy, jobTitle: job.title });
+          // The base branch moves (and the job's own, when its pending changes are committed first).
+          const r = await this.ownRefChange(job, (ref) => ref === `refs/heads/${shortBranch(job.baseRef)}`, () =>
+            mergeJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, strategy, jobTitle: job.title }));
           return { resolution: 'merged', message: `merged into ${job.baseRef} (${r.commit.slice(0, 10)})` };
         } catch (e) {
           // The UI offers "resolve with agent": the follow-up text travels with the conflict.
@@ -101,7 +104,8 @@ export class ReviewService {
       }
       case 'create_pr': {
         const summary = eventsRepo.transcript(this.d.db, job.id, { limit: 50 }).find((t) => t.role === 'agent')?.text;
-        const r = await createPullRequest({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, title: job.title, prompt: job.prompt, ...(summary ? { summary } : {}) });
+        // A push moves the remote-tracking refs of the job's branch.
+        const r = await this.ownRefChange(job, (ref) => ref.startsWith('refs/remotes/'), () => createPullRequest({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, title: job.title, prompt: job.prompt, ...(summary ? { summary } : {}) }));
         return { resolution: 'pr_created', prUrl: r.prUrl, message: r.existing ? `a pull request already existed: ${r.prUrl}` : `opened ${r.prUrl}` };
       }
       case 'discard':
@@ -122,13 +126,23 @@ export class ReviewService {
   }
 
   private async removeResolved(job: Job, resolution: Resolution): Promise<void> {
+    const discard = () => this.ownRefChange(job, () => false, () => discardJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, worktreesRoot: this.d.worktreesRoot }));
     if (resolution === 'discarded') {
-      await discardJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, worktreesRoot: this.d.worktreesRoot });
+      await discard();
       return;
     }
     if (!this.d.cleanupResolved) return;
-    if (resolution === 'merged') await discardJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, worktreesRoot: this.d.worktreesRoot });
+    if (resolution === 'merged') await discard();
     else await removeWorktree(job.repo, job.worktreePath, job.branch, { keepBranch: true });
+  }
+
+  /**
+   * One of CodePlane's own ref changes for this job: the ref guard folds it
+   * into other jobs' in-flight turns (RefGuard.ownChange). The job's own
+   * branch is always among what it may touch.
+   */
+  private ownRefChange<T>(job: Job, touches: (ref: string) => boolean, op: () => Promise<T>): Promise<T> {
+    return this.d.supervisor.refGuard.ownChange(job.repo, (ref) => ref === `refs/heads/${shortBranch(job.branch)}` || touches(ref), op);
   }
 
   private async compute(jobId: string, limits: Partial<DiffLimits>): Promise<DiffResult> {
