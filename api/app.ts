@@ -75,10 +75,10 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
     reviewRoutes(ports),
     approvalRoutes(ports),
     eventRoutes(ports, sse),
-    staticRoutes(),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
+  app.use(staticRoutes());
   return app;
 }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DiffTaskInput, DiffTaskOutput, GitTaskInput, GitTaskOutput } from '../../machines/diff-types.ts';
-import { GitCommandError, gitEnv, type GitResult, type GitRunOptions } from './git-exec.ts';
+import { runHardened, type GitResult, type GitRunOptions, type GitSpawn } from './git-exec.ts';
 
 /**
  * The piscina pool that runs diff tasks off the supervisor's event loop.
@@ -52,15 +52,25 @@ export class DiffPool {
     return this.pool.run(input, signal ? { signal } : {}) as Promise<DiffTaskOutput>;
   }
 
-  /** runGit (git-exec.ts), with the process started from a pool thread (see workers/tasks/git-task.ts). */
+  /** runGit (git-exec.ts), with each process started from a pool thread (see workers/tasks/git-task.ts). */
   async git(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
     if (this.closed) throw new Error('diff pool is closed');
-    const input: GitTaskInput = { cwd, args: [...args], env: gitEnv(opts.env), timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.input !== undefined ? { input: opts.input } : {}) };
-    const out = (await this.pool.run(input, { filename: GIT_TASK_FILE })) as GitTaskOutput;
-    const result: GitResult = { code: out.code, stdout: out.stdout, stderr: out.stderr };
-    if (!(opts.okCodes ?? [0]).includes(result.code)) throw new GitCommandError(args, result);
-    return result;
+    return runHardened(this.spawnGit, cwd, args, opts);
   }
+
+  private readonly spawnGit: GitSpawn = async (cwd, args, opts) => {
+    if (this.closed) throw new Error('diff pool is closed');
+    const input: GitTaskInput = {
+      cwd,
+      args: [...args],
+      timeoutMs: opts.timeoutMs,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.driverNames ? { driverNames: [...opts.driverNames] } : {}),
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    };
+    const out = (await this.pool.run(input, { filename: GIT_TASK_FILE })) as GitTaskOutput;
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
+  };
 
   /** Graceful: running diffs finish, then threads exit. Idempotent. */
   async close(): Promise<void> {
