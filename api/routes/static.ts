@@ -1,6 +1,5 @@
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Context, Middleware } from 'koa';
 
 const TYPES: Record<string, string> = {
@@ -28,8 +27,6 @@ const NOT_BUILT = `<!doctype html>
 <p>The API is under <code>/api</code> (<a href="/api/health">/api/health</a>). The browser UI is not built:
 run <code>npm run build</code> (or <code>npm start</code>, which builds it) and reload.</p>
 </body></html>`;
-
-export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url));
 
 /** A file under `root` for a URL path, or undefined (never escapes root). */
 function resolveFile(root: string, urlPath: string): { path: string; stat: Stats } | undefined {
@@ -69,8 +66,8 @@ function send(ctx: Context, file: { path: string; stat: Stats }, cacheControl: s
  * service worker revalidated every time, and index.html for every other page
  * path (the UI routes with the History API). /api stays the API's.
  */
-export function staticRoutes(opts: { root?: string } = {}): Middleware {
-  const root = normalize(opts.root ?? DEFAULT_UI_DIR);
+export function staticRoutes(opts: { root: string }): Middleware {
+  const root = normalize(opts.root);
   // A plain middleware, not a router: a router's catch-all GET would be "matched" for every path,
   // and the API routers' allowedMethods would then answer 405 to a POST to a route that does not
   // exist. Unknown routes are 404 NOT_FOUND for every method.
