@@ -3,7 +3,8 @@ import { dropBaseline, loadBaseline, saveBaseline, type Baseline } from './basel
 import { KeyedMutex } from './keyed-mutex.ts';
 import { compareRefs, type RefChange } from './ref-compare.ts';
 import { restoreRefs } from './ref-restore.ts';
-import { listRefs, locate, takeRefSnapshot } from './ref-snapshot.ts';
+import { WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
+import { existsSync } from 'node:fs';
 
 /** The job fields the guard needs. */
 export interface GuardedJob {
@@ -87,7 +88,10 @@ export class RefGuard {
           // Re-read: ownChange may have folded CodePlane's own changes in meanwhile.
           const base = this.inFlight.get(jobId) ?? baseline;
           const after = await takeRefSnapshot(base.places);
-          const changes = compareRefs(base.snapshot, after, base.branch);
+          // A worktree removed altogether is the workspace check's to report (the job fails with it), not a HEAD to restore.
+          const wtGone = !(WORKTREE_HEAD in after) && !existsSync(base.places.worktreeGitDir);
+          const before = wtGone ? withoutKey(base.snapshot, WORKTREE_HEAD) : base.snapshot;
+          const changes = compareRefs(before, after, base.branch);
           if (changes.length === 0) return undefined;
           const outcomes = await restoreRefs(base.places, changes);
           return alarmFor(outcomes);
@@ -155,6 +159,8 @@ export class RefGuard {
     saveBaseline(this.d.jobDir(b.jobId), b);
   }
 }
+
+const withoutKey = (s: RefSnapshot, key: string): RefSnapshot => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key));
 
 const describe = (v: string | undefined): string => (v === undefined ? '(none)' : v.startsWith('ref: ') ? v.slice(5) : v.slice(0, 12));
 
