@@ -16,6 +16,7 @@ import { DiffPool } from './git/diff-pool.ts';
 import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
 import { DiskUsageTracker } from './disk-usage-tracker.ts';
 import { workerLaunchArgs } from './worker-bundle.ts';
+import { INSTALL } from './install-paths.ts';
 import { workerEnvFor } from './worker-env.ts';
 import { ReviewService } from './review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
@@ -100,6 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       hosts: remote.hosts,
       clientKeys: remote.clientKeys,
       loginLimiter: new LoginLimiter({ globalPerMinute: config.loginAttemptsPerMinute }),
+      uiDir: INSTALL.uiDir,
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
