@@ -37,6 +37,8 @@ export type SupervisorMessage =
   | { type: 'resolve'; resolution: Resolution; prUrl?: string }
   | { type: 'resume'; instruction?: string }
   | { type: 'shutdown'; reason: string }
+  /** The job's repository or worktree vanished: the job fails with `reason`. */
+  | { type: 'workspace_lost'; reason: string }
   | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] };
 
 export type WorkerMessage =
@@ -48,7 +50,7 @@ export type WorkerMessage =
   | { type: 'protocol_error'; message: string };
 
 const seq = int({ min: 0 });
-const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'publish_diff'] as const;
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'workspace_lost', 'publish_diff'] as const;
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
@@ -72,6 +74,7 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
   cancel: object({ reason: optional(str()) }),
   resolve: object({ resolution: literal(...RESOLUTIONS), prUrl: optional(str()) }),
   shutdown: object({ reason: str() }),
+  workspace_lost: object({ reason: str({ min: 1, max: 10_000 }) }),
   resume: object({ instruction: optional(str({ max: 100_000 })) }),
   publish_diff: object({
     stats: object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) }),

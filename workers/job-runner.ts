@@ -98,6 +98,8 @@ export class JobRunner {
         return this.send(msg.type, msg.instruction === undefined ? { type: 'RESUME' } : { type: 'RESUME', instruction: msg.instruction });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
+      case 'workspace_lost':
+        return this.send(msg.type, { type: 'WORKSPACE_LOST', reason: msg.reason });
       case 'shutdown':
         // A checkpoint, not a cancel: the job keeps its state and the next worker resumes it
         // (after a server restart, or the next message to a job that idled in review).
