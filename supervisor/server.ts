@@ -9,6 +9,7 @@ import { EventHub } from './events/event-hub.ts';
 import { EventLog } from './events/event-log.ts';
 import { HomeError, prepareHome } from './home.ts';
 import { JobSupervisor } from './jobs/job-supervisor.ts';
+import { WorkspaceWatch } from './workspace-watch.ts';
 import { consoleLine, createRootLogger } from './log.ts';
 import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
@@ -76,7 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
-    const pool = new DiffPool();
+    const pool = new DiffPool({ onError: (err) => log.error({ err }, 'a diff thread failed outside a task') });
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
@@ -129,6 +130,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     const parker = idleMs > 0 ? setInterval(parkIdle, Math.min(30_000, Math.max(250, idleMs / 4))) : undefined;
     parker?.unref();
+    // A repository or worktree deleted under a job fails the job, naming it (workspace-watch.ts).
+    const workspaces = new WorkspaceWatch({ db, log, lost: supervisor.workspaceLost });
+    workspaces.start();
 
     let closing: Promise<void> | undefined;
     const theDb = db;
@@ -141,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         (closing ??= (async () => {
           clearInterval(ticker);
           clearInterval(parker);
+          workspaces.stop();
           await terminals.close(); // closes the terminal WebSockets, which the HTTP server would otherwise wait for
           theServer.closeAllConnections();
           await new Promise<void>((r) => theServer.close(() => r()));

@@ -37,8 +37,8 @@ const OTHER_SPAWNERS = new Set([
   'supervisor/agents/agent-status.ts', // agent CLIs' --version / auth status
   'supervisor/terminal/terminal-service.ts', // the user's shell in a terminal (node-pty)
   'supervisor/workers/worker-handle.ts', // the job worker (node)
+  'supervisor/cli/server-relaunch.ts', // the server itself (node), relaunched
   'supervisor/remote/tunnel.ts', // the tunnel CLI
-  'supervisor/cli/server-relaunch.ts', // the successor of a restarted server (node, same argv and environment)
   'workers/agents/claude-process.ts', // the agent CLI
   'workers/agents/copilot-process.ts', // the agent CLI
 ]);
