@@ -5,22 +5,24 @@ import { createApp } from '../api/app.ts';
 import { LoginLimiter } from '../api/login-limiter.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { StorageError, openDatabase, type Db } from './db/database.ts';
-import { EventHub } from './event-hub.ts';
-import { EventLog } from './event-log.ts';
+import { EventHub } from './events/event-hub.ts';
+import { EventLog } from './events/event-log.ts';
 import { HomeError, prepareHome } from './home.ts';
-import { JobSupervisor } from './job-supervisor.ts';
+import { JobSupervisor } from './jobs/job-supervisor.ts';
+import { WorkspaceWatch } from './workspace-watch.ts';
 import { consoleLine, createRootLogger } from './log.ts';
 import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
 import { DiffPool } from './git/diff-pool.ts';
-import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
-import { DiskUsageTracker } from './disk-usage-tracker.ts';
-import { workerLaunchArgs } from './worker-bundle.ts';
-import { workerEnvFor } from './worker-env.ts';
-import { ReviewService } from './review-service.ts';
+import { RemoteAccessError, setupRemoteAccess } from './remote/remote-access.ts';
+import { DiskUsageTracker } from './review/disk-usage-tracker.ts';
+import { workerLaunchArgs } from './workers/worker-bundle.ts';
+import { INSTALL } from './install-paths.ts';
+import { workerEnvFor } from './workers/worker-env.ts';
+import { ReviewService } from './review/review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
-import { startOtelExport } from './otel-export.ts';
-import { TerminalService } from './terminal-service.ts';
+import { startOtelExport } from './telemetry/otel-export.ts';
+import { TerminalService } from './terminal/terminal-service.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -75,7 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
-    const pool = new DiffPool();
+    const pool = new DiffPool({ onError: (err) => log.error({ err }, 'a diff thread failed outside a task') });
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
@@ -100,6 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       hosts: remote.hosts,
       clientKeys: remote.clientKeys,
       loginLimiter: new LoginLimiter({ globalPerMinute: config.loginAttemptsPerMinute }),
+      uiDir: INSTALL.uiDir,
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
@@ -127,6 +130,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     const parker = idleMs > 0 ? setInterval(parkIdle, Math.min(30_000, Math.max(250, idleMs / 4))) : undefined;
     parker?.unref();
+    // A repository or worktree deleted under a job fails the job, naming it (workspace-watch.ts).
+    const workspaces = new WorkspaceWatch({ db, log, lost: supervisor.workspaceLost });
+    workspaces.start();
 
     let closing: Promise<void> | undefined;
     const theDb = db;
@@ -139,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         (closing ??= (async () => {
           clearInterval(ticker);
           clearInterval(parker);
+          workspaces.stop();
           await terminals.close(); // closes the terminal WebSockets, which the HTTP server would otherwise wait for
           theServer.closeAllConnections();
           await new Promise<void>((r) => theServer.close(() => r()));

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Job, StoredEvent } from '../../api/contract.ts';
 import type { DomainEvent } from '../../machines/domain-events.ts';
 import { createRedactor } from '../../machines/redact.ts';
-import { ShareProjection } from '../../supervisor/share-projection.ts';
+import { ShareProjection } from '../../supervisor/shares/share-projection.ts';
 
 const scope = { codeplaneHome: '/home/u/.codeplane', worktreesDir: '/home/u/.codeplane/worktrees', userHome: '/home/u', redactor: createRedactor([{ name: 'CPL_PASSWORD', value: 'server-only-password' }]) };
 const job = { worktreePath: '/home/u/.codeplane/worktrees/app-1234/j1', repo: '/home/u/src/app' } as Pick<Job, 'worktreePath' | 'repo'>;
@@ -38,6 +38,7 @@ describe('the share projection: events, deny by default', () => {
     { type: 'telemetry', inputTokens: 1, outputTokens: 2 },
     { type: 'session_started', agentSessionId: 'sess-123' },
     { type: 'job_created', title: 't', agent: 'claude', repoId: 'r1' },
+    { type: 'containment_alarm', message: 'main moved', changes: [{ ref: 'refs/heads/main', change: 'moved', before: 'a', after: 'b', undone: true }] },
   ] as DomainEvent[])
     it(`${event.type} is not shown`, () => assert.equal(p.event(stored(event)), undefined));
 
