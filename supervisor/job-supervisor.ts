@@ -21,7 +21,7 @@ import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './res
 import * as approvalsRepo from './db/approvals-repo.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resumeJob } from './job-resume.ts';
-import { tsxWorkerArgs } from './worker-bundle.ts';
+import { defaultWorkerArgs } from './worker-bundle.ts';
 import { isStorageUnavailable } from './storage-state.ts';
 import { join } from 'node:path';
 
@@ -42,7 +42,7 @@ export interface JobSupervisorDeps {
   log: Logger;
   /** The environment workers (and so the agent CLIs) get. */
   workerEnv: NodeJS.ProcessEnv;
-  /** Node arguments that run a worker (worker-bundle.ts); the tsx fallback when absent. */
+  /** Node arguments that run a worker (worker-bundle.ts); defaultWorkerArgs() when absent. */
   workerArgs?: string[];
   /** How much lower than the server's the workers' CPU priority is (config `workerNice`). */
   workerNice?: number;
@@ -350,7 +350,7 @@ export class JobSupervisor {
 
   private workerOptions(jobId: string, agent?: AgentId) {
     const { paths } = this.deps;
-    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? tsxWorkerArgs(), ...(agent ? { agent } : {}), ...(this.deps.workerNice ? { nice: this.deps.workerNice } : {}) };
+    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? defaultWorkerArgs(), ...(agent ? { agent } : {}), ...(this.deps.workerNice ? { nice: this.deps.workerNice } : {}) };
   }
 
   private handlersFor(jobId: string, handle: () => WorkerHandle, adopted: () => boolean = () => true): WorkerHandlers {

@@ -21,6 +21,8 @@ import { DiffPool } from './git/diff-pool.ts';
 import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
 import { DiskUsageTracker } from './disk-usage-tracker.ts';
 import { workerLaunchArgs } from './worker-bundle.ts';
+import { INSTALL } from './install-paths.ts';
+import { workerEnvFor } from './worker-env.ts';
 import { ReviewService } from './review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
 import { startOtelExport } from './otel-export.ts';
@@ -80,13 +82,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox and it is asked to re-send them");
       resync(jobId);
     });
-    const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
-    if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
-    if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
-    if (!workerEnv['CODEPLANE_WATCHDOG_MS']) workerEnv['CODEPLANE_WATCHDOG_MS'] = String(config.agentWatchdogSeconds * 1000);
-    if (!workerEnv['CODEPLANE_TOOL_WATCHDOG_MS']) workerEnv['CODEPLANE_TOOL_WATCHDOG_MS'] = String(config.agentToolWatchdogSeconds * 1000);
-    if (config.agents.claude.userConfig && !workerEnv['CODEPLANE_CLAUDE_USER_CONFIG']) workerEnv['CODEPLANE_CLAUDE_USER_CONFIG'] = '1';
-    if (config.agents.copilot.userConfig && !workerEnv['CODEPLANE_COPILOT_USER_CONFIG']) workerEnv['CODEPLANE_COPILOT_USER_CONFIG'] = '1';
+    // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
+    const workerEnv = workerEnvFor(process.env, config, paths.home);
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
@@ -131,6 +128,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       hosts: remote.hosts,
       clientKeys: remote.clientKeys,
       loginLimiter: new LoginLimiter({ globalPerMinute: config.loginAttemptsPerMinute }),
+      uiDir: INSTALL.uiDir,
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
