@@ -181,8 +181,37 @@ export function openDatabase(file: string, storage?: StorageState): Db {
     return new Db(raw, storage);
   } catch (e) {
     raw.close();
+    const cause = memory ? undefined : storageFaultOf(e);
+    if (cause === 'disk_full' || cause === 'io_error') return openWithoutSharedMemory(path, e, storage ?? new StorageState());
     throw classify(e, path);
   }
+}
+
+/**
+ * A full disk can refuse the WAL's shared-memory index (`-shm`, SQLITE_IOERR_SHMSIZE), and with it
+ * every open. In exclusive locking mode, set before the first access, SQLite keeps that index in
+ * the process's memory instead, so the server still starts, reads everything (the WAL included)
+ * and runs read-only until a probe write works. The price, until the next restart: other
+ * processes (`cpl doctor`, `cpl password set`) cannot open the database while the server runs.
+ */
+function openWithoutSharedMemory(path: string, first: unknown, storage: StorageState): Db {
+  let raw: BetterSqlite3.Database;
+  try {
+    raw = new BetterSqlite3(path);
+  } catch (e) {
+    throw classify(e, path);
+  }
+  try {
+    raw.pragma('locking_mode = EXCLUSIVE');
+    configure(raw, path, false);
+    migrate(raw);
+  } catch (e) {
+    raw.close();
+    throw classify(e, path);
+  }
+  const cause = storageFaultOf(first) ?? 'io_error';
+  storage.fault(cause, `${describeFault(cause, first)}; the database was opened without its shared-memory file, so other cpl commands cannot use it until CodePlane restarts`);
+  return new Db(raw, storage);
 }
 
 function ensureWritableDir(dir: string): void {
