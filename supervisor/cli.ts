@@ -2,6 +2,7 @@
  * `cpl`: the command line. `cpl up` runs the server in the foreground.
  * Expected failures print one clear line and exit non-zero, never a stack trace.
  */
+import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.ts';
@@ -50,7 +51,12 @@ async function up(argv: string[]): Promise<void> {
   try {
     const envPassword = process.env['CPL_PASSWORD'] || undefined;
     const password = values.password ?? envPassword;
-    const server = await startServer({ home: resolveHome(), host, port, registerCwd: process.cwd(), remote: values.remote ?? false, ...(password !== undefined ? { password } : {}) });
+    const home = resolve(resolveHome());
+    const server = await startServer({ home, host, port, registerCwd: process.cwd(), remote: values.remote ?? false, ...(password !== undefined ? { password } : {}) });
+    // Started inside a repository, the server must not live in it: once the user deletes that
+    // repository, starting a diff thread (which reads the process's cwd) threw ENOENT out of piscina
+    // and took the server down. Its own home outlives every repository.
+    process.chdir(home);
     process.stdout.write(`CodePlane ${VERSION} listening on ${server.url}\n`);
     if (server.tunnelUrl) process.stdout.write(`${remoteBanner(server.tunnelUrl, values.password !== undefined ? 'flag' : envPassword !== undefined ? 'env' : 'stored')}\n`);
     let stopping = false;

@@ -16,12 +16,15 @@ export interface PreparationDeps {
   log: Logger;
   /** A line for the job's log (the setup command's output). */
   jobLog(message: string, level: 'info' | 'warn'): void;
+  /** Runs CodePlane's own ref change so the ref guard of other jobs' turns knows it (RefGuard.ownChange). */
+  ownRefChange?: <T>(repoPath: string, touches: (ref: string) => boolean, op: () => Promise<T>) => Promise<T>;
 }
 
 export async function prepareWorktree(job: Job, d: PreparationDeps): Promise<void> {
   try {
     const commit = await resolveCommit(job.repo, job.baseRef);
-    await addWorktree(job.repo, job.worktreePath, job.branch, commit);
+    const add = () => addWorktree(job.repo, job.worktreePath, job.branch, commit);
+    await (d.ownRefChange ? d.ownRefChange(job.repo, (ref) => ref === `refs/heads/${job.branch}`, add) : add());
     const { copied } = await copyWorktreeIncludes({ repoPath: job.repo, worktreePath: job.worktreePath });
     if (copied.length) d.log.info({ copied }, 'copied .worktreeinclude files into the worktree');
   } catch (e) {

@@ -4,13 +4,13 @@
  * agent's own session, or, if that is gone, a fresh one primed with a summary
  * of the transcript.
  */
-import { existsSync } from 'node:fs';
 import type { Job } from '../api/contract.ts';
 import { conflict } from '../machines/app-error.ts';
 import type { JobMachineEvent } from '../machines/job-events.ts';
 import type { Db } from './db/database.ts';
 import * as eventsRepo from './db/events-repo.ts';
 import { resumeSummary } from './resume-summary.ts';
+import { workspaceProblem } from './workspace-check.ts';
 import { RESUME_AFTER_LOSS, type StartPlan } from './start-plan.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
@@ -24,6 +24,8 @@ export interface ResumeHost {
   workerGone(jobId: string, timeoutMs?: number): Promise<void>;
   applyWithoutWorker(jobId: string, event: JobMachineEvent): Job;
   spawnWorker(job: Job, plan: StartPlan): Promise<WorkerHandle>;
+  /** Runs `send` once the ref guard has recorded the refs (a new turn). */
+  startTurn(job: Job, send: () => void): Promise<void>;
 }
 
 /** How long a resume waits for the previous worker to exit. */
@@ -34,7 +36,7 @@ export async function resumeJob(host: ResumeHost, jobId: string, instruction?: s
   const text = instruction?.trim() ? instruction.trim() : undefined;
   if (job.state === 'review') {
     const w = await host.ensureWorker(jobId);
-    w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' });
+    await host.startTurn(job, () => w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' }));
     return job;
   }
   if (job.state !== 'failed' && job.state !== 'canceled') throw conflict('INVALID_STATE', `only a job that failed, was canceled or is in review can be resumed; this one is ${job.state}`);
@@ -42,7 +44,8 @@ export async function resumeJob(host: ResumeHost, jobId: string, instruction?: s
   // flushing its last events: a resume right after a cancel waits for that instead of refusing.
   await host.workerGone(jobId, STOP_WAIT_MS);
   if (host.worker(jobId) || host.isStarting(jobId)) throw conflict('JOB_STOPPING', `the job's agent has not stopped after ${STOP_WAIT_MS / 1000} s; try again in a moment`);
-  if (!existsSync(job.worktreePath)) throw conflict('WORKTREE_MISSING', `the job's worktree ${job.worktreePath} no longer exists`);
+  const vanished = await workspaceProblem(job);
+  if (vanished) throw conflict(vanished.code, vanished.message);
   const recent = eventsRepo.transcript(host.db, jobId, { limit: 40 });
   host.applyWithoutWorker(jobId, text ? { type: 'RESUME', instruction: text } : { type: 'RESUME' });
   const resumed = host.mustGet(jobId);

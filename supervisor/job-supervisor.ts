@@ -24,6 +24,9 @@ import { resumeJob } from './job-resume.ts';
 import { defaultWorkerArgs } from './worker-bundle.ts';
 import { isStorageUnavailable } from './storage-state.ts';
 import { join } from 'node:path';
+import { RefGuard, type ContainmentAlarm } from './refguard/ref-guard.ts';
+import type { DomainEvent } from '../machines/domain-events.ts';
+import { WORKSPACE_STATES, assertWorkspace, workspaceProblem } from './workspace-check.ts';
 
 /** A worker process spawned ahead of its `start` (see launchWorker). */
 interface LaunchedWorker {
@@ -66,8 +69,53 @@ export class JobSupervisor {
   private closed = false;
   /** How long jobs wait for approval, on the monotonic clock (the approval hold). */
   private readonly waits = new WaitClock();
+  /** Refs and HEADs checked around every agent turn (issue 13; see refguard/ref-guard.ts). */
+  readonly refGuard: RefGuard;
 
-  constructor(private readonly deps: JobSupervisorDeps) {}
+  constructor(private readonly deps: JobSupervisorDeps) {
+    this.refGuard = new RefGuard({
+      jobDir: (jobId) => jobDirFor(deps.paths, jobId),
+      alarm: (jobId, alarm) => this.publishAlarm(jobId, alarm),
+      warn: (jobId, message) => {
+        deps.log.warn({ jobId }, message);
+        // In the job's own log too when the supervisor numbers its events (no worker); else the server log has it.
+        if (!this.worker(jobId)) try {
+          this.applyWithoutWorker(jobId, { type: 'AGENT.LOG', level: 'warn', message });
+        } catch {
+          // not in a state that keeps log lines: the server log has it
+        }
+      },
+    });
+  }
+
+  /** Starts a turn of the job's agent: the ref guard records the refs first, then `send` runs. */
+  async startTurn(job: Job, send: () => void, opts: { continuing?: boolean } = {}): Promise<void> {
+    await this.refGuard.beginTurn(job, opts);
+    send();
+  }
+
+  /** A turn ended (the job left running for review, failed or canceled): the ref guard checks it. */
+  private noticeTurnEnds(jobId: string, events: readonly { event: DomainEvent }[]): void {
+    const ended = events.some(({ event: e }) => e.type === 'job_state_changed' && (e.to === 'review' || e.to === 'failed' || e.to === 'canceled' || e.to === 'completed'));
+    if (ended && this.refGuard.watching(jobId)) void this.refGuard.endTurn(jobId);
+  }
+
+  /**
+   * The guard's alarm as the job's own event: numbered by its live worker, or
+   * appended here once that worker is gone (a failed or canceled job's worker
+   * exits; an event sent to it while it flushes could be lost).
+   */
+  private async publishAlarm(jobId: string, alarm: ContainmentAlarm): Promise<void> {
+    this.deps.log.error({ jobId, changes: alarm.changes }, alarm.message);
+    const job = jobsRepo.getJob(this.deps.db, jobId);
+    if (job && isTerminal(job.state)) await this.workerGone(jobId).catch(() => undefined);
+    if (this.worker(jobId)?.send({ type: 'publish_alarm', message: alarm.message, changes: alarm.changes })) return;
+    try {
+      this.applyWithoutWorker(jobId, { type: 'GUARD.ALARM', message: alarm.message, changes: alarm.changes });
+    } catch (e) {
+      this.deps.log.error({ jobId, err: e }, 'could not record the containment alarm on the job');
+    }
+  }
 
   /** Starts as many queued jobs as the caps allow. Safe to call any time. */
   tick(): void {
@@ -98,6 +146,7 @@ export class JobSupervisor {
     const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
     if (!r) throw conflict('INVALID_STATE', `cannot ${event.type.toLowerCase()} a job that is ${job.state}`);
     this.deps.eventLog.append(jobId, r.events);
+    this.noticeTurnEnds(jobId, r.events);
     return this.mustGet(jobId);
   }
 
@@ -189,9 +238,10 @@ export class JobSupervisor {
   /** A job in review whose worker is gone (or parked, once it has exited) gets one (idle, same agent session) when the user needs it. */
   async ensureWorker(jobId: string): Promise<WorkerHandle> {
     await this.workers.parkedGone(jobId); // it still holds the socket path and the agent session
+    const job = this.mustGet(jobId);
+    await assertWorkspace(job, this.workspaceLost); // no follow-up into (or agent revived in) a vanished worktree
     const live = this.worker(jobId);
     if (live) return live;
-    const job = this.mustGet(jobId);
     const snapshot = snapshotOf(jobsRepo.getSnapshot(this.deps.db, jobId));
     if (job.state !== 'review' || !snapshot) throw conflict('AGENT_NOT_RUNNING', `the job's agent session is not running (the job is ${job.state})`);
     return this.spawnWorker(job, { snapshot, idle: true, recovery: 'Resumed the agent session for a new message.' });
@@ -206,6 +256,9 @@ export class JobSupervisor {
         this.deps.log.warn({ jobId: job.id, err: e }, 'could not record the lost worker');
       }
     };
+    // A new worker in a vanished repository or worktree could do nothing: the job fails, naming it.
+    const vanished = job.state === 'preparing' ? undefined : await workspaceProblem(job);
+    if (vanished) return this.workspaceLost(job.id, `${why}; ${vanished.reason}`);
     let attempt = 0;
     if (opts.budget) {
       const d = decideRestart(this.restarts.get(job.id) ?? [], performance.now(), this.deps.restartPolicy ?? DEFAULT_RESTART_POLICY); // in-memory history: monotonic
@@ -231,10 +284,33 @@ export class JobSupervisor {
   /** A job caught in preparing: keep a sound worktree, redo a half-made one, then start it normally. */
   private async recoverPreparing(job: Job): Promise<void> {
     const sound = existsSync(job.worktreePath) && (await isWorktreeOn(job.worktreePath, job.branch));
-    if (!sound) await removeWorktree(job.repo, job.worktreePath, job.branch).catch(() => undefined);
+    if (!sound) await this.refGuard.ownChange(job.repo, (ref) => ref === `refs/heads/${job.branch}`, () => removeWorktree(job.repo, job.worktreePath, job.branch)).catch(() => undefined);
     this.deps.log.info({ jobId: job.id, worktreeKept: sound }, 'restarting a job that was interrupted while preparing');
     await this.prepareAndSpawn(job.id, { worktreeReady: sound });
   }
+
+  /**
+   * The job's repository or worktree vanished (WorkspaceWatch, a route, a lost worker): the job
+   * fails with `reason`, through its worker when one is alive (it numbers the job's events and
+   * stops the agent), else recorded here. A job already out of the states that hold a worktree
+   * is left as it is.
+   */
+  workspaceLost = (jobId: string, reason: string): void => {
+    const job = jobsRepo.getJob(this.deps.db, jobId);
+    if (!job || !WORKSPACE_STATES.includes(job.state)) return;
+    const w = this.worker(jobId);
+    if (w) {
+      w.send({ type: 'workspace_lost', reason });
+      return;
+    }
+    if (this.starting.has(jobId)) return; // its worker is about to exist; it is told on the next look
+    try {
+      this.applyWithoutWorker(jobId, { type: 'WORKSPACE_LOST', reason });
+    } catch (e) {
+      this.deps.log.warn({ jobId, err: e }, 'could not record that the job\'s workspace vanished');
+    }
+    this.tick();
+  };
 
   mustGet(jobId: string): Job {
     const job = jobsRepo.getJob(this.deps.db, jobId);
@@ -266,6 +342,7 @@ export class JobSupervisor {
         ...(this.deps.setupCommands ? { setupCommands: this.deps.setupCommands } : {}),
         log: jlog,
         jobLog: (message, level) => this.applyWithoutWorker(jobId, { type: 'SETUP.LOG', level, message }),
+        ownRefChange: (repo, touches, op) => this.refGuard.ownChange(repo, touches, op),
       });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
@@ -298,7 +375,7 @@ export class JobSupervisor {
     try {
       const lastSeq = jobsRepo.getLastSeq(this.deps.db, jobId);
       const { started } = await handle.connect(lastSeq);
-      if (!started)
+      const start = () =>
         handle.send({
           type: 'start',
           spec: specOf(job),
@@ -306,6 +383,8 @@ export class JobSupervisor {
           ...(job.agentSessionId ? { resumeSessionId: job.agentSessionId } : {}),
           ...plan,
         });
+      // Every start but an idle one (a session reopened in review) begins or continues a turn.
+      if (!started) await (plan.idle ? Promise.resolve(start()) : this.startTurn(job, start, { continuing: !!plan.snapshot }));
       return handle;
     } catch (e) {
       handle.destroy();
@@ -336,6 +415,7 @@ export class JobSupervisor {
         return false;
       }
       this.workers.set(jobId, handle);
+      this.refGuard.adopt(jobId); // a turn that started under the previous supervisor is still checked when it ends
       for (const approvalId of attached.handshake.pendingApprovals) {
         const a = approvalsRepo.getApproval(this.deps.db, approvalId);
         if (a?.resolution) handle.send({ type: 'approval_decision', approvalId, resolution: a.resolution, ...(a.note !== undefined ? { note: a.note } : {}) });
@@ -401,6 +481,7 @@ export class JobSupervisor {
       // The first batch after a re-attach is everything the worker held unacknowledged: report what it re-sent.
       if (this.awaitingResend.delete(jobId))
         this.deps.log.info({ jobId, resent: events.length, alreadyStored: events.length - fresh.length }, 'a re-attached worker re-sent its unacknowledged events');
+      this.noticeTurnEnds(jobId, fresh);
       if (events.some((e) => e.event.type === 'job_state_changed')) this.tick();
     });
   }

@@ -7,7 +7,7 @@
 import type { StoredEvent } from '../api/contract.ts';
 
 export interface PushPayload {
-  type: 'approval_requested' | 'job_review' | 'job_failed';
+  type: 'approval_requested' | 'job_review' | 'job_failed' | 'containment_alarm';
   title: string;
   body: string;
   /** A same-origin path the notification opens. */
@@ -64,5 +64,10 @@ export function pushPayloadFor(e: StoredEvent, jobTitle: string): PushPayload | 
     return { type: 'job_review', title: `Ready for review: ${title}`, body: 'The agent finished its turn. Review the changes.', url: jobUrl, tag: `job-${e.jobId}`, jobId: e.jobId };
   if (ev.type === 'job_state_changed' && ev.to === 'failed')
     return { type: 'job_failed', title: `Job failed: ${title}`, body: ev.reason ? clip(ev.reason) : 'The job failed.', url: jobUrl, tag: `job-${e.jobId}`, jobId: e.jobId };
+  if (ev.type === 'containment_alarm') {
+    // Its own tag: the review notification of the same turn must not replace it.
+    const undone = ev.changes.filter((c) => c.undone).length;
+    return { type: 'containment_alarm', title: `Containment alarm: ${title}`, body: clip(`The agent changed ${ev.changes.map((c) => c.ref).join(', ')} outside its branch; ${undone} of ${ev.changes.length} undone.`), url: jobUrl, tag: `alarm-${e.jobId}-${e.seq}`, jobId: e.jobId };
+  }
   return undefined;
 }

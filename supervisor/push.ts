@@ -55,7 +55,7 @@ function validate(sub: PushSubscriptionInput, allowedHosts: ReadonlySet<string>)
 }
 
 const WORTH_A_PUSH = (e: StoredEvent): boolean =>
-  e.event.type === 'approval_requested' || (e.event.type === 'job_state_changed' && (e.event.to === 'review' || e.event.to === 'failed'));
+  e.event.type === 'approval_requested' || e.event.type === 'containment_alarm' || (e.event.type === 'job_state_changed' && (e.event.to === 'review' || e.event.to === 'failed'));
 
 export class PushService implements PushPort {
   private unsubscribeHub: (() => void) | undefined;
@@ -119,7 +119,7 @@ export class PushService implements PushPort {
       await webpush.sendNotification(sub, JSON.stringify(payload), {
         vapidDetails: { subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
         TTL: payload.type === 'approval_requested' ? 24 * 3600 : 6 * 3600,
-        urgency: payload.type === 'approval_requested' ? 'high' : 'normal',
+        urgency: payload.type === 'approval_requested' || payload.type === 'containment_alarm' ? 'high' : 'normal',
         timeout: 10_000,
       });
     } catch (err) {

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Job, ResolveAction, ResolveResult, StoredEvent } from '../api/contract.ts';
 import { AppError, conflict, notFound } from '../machines/app-error.ts';
@@ -16,8 +15,10 @@ import { computeDiff } from './git/diff.ts';
 import { conflictResolutionPrompt, mergeJob, type MergeStrategy } from './git/merge.ts';
 import { createPullRequest } from './git/pull-request.ts';
 import { removeWorktree } from './git/worktrees.ts';
+import { shortBranch } from './git/worktree-list.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
 import { publishDiff, resolveJob } from './review-transitions.ts';
+import { assertWorkspace } from './workspace-check.ts';
 
 
 export interface ReviewDeps {
@@ -71,7 +72,13 @@ export class ReviewService {
 
   async resolve(jobId: string, action: ResolveAction, opts: { strategy?: MergeStrategy } = {}): Promise<ResolveResult> {
     const job = this.mustGet(jobId);
-    if (job.state !== 'review') throw conflict('INVALID_STATE', `only a job in review can be resolved; this one is ${job.state}`);
+    // Merging or opening a pull request needs the repository and the worktree: checked first, so the
+    // answer names what vanished rather than the state it left the job in (discard removes what is left).
+    if (action !== 'discard' && job.state !== 'queued' && job.state !== 'preparing') await assertWorkspace(job, this.d.supervisor.workspaceLost);
+    // A job that ended without landing (failed, canceled) can still be discarded, which removes what it left.
+    const discardable = action === 'discard' && (job.state === 'failed' || job.state === 'canceled');
+    if (job.state !== 'review' && !discardable)
+      throw conflict('INVALID_STATE', `only a job in review can be resolved${action === 'discard' ? ' (or, to discard it, one that failed or was canceled)' : ''}; this one is ${job.state}`);
     if (this.resolving.has(jobId)) throw conflict('RESOLVE_IN_PROGRESS', 'this job is already being resolved');
     this.resolving.add(jobId);
     try {
@@ -88,7 +95,9 @@ export class ReviewService {
     switch (action) {
       case 'merge': {
         try {
-          const r = await mergeJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, strategy, jobTitle: job.title });
+          // The base branch moves (and the job's own, when its pending changes are committed first).
+          const r = await this.ownRefChange(job, (ref) => ref === `refs/heads/${shortBranch(job.baseRef)}`, () =>
+            mergeJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, strategy, jobTitle: job.title }));
           return { resolution: 'merged', message: `merged into ${job.baseRef} (${r.commit.slice(0, 10)})` };
         } catch (e) {
           // The UI offers "resolve with agent": the follow-up text travels with the conflict.
@@ -101,7 +110,8 @@ export class ReviewService {
       }
       case 'create_pr': {
         const summary = eventsRepo.transcript(this.d.db, job.id, { limit: 50 }).find((t) => t.role === 'agent')?.text;
-        const r = await createPullRequest({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, title: job.title, prompt: job.prompt, ...(summary ? { summary } : {}) });
+        // A push moves the remote-tracking refs of the job's branch.
+        const r = await this.ownRefChange(job, (ref) => ref.startsWith('refs/remotes/'), () => createPullRequest({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, title: job.title, prompt: job.prompt, ...(summary ? { summary } : {}) }));
         return { resolution: 'pr_created', prUrl: r.prUrl, message: r.existing ? `a pull request already existed: ${r.prUrl}` : `opened ${r.prUrl}` };
       }
       case 'discard':
@@ -122,20 +132,31 @@ export class ReviewService {
   }
 
   private async removeResolved(job: Job, resolution: Resolution): Promise<void> {
+    const discard = () => this.ownRefChange(job, () => false, () => discardJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, worktreesRoot: this.d.worktreesRoot }));
     if (resolution === 'discarded') {
-      await discardJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, worktreesRoot: this.d.worktreesRoot });
+      await discard();
       return;
     }
     if (!this.d.cleanupResolved) return;
-    if (resolution === 'merged') await discardJob({ repoPath: job.repo, worktreePath: job.worktreePath, branch: job.branch, baseRef: job.baseRef, worktreesRoot: this.d.worktreesRoot });
+    if (resolution === 'merged') await discard();
     else await removeWorktree(job.repo, job.worktreePath, job.branch, { keepBranch: true });
+  }
+
+  /**
+   * One of CodePlane's own ref changes for this job: the ref guard folds it
+   * into other jobs' in-flight turns (RefGuard.ownChange). The job's own
+   * branch is always among what it may touch.
+   */
+  private ownRefChange<T>(job: Job, touches: (ref: string) => boolean, op: () => Promise<T>): Promise<T> {
+    return this.d.supervisor.refGuard.ownChange(job.repo, (ref) => ref === `refs/heads/${shortBranch(job.branch)}` || touches(ref), op);
   }
 
   private async compute(jobId: string, limits: Partial<DiffLimits>): Promise<DiffResult> {
     const job = this.mustGet(jobId);
     if (job.resolution) throw conflict('DIFF_UNAVAILABLE', `the job was ${job.resolution}; its worktree is gone`);
-    if (job.state === 'queued' || job.state === 'preparing' || !existsSync(job.worktreePath))
+    if (job.state === 'queued' || job.state === 'preparing')
       throw conflict('DIFF_UNAVAILABLE', `the job's worktree is not ready yet (the job is ${job.state})`);
+    await assertWorkspace(job, this.d.supervisor.workspaceLost);
     return computeDiff({ worktreePath: job.worktreePath, baseRef: job.baseRef, pool: this.d.pool, limits });
   }
 

@@ -10,6 +10,7 @@ import { EventHub } from './event-hub.ts';
 import { EventLog } from './event-log.ts';
 import { HomeError, prepareHome } from './home.ts';
 import { JobSupervisor } from './job-supervisor.ts';
+import { WorkspaceWatch } from './workspace-watch.ts';
 import { consoleLine, openRootLog } from './log.ts';
 import { StorageState, isStorageUnavailable, type StorageView } from './storage-state.ts';
 import { openStorage } from './storage-open.ts';
@@ -101,7 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }),
     });
     watch.start();
-    const pool = new DiffPool();
+    const pool = new DiffPool({ onError: (err) => log.error({ err }, 'a diff thread failed outside a task') });
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
@@ -166,6 +167,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     const parker = idleMs > 0 ? setInterval(parkIdle, Math.min(30_000, Math.max(250, idleMs / 4))) : undefined;
     parker?.unref();
+    // A repository or worktree deleted under a job fails the job, naming it (workspace-watch.ts).
+    const workspaces = new WorkspaceWatch({ db, log, lost: supervisor.workspaceLost });
+    workspaces.start();
 
     let closing: Promise<void> | undefined;
     const theDb = db;
@@ -179,6 +183,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           clearInterval(ticker);
           clearInterval(parker);
           watch.stop();
+          workspaces.stop();
           await terminals.close(); // closes the terminal WebSockets, which the HTTP server would otherwise wait for
           theServer.closeAllConnections();
           await new Promise<void>((r) => theServer.close(() => r()));

@@ -96,8 +96,12 @@ export class JobRunner {
         return this.send(msg.type, msg.prUrl === undefined ? { type: 'RESOLVE', resolution: msg.resolution } : { type: 'RESOLVE', resolution: msg.resolution, prUrl: msg.prUrl });
       case 'resume':
         return this.send(msg.type, msg.instruction === undefined ? { type: 'RESUME' } : { type: 'RESUME', instruction: msg.instruction });
+      case 'publish_alarm':
+        return this.send(msg.type, { type: 'GUARD.ALARM', message: msg.message, changes: msg.changes });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
+      case 'workspace_lost':
+        return this.send(msg.type, { type: 'WORKSPACE_LOST', reason: msg.reason });
       case 'shutdown':
         // A checkpoint, not a cancel: the job keeps its state and the next worker resumes it
         // (after a server restart, or the next message to a job that idled in review).

@@ -37,6 +37,7 @@ const OTHER_SPAWNERS = new Set([
   'supervisor/agent-status.ts', // agent CLIs' --version / auth status
   'supervisor/terminal-service.ts', // the user's shell in a terminal (node-pty)
   'supervisor/worker-handle.ts', // the job worker (node)
+  'supervisor/server-relaunch.ts', // the server itself (node), relaunched
   'supervisor/tunnel.ts', // the tunnel CLI
   'workers/agents/claude-process.ts', // the agent CLI
   'workers/agents/copilot-process.ts', // the agent CLI
