@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StoredEvent } from '../api/contract.ts';
 import { LogFile } from '../machines/log-file.ts';
-import { terminalSafe } from './terminal-text.ts';
+import { terminalSafe } from './terminal/terminal-text.ts';
 
 const REDACT = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.cookie', 'privateKey', '*.privateKey'];
 

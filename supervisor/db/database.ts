@@ -14,7 +14,7 @@ import { Kysely, SqliteDialect, type Compilable } from 'kysely';
 import { AppError } from '../../machines/app-error.ts';
 import { DatabaseTooNewError, migrate } from './migrations/index.ts';
 import type { Schema } from './schema.ts';
-import { StorageState } from '../storage-state.ts';
+import { StorageState } from '../storage/storage-state.ts';
 import { describeFault, storageFaultOf } from './storage-fault.ts';
 import { StorageError, damaged, dirNotWritable, notADatabase, openFailed, tooNew } from './storage-error.ts';
 

@@ -10,7 +10,7 @@
  * file left behind is the loss it is there to notice.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import type { IdentityProblem } from '../storage-state.ts';
+import type { IdentityProblem } from '../storage/storage-state.ts';
 import type { Db } from './database.ts';
 
 const ID = /^[0-9a-f]{32}$/;

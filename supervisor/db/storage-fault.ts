@@ -5,7 +5,7 @@
  * extended codes included (SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT,
  * SQLITE_READONLY_DBMOVED …), never by the message text.
  */
-import type { StorageFaultCause } from '../storage-state.ts';
+import type { StorageFaultCause } from '../storage/storage-state.ts';
 
 export function storageFaultOf(e: unknown): StorageFaultCause | undefined {
   if (typeof e !== 'object' || e === null || !('code' in e) || typeof e.code !== 'string') return undefined;

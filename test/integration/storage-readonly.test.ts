@@ -17,12 +17,12 @@ import { pino } from 'pino';
 import { AppError } from '../../machines/app-error.ts';
 import { openDatabase } from '../../supervisor/db/database.ts';
 import { databaseId, fileIdentityOf, idFileFor } from '../../supervisor/db/identity.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
 import { getJob, getLastSeq } from '../../supervisor/db/jobs-repo.ts';
-import { StorageState, isStorageUnavailable } from '../../supervisor/storage-state.ts';
-import { openStorage } from '../../supervisor/storage-open.ts';
-import { StorageWatch } from '../../supervisor/storage-watch.ts';
+import { StorageState, isStorageUnavailable } from '../../supervisor/storage/storage-state.ts';
+import { openStorage } from '../../supervisor/storage/storage-open.ts';
+import { StorageWatch } from '../../supervisor/storage/storage-watch.ts';
 import { addJob, addRepo, said, tempDb, tempDir } from '../helpers/storage-db.ts';
 
 const silent = pino({ level: 'silent' });
