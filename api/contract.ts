@@ -3,10 +3,10 @@
  * No runtime code here: the UI imports this file.
  */
 import type { DiffFile, DiffHunk, DiffLine, DiffResult } from '../machines/diff-types.ts';
-import type { ApprovalKind, ApprovalResolution, DomainEvent, LogLevel, TranscriptEntry } from '../machines/domain-events.ts';
+import type { ApprovalKind, ApprovalResolution, ContainmentChange, DomainEvent, LogLevel, TranscriptEntry } from '../machines/domain-events.ts';
 import type { AgentId, JobState, PermissionMode, Resolution } from '../machines/job-spec.ts';
 
-export type { AgentId, JobState, PermissionMode, Resolution, TranscriptEntry, DomainEvent };
+export type { AgentId, JobState, PermissionMode, Resolution, TranscriptEntry, DomainEvent, ContainmentChange };
 /** `GET /api/jobs/:id/diff`: one page of the job's diff (see machines/diff-types.ts). */
 export type { DiffFile, DiffHunk, DiffLine, DiffResult };
 

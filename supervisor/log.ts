@@ -2,7 +2,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StoredEvent } from '../api/contract.ts';
-import { terminalSafe } from './terminal-text.ts';
+import { terminalSafe } from './terminal/terminal-text.ts';
 
 const REDACT = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.cookie', 'privateKey', '*.privateKey'];
 
