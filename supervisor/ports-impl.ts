@@ -38,6 +38,8 @@ export interface PortDeps {
   shares: SharesPort;
   push: PushPort;
   diskUsage: DiskUsageTracker;
+  /** Log lines a full disk made the server drop (machines/log-file.ts). */
+  logLinesDropped?: () => number;
 }
 
 const ACTIVE_STATES = ['preparing', 'running', 'waiting_for_approval'] as const;
@@ -65,14 +67,17 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
     shares: d.shares,
     push: d.push,
     agents: createAgentsPort({ configFile: d.paths.config }),
+    // Reads only (never a write, which a locked or full database would refuse or make wait).
     health: () => {
       const counts = jobsRepo.countByState(db);
+      const storage = db.storage.current();
       return {
-        status: 'ok',
+        status: storage.state === 'ok' ? 'ok' : 'degraded',
         version: VERSION,
         uptimeSeconds: Math.round((performance.now() - d.startedAt) / 1000),
         activeJobs: ACTIVE_STATES.reduce((n, s) => n + counts[s], 0),
         queuedJobs: counts.queued,
+        storage: { ...storage, logLinesDropped: d.logLinesDropped?.() ?? 0 },
       };
     },
     registerIfRepo: (path) => addRepo(path).catch(() => undefined),

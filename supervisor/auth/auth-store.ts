@@ -15,6 +15,7 @@ import type { AuthPort } from '../../api/ports.ts';
 import * as authRepo from '../db/auth-repo.ts';
 import type { Db } from '../db/database.ts';
 import { newId } from '../jobs/ids.ts';
+import { isStorageUnavailable } from '../storage/storage-state.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -23,6 +24,15 @@ export const DEVICE_TTL_MS = 365 * 24 * 3600 * 1000;
 export const API_TOKEN_PREFIX = 'cpt_';
 /** Token uses are recorded at most this often (a write per request would be waste). */
 const TOUCH_EVERY_MS = 60_000;
+
+/** A write that may be skipped while the storage is read-only (storage-state.ts); any other failure still throws. */
+function bestEffort(write: () => unknown): void {
+  try {
+    write();
+  } catch (e) {
+    if (!isStorageUnavailable(e)) throw e;
+  }
+}
 
 export const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 const randomToken = (): string => randomBytes(32).toString('base64url');
@@ -59,16 +69,17 @@ export class AuthStore implements AuthPort {
       // The same run password as last time keeps its hash, hence its generation and its sessions.
       const recorded = authRepo.getSecret(db, 'run_password_hash');
       runHash = recorded !== undefined && (await verifyPassword(opts.runPassword, recorded)) ? recorded : await hashPassword(opts.runPassword);
-      if (runHash !== recorded) authRepo.setSecret(db, 'run_password_hash', runHash, now);
+      if (runHash !== recorded) bestEffort(() => authRepo.setSecret(db, 'run_password_hash', runHash!, now));
     }
     let deviceKey = authRepo.getSecret(db, 'device_key');
     if (deviceKey === undefined) {
       deviceKey = randomBytes(32).toString('base64url');
-      authRepo.setSecret(db, 'device_key', deviceKey, now);
+      // Read-only storage: the key still serves this run; device cookies then last until the restart.
+      bestEffort(() => authRepo.setSecret(db, 'device_key', deviceKey!, now));
     }
     const store = new AuthStore(db, opts.exposed, runHash, opts.cliToken === undefined ? undefined : Buffer.from(sha256(opts.cliToken), 'hex'), Buffer.from(deviceKey, 'base64url'));
     // Sessions of another password stay until they expire, refused by sessionValid: one check decides, not two.
-    authRepo.deleteExpiredSessions(db, now);
+    bestEffort(() => authRepo.deleteExpiredSessions(db, now));
     return store;
   }
 
@@ -145,7 +156,7 @@ export class AuthStore implements AuthPort {
     const now = performance.now(); // a throttle: monotonic, so a clock set back cannot stop the record
     if ((this.touched.get(id) ?? -Infinity) + TOUCH_EVERY_MS < now) {
       this.touched.set(id, now);
-      authRepo.touchToken(this.db, id, new Date().toISOString());
+      bestEffort(() => authRepo.touchToken(this.db, id, new Date().toISOString())); // a record, not a reason to refuse a valid token
     }
     return true;
   }

@@ -13,7 +13,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { agentStatuses } from '../agents/agent-status.ts';
 import { loadConfig } from '../config.ts';
 import { LATEST_VERSION } from '../db/migrations/index.ts';
-import { pathsFor, resolveHome, type Paths } from '../paths.ts';
+import { pathsFor, quarantineDirFor, resolveHome, type Paths } from '../paths.ts';
+import { idFileFor, missingDatabase, readIdFile } from '../db/identity.ts';
+import { listQuarantine } from '../git/quarantine.ts';
 import { terminalSafe } from '../terminal/terminal-text.ts';
 import { findOnPath } from '../remote/tunnel.ts';
 import { runGit } from '../git/git-exec.ts';
@@ -79,6 +81,8 @@ async function portCheck(paths: Paths, host: string, port: number): Promise<Chec
 
 function sqliteCheck(paths: Paths): Check {
   try {
+    const missing = missingDatabase(paths.db);
+    if (missing) return check('sqlite', 'SQLite', true, false, missing.reason, `restore ${paths.db} from a backup (or a ${paths.db}.rescued-* copy), or delete ${idFileFor(paths.db)} to start with an empty database`);
     if (!existsSync(paths.db)) {
       new BetterSqlite3(':memory:').close();
       return check('sqlite', 'SQLite', true, true, 'the database will be created on first start');
@@ -89,6 +93,10 @@ function sqliteCheck(paths: Paths): Check {
       const problems = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).filter((m) => m !== 'ok');
       if (problems.length) return check('sqlite', 'SQLite', true, false, `${paths.db} is damaged: ${problems.slice(0, 2).join('; ')}`, 'restore it from a backup, or move it aside to start afresh');
       if (version > LATEST_VERSION) return check('sqlite', 'SQLite', true, false, `${paths.db} has schema v${version}, newer than this CodePlane (v${LATEST_VERSION})`, 'upgrade CodePlane');
+      const recorded = readIdFile(paths.db);
+      const id = version >= 4 ? (db.prepare('SELECT db_id FROM storage_identity WHERE one = 1').pluck().get() as string | undefined) : undefined;
+      if (id !== undefined && recorded !== undefined && recorded !== id)
+        return check('sqlite', 'SQLite', true, false, `${paths.db} (id ${id}) is not the database ${idFileFor(paths.db)} names (${recorded})`, `put the right database back, or, if this one is right, delete ${idFileFor(paths.db)}`);
       return check('sqlite', 'SQLite', true, true, `${paths.db} (schema v${version}) is OK`);
     } finally {
       db.close();
@@ -96,6 +104,26 @@ function sqliteCheck(paths: Paths): Check {
   } catch (e) {
     return check('sqlite', 'SQLite', true, false, `cannot open the database: ${e instanceof Error ? e.message : String(e)}`, 'rebuild better-sqlite3 (npm rebuild better-sqlite3), or move a damaged codeplane.db aside');
   }
+}
+
+/** Worktrees start-up hygiene could not account for: kept in the quarantine until the user decides. */
+export function quarantineCheck(paths: Paths): Check {
+  const entries = listQuarantine(quarantineDirFor(paths.home));
+  if (entries.length === 0) return check('quarantine', 'quarantined worktrees', false, true, 'none');
+  const lines = entries.map((e) =>
+    e.record
+      ? `${e.record.to} (was ${e.record.from}${e.record.branch ? `, branch ${e.record.branch}` : ''}, repository ${e.record.repo}, ${e.record.quarantinedAt})`
+      : `${e.dir} (no quarantine.json)`,
+  );
+  return check(
+    'quarantine',
+    'quarantined worktrees',
+    false,
+    false,
+    `${entries.length} worktree(s) no job owned were moved aside at start-up, not deleted:\n      ${lines.join('\n      ')}`,
+    `each holds the files as the agent left them (uncommitted changes included): cd into it and commit on its branch, or copy what you need; ` +
+      `then delete the entry's directory and run \`git -C <repository> worktree prune\`. Each entry's quarantine.json says where it came from.`,
+  );
 }
 
 async function agentChecks(paths: Paths): Promise<Check[]> {
@@ -133,7 +161,7 @@ export async function runChecks(opts: { host: string; port: number }): Promise<C
     optionalTool('cloudflared', 'cloudflared (for --remote)', ['--version'], 'optional: install cloudflared to use `cpl up --remote`'),
     optionalTool('devtunnel', 'devtunnel (for --remote)', ['--version'], 'optional: install devtunnel (and `devtunnel user login`) as an alternative to cloudflared'),
   ]);
-  return [nodeCheck(), git, dataDirCheck(paths), port, sqliteCheck(paths), ...agents, gh, cloudflared, devtunnel];
+  return [nodeCheck(), git, dataDirCheck(paths), port, sqliteCheck(paths), quarantineCheck(paths), ...agents, gh, cloudflared, devtunnel];
 }
 
 export async function doctorCommand(argv: string[]): Promise<number> {

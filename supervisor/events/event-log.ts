@@ -131,6 +131,15 @@ export class EventLog {
     batches.forEach((b, i) => b.committed(results[i]!));
   }
 
+  /** Jobs whose worker holds events the database refused (they are re-sent once writes work: supervisor resync). */
+  blockedJobs(): string[] {
+    return [...this.blocked];
+  }
+
+  isBlocked(jobId: string): boolean {
+    return this.blocked.has(jobId);
+  }
+
   /** The newest stored event id (0 when none): where a fresh page starts following. */
   lastEventId(): number {
     return maxEventId(this.db);

@@ -22,6 +22,7 @@ import * as approvalsRepo from '../db/approvals-repo.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resumeJob } from './job-resume.ts';
 import { defaultWorkerArgs } from '../workers/worker-bundle.ts';
+import { isStorageUnavailable } from '../storage/storage-state.ts';
 import { join } from 'node:path';
 import { RefGuard, type ContainmentAlarm } from '../refguard/ref-guard.ts';
 import type { DomainEvent } from '../../machines/domain-events.ts';
@@ -61,6 +62,8 @@ export class JobSupervisor {
   private readonly restarts = new Map<string, number[]>();
   /** Re-attached workers whose first batch (their whole unacknowledged outbox) has not arrived yet. */
   private readonly awaitingResend = new Set<string>();
+  /** The newest snapshot per job not stored yet (see storeSnapshot). */
+  private readonly pendingSnapshots = new Map<string, { seq: number; snapshot: unknown }>();
   private readonly resyncs = new WorkerResync((id) => this.workers.get(id)?.connect(jobsRepo.getLastSeq(this.deps.db, id), 5000).then(() => undefined),
     (jobId, err) => this.deps.log.warn({ jobId, err }, 'could not reconnect to the worker to have it re-send its events'));
   private closed = false;
@@ -434,9 +437,10 @@ export class JobSupervisor {
     const { log } = this.deps;
     return {
       onEvents: (events, persisted) => this.persist(jobId, events, persisted),
-      onSnapshot: (_seq, snapshot) => {
+      onSnapshot: (seq, snapshot) => {
         this.deps.eventLog.flush(); // the events the snapshot follows are stored first
-        jobsRepo.setSnapshot(this.deps.db, jobId, snapshot);
+        this.pendingSnapshots.set(jobId, { seq, snapshot });
+        this.storeSnapshot(jobId);
       },
       onRejected: (m) => log.warn({ jobId, command: m.command, code: m.code }, m.message),
       onExit: (info) => adopted() && this.onWorkerExit(jobId, handle(), info),
@@ -444,9 +448,36 @@ export class JobSupervisor {
     };
   }
 
+  /**
+   * Stores the job's newest snapshot once the events it follows are stored. While the database
+   * refuses writes (storage-state.ts) it waits here, in memory, and goes in after the worker's
+   * re-sent events: a snapshot ahead of the stored log would restart the job past events it never kept.
+   */
+  private storeSnapshot(jobId: string): void {
+    const pending = this.pendingSnapshots.get(jobId);
+    if (!pending) return;
+    const { db, eventLog } = this.deps;
+    if (eventLog.isBlocked(jobId) || jobsRepo.getLastSeq(db, jobId) < pending.seq || !db.storage.writable()) return;
+    try {
+      jobsRepo.setSnapshot(db, jobId, pending.snapshot);
+      this.pendingSnapshots.delete(jobId);
+    } catch (e) {
+      // Kept for the next batch of this job or the storage's recovery; an IPC handler that throws would take the server down.
+      if (!isStorageUnavailable(e)) this.deps.log.error({ jobId, err: e }, 'could not store the job snapshot');
+    }
+  }
+
+  /** Writes work again (storage-watch.ts): workers re-send what was refused, and waiting snapshots follow. */
+  storageRecovered(): void {
+    for (const jobId of this.deps.eventLog.blockedJobs()) this.resync(jobId);
+    for (const jobId of [...this.pendingSnapshots.keys()]) this.storeSnapshot(jobId);
+    this.tick();
+  }
+
   private persist(jobId: string, events: SequencedEvent[], persisted: () => void): void {
     this.deps.eventLog.enqueue(jobId, events, (fresh) => {
       persisted();
+      this.storeSnapshot(jobId);
       // The first batch after a re-attach is everything the worker held unacknowledged: report what it re-sent.
       if (this.awaitingResend.delete(jobId))
         this.deps.log.info({ jobId, resent: events.length, alreadyStored: events.length - fresh.length }, 'a re-attached worker re-sent its unacknowledged events');
@@ -468,7 +499,9 @@ export class JobSupervisor {
     }
     const how = info.signal ? `was killed (${info.signal})` : info.code === null ? 'disappeared' : `exited with code ${info.code}`;
     this.deps.log.warn({ jobId, tail: info.stderrTail.split('\n').slice(-5).join(' | ') }, `job worker ${how}`);
-    void this.recoverLostWorker(job, `The job worker ${how}`).finally(() => this.tick());
+    void this.recoverLostWorker(job, `The job worker ${how}`)
+      .catch((e: unknown) => this.deps.log.error({ jobId, err: e }, 'could not recover the lost worker')) // read-only storage, a vanished repo: never an unhandled rejection
+      .finally(() => this.tick());
   }
 
   /**

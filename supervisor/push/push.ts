@@ -5,6 +5,7 @@
  * A subscription the push service calls gone (404/410) is dropped.
  */
 import { createECDH } from 'node:crypto';
+import { isStorageUnavailable } from '../storage/storage-state.ts';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { StoredEvent } from '../../api/contract.ts';
@@ -95,12 +96,21 @@ export class PushService implements PushPort {
     }
   }
 
+  /** Drops a subscription on a background path: read-only storage keeps it for a later attempt instead of rejecting the send. */
+  private forget(endpoint: string): void {
+    try {
+      pushRepo.deleteSubscription(this.d.db, endpoint);
+    } catch (e) {
+      if (!isStorageUnavailable(e)) throw e;
+    }
+  }
+
   private async send(sub: pushRepo.StoredSubscription, payload: PushPayload): Promise<void> {
     const { keys, subject } = this.d;
     // Stored before the rule (or before its host left the allowed list): never sent to, dropped.
     const problem = pushEndpointProblem(sub.endpoint, this.d.allowedHosts) ?? p256KeyProblem(sub.keys.p256dh);
     if (problem) {
-      pushRepo.deleteSubscription(this.d.db, sub.endpoint);
+      this.forget(sub.endpoint);
       this.d.log.warn({ problem }, 'push subscription no longer allowed; removed');
       return;
     }
@@ -117,7 +127,7 @@ export class PushService implements PushPort {
       // The endpoint URL is a capability: log its origin only.
       const service = new URL(sub.endpoint).origin;
       if (status === 404 || status === 410) {
-        pushRepo.deleteSubscription(this.d.db, sub.endpoint);
+        this.forget(sub.endpoint);
         this.d.log.info({ service, status }, 'push subscription gone; removed');
       } else {
         this.d.log.warn({ service, status, error: err instanceof Error ? err.message : String(err) }, 'push failed');

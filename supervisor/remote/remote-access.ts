@@ -79,7 +79,12 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
   const hosts = new HostPolicy([...o.config.allowedHosts, ...(isLoopbackHost(o.host) ? [] : namesFor(o.host))]);
   const clientKeys = new ClientKeys(o.config.trustedProxies); // entries were checked by loadConfig
   const cliTokenFile = join(o.paths.run, 'cli-token');
-  writeFileSync(cliTokenFile, `${cliToken}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(cliTokenFile, `${cliToken}\n`, { mode: 0o600 });
+  } catch (e) {
+    // A full disk must not stop the server (it starts read-only); only the local `cpl` commands lose their token.
+    o.log.warn({ err: e, file: cliTokenFile }, 'could not write the local command token; `cpl` commands that need it will ask for a login');
+  }
   const subject = o.config.pushSubject ?? DEFAULT_PUSH_SUBJECT;
   if (!validPushSubject(subject)) throw new RemoteAccessError(`config pushSubject must be a mailto: or https: URL, not "${subject}"`);
   let keys: VapidKeys;
