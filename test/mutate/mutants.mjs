@@ -1015,4 +1015,12 @@ export const mutants = [
     replace: "const env = { ...process.env, GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env } as Record<string, string>;",
     tests: ['test/integration/git-hardening.test.ts'],
   },
+  {
+    id: 'hardgit.setup-env',
+    behaviour: "a repository's setup command never gets CodePlane's own variables (the login password) or the server's GIT_*",
+    file: 'supervisor/git/worktree-setup.ts',
+    find: 'env: { ...setupEnv(process.env), ...opts.env },',
+    replace: 'env: { ...process.env, ...opts.env },',
+    tests: ['test/integration/git-worktree-setup.test.ts'],
+  },
 ];
