@@ -899,6 +899,22 @@ export const mutants = [
     tests: ['test/unit/redact.test.ts'],
   },
 
+  {
+    id: 'redact.supervisor-events',
+    behaviour: 'the events the server writes itself (setup command output, a lost worker\'s reason) are redacted',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: 'const redactor = this.deps.redactor;',
+    replace: 'const redactor = undefined as Redactor | undefined;',
+    tests: ['test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'redact.server-log',
+    behaviour: "the server's log file is redacted line by line as it is written",
+    file: 'supervisor/log.ts',
+    find: "const hooks = redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {};",
+    replace: 'const hooks = {};',
+    tests: ['test/unit/redact.test.ts'],
+  },
   // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
   {
     id: 'share.sse-projection',
