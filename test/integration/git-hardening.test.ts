@@ -136,9 +136,10 @@ describe('server-side git runs nothing the repository names', () => {
     nothingRan('discard');
     const orphan = await newJob('orphan');
     agentWork(orphan.wt, 'orphan');
-    const report = await reconcileWorktrees({ repoPath: h.repo, worktreesRoot: root, knownWorktreePaths: jobs.filter((p) => p !== orphan.wt && p !== gone.wt) });
+    const quarantineRoot = join(mkdtempSync(join(tmpdir(), 'cpl-hardening-home-')), 'quarantine');
+    const report = await reconcileWorktrees({ repoPath: h.repo, worktreesRoot: root, knownWorktreePaths: jobs.filter((p) => p !== orphan.wt && p !== gone.wt), quarantineRoot });
     nothingRan('hygiene');
-    assert.ok(report.removed.includes(orphan.wt));
+    assert.ok(report.quarantined.some((q) => q.from === orphan.wt), JSON.stringify(report));
   });
 
   it('pushes over ssh with plain ssh, never the repository-configured ssh command', async () => {

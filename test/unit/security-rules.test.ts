@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { HostPolicy, hasDotSegment, hostnameOf, originAllowed } from '../../api/host-guard.ts';
 import { nulField, tooDeep, unknownField } from '../../api/input-checks.ts';
 import { previewTarget, rewriteLocation } from '../../api/preview-target.ts';
-import { pushPayloadFor, redact } from '../../supervisor/push-payload.ts';
+import { pushPayloadFor, redact } from '../../supervisor/push/push-payload.ts';
 
 const req = (headers: Record<string, string>, remoteAddress = '127.0.0.1') => ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
 
