@@ -96,6 +96,8 @@ export class JobRunner {
         return this.send(msg.type, msg.prUrl === undefined ? { type: 'RESOLVE', resolution: msg.resolution } : { type: 'RESOLVE', resolution: msg.resolution, prUrl: msg.prUrl });
       case 'resume':
         return this.send(msg.type, msg.instruction === undefined ? { type: 'RESUME' } : { type: 'RESUME', instruction: msg.instruction });
+      case 'publish_alarm':
+        return this.send(msg.type, { type: 'GUARD.ALARM', message: msg.message, changes: msg.changes });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'workspace_lost':

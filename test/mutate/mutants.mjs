@@ -51,7 +51,7 @@ export const mutants = [
   {
     id: 'ack.after-persist',
     behaviour: 'a worker batch is acknowledged only once it is stored (else a crash loses acknowledged events)',
-    file: 'supervisor/job-supervisor.ts',
+    file: 'supervisor/jobs/job-supervisor.ts',
     find: `  private persist(jobId: string, events: SequencedEvent[], persisted: () => void): void {
     this.deps.eventLog.enqueue(jobId, events, (fresh) => {
       persisted();`,
@@ -74,7 +74,7 @@ export const mutants = [
   {
     id: 'restart.budget-recorded',
     behaviour: 'a worker killed again and again fails its job once the restart budget is spent',
-    file: 'supervisor/job-supervisor.ts',
+    file: 'supervisor/jobs/job-supervisor.ts',
     find: '      this.restarts.set(job.id, d.history);\n',
     replace: '',
     tests: ['test/integration/restart-budget.test.ts'],
@@ -182,7 +182,7 @@ export const mutants = [
   {
     id: 'login.password-generation',
     behaviour: 'a session ends when the password changes by any route (CPL_PASSWORD across a restart, --password)',
-    file: 'supervisor/auth-store.ts',
+    file: 'supervisor/auth/auth-store.ts',
     find: "    return generation !== 'none' && row.passwordGen === generation;",
     replace: "    return generation !== 'none';",
     tests: ['test/integration/security-password-rotation.test.ts'],
@@ -191,7 +191,7 @@ export const mutants = [
   {
     id: 'push.off-curve-key',
     behaviour: 'a p256dh key that is not a point on P-256 is refused (400 INVALID_SUBSCRIPTION, keys.p256dh)',
-    file: 'supervisor/push-endpoint.ts',
+    file: 'supervisor/push/push-endpoint.ts',
     find: "    return 'keys.p256dh is not a point on the P-256 curve';",
     replace: '    return undefined;',
     tests: ['test/integration/push-notifications.test.ts', 'test/unit/push-endpoint.test.ts'],
@@ -199,7 +199,7 @@ export const mutants = [
   {
     id: 'push.any-host',
     behaviour: 'a push endpoint must be a known push service (or listed in pushAllowedHosts)',
-    file: 'supervisor/push-endpoint.ts',
+    file: 'supervisor/push/push-endpoint.ts',
     find: '  if (!isKnownService(host)) return',
     replace: '  if (false) return',
     tests: ['test/integration/push-notifications.test.ts', 'test/unit/push-endpoint.test.ts'],
@@ -216,7 +216,7 @@ export const mutants = [
   {
     id: 'terminal.no-escape-stripping',
     behaviour: "control and escape sequences from agents never reach the server's or cpl run's terminal raw",
-    file: 'supervisor/terminal-text.ts',
+    file: 'supervisor/terminal/terminal-text.ts',
     find: "  return text.replace(UNSAFE, (c) => (c === '\\n' && opts.multiline ? c : visible(c)));",
     replace: '  return text;',
     tests: ['test/unit/terminal-text.test.ts', 'test/integration/terminal-escapes.test.ts', 'test/integration/cli-run.test.ts'],
@@ -225,7 +225,7 @@ export const mutants = [
   {
     id: 'repo.job-worktree-registrable',
     behaviour: "a job's worktree (or a path inside it, or a symlink to it) cannot be registered as a repository",
-    file: 'supervisor/repo-path-guard.ts',
+    file: 'supervisor/repos/repo-path-guard.ts',
     find: '  for (const wt of reserved.jobWorktrees) {',
     replace: '  for (const wt of reserved.jobWorktrees.slice(0, 0)) {',
     tests: ['test/integration/repo-path-guard.test.ts'],
@@ -233,7 +233,7 @@ export const mutants = [
   {
     id: 'repo.home-registrable',
     behaviour: "a repository inside CodePlane's data or worktrees directory cannot be registered",
-    file: 'supervisor/repo-path-guard.ts',
+    file: 'supervisor/repos/repo-path-guard.ts',
     find: '    if (hit) throw new AppError(\'invalid\', \'REPO_PATH_RESERVED\'',
     replace: '    if (hit && false) throw new AppError(\'invalid\', \'REPO_PATH_RESERVED\'',
     tests: ['test/integration/repo-path-guard.test.ts'],
@@ -242,7 +242,7 @@ export const mutants = [
   {
     id: 'policy.prefix-assignment',
     behaviour: 'a variable set in front of a command (GIT_EXTERNAL_DIFF=x git diff) is not judged: it asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: `if (harmlessSetting(name, v) || (name === 'IFS'`,
     replace: `if (true || harmlessSetting(name, v) || (name === 'IFS'`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts', 'test/integration/policy-attacks.test.ts'],
@@ -250,7 +250,7 @@ export const mutants = [
   {
     id: 'policy.env-changes',
     behaviour: 'env -i/-u/-S in front of a command asks in every mode',
-    file: 'workers/shell-wrappers.ts',
+    file: 'workers/policy/shell-wrappers.ts',
     find: 'if (changes.length > 0) w.opaque(',
     replace: 'if (changes.length > 99) w.opaque(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -258,7 +258,7 @@ export const mutants = [
   {
     id: 'policy.env-assignments',
     behaviour: 'NAME=value given to env asks in every mode',
-    file: 'workers/shell-wrappers.ts',
+    file: 'workers/policy/shell-wrappers.ts',
     find: '    if (!harmlessSetting(key, { text: a.text.slice(eq + 1), glob: false })) {',
     replace: '    if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -266,7 +266,7 @@ export const mutants = [
   {
     id: 'policy.exported-standalone-assignment',
     behaviour: 'an exported variable, or one the shell may have inherited, set before later commands asks',
-    file: 'workers/shell-builtins.ts',
+    file: 'workers/policy/shell-builtins.ts',
     find: 'if (harmlessSetting(name, arg) || (!exported && shellLocalName(name))) return;',
     replace: 'return;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -274,7 +274,7 @@ export const mutants = [
   {
     id: 'policy.allow-list-value-check',
     behaviour: 'an allow-listed variable (LC_ALL, LANG…) with a value naming a file or holding $() asks',
-    file: 'workers/shell-env.ts',
+    file: 'workers/policy/shell-env.ts',
     find: '  return PLAIN_VALUE.test(v);',
     replace: '  return true;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -282,7 +282,7 @@ export const mutants = [
   {
     id: 'policy.lower-case-shell-local-names-exclude-zsh-proxy',
     behaviour: `zsh's lower-case specials (path) and proxy variables are not treated as plain shell variables`,
-    file: 'workers/shell-env.ts',
+    file: 'workers/policy/shell-env.ts',
     find: `!ZSH_SPECIAL.has(name) && !name.includes('proxy')`,
     replace: 'true',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -290,7 +290,7 @@ export const mutants = [
   {
     id: 'policy.read-only-fails-closed-on-unknown-options',
     behaviour: 'a read-only command with an option not known to be read-only (sort -o, grep -R) is not read-only',
-    file: 'workers/shell-readonly.ts',
+    file: 'workers/policy/shell-readonly.ts',
     find: 'if (w.unknown.length > 0) return',
     replace: 'if (w.unknown.length > 99) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -298,7 +298,7 @@ export const mutants = [
   {
     id: 'policy.git-read-only-fails-closed-on-unknown-options',
     behaviour: 'a read-only git subcommand with an option not known to be read-only (log --output) is not read-only',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: '    if (unknown.length > 0) {',
     replace: '    if (unknown.length > 99) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -306,7 +306,7 @@ export const mutants = [
   {
     id: 'policy.program-valued-options-generic',
     behaviour: 'an option whose value is a program (sort --compress-program, tar -I, rsync -e, man -P) asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (program) this.opaque(',
     replace: 'if (program && false) this.opaque(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -314,7 +314,7 @@ export const mutants = [
   {
     id: 'policy.program-valued-options-git',
     behaviour: 'git options whose value is a program (--upload-pack, --ext-diff, grep -O, clone --template) ask in every mode',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: 'if (program) opaque.push(',
     replace: 'if (program && false) opaque.push(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -322,7 +322,7 @@ export const mutants = [
   {
     id: 'policy.git-c-override',
     behaviour: 'git -c with a non-display key (core.pager, alias.*) asks in every mode',
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: 'if (DISPLAY_KEYS.test(key) && /^[A-Za-z0-9_. -]*$/.test(value)) return undefined;',
     replace: 'return undefined;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -330,7 +330,7 @@ export const mutants = [
   {
     id: 'policy.git-unknown-global-options',
     behaviour: 'git --config-env, --exec-path and unknown git options ask in every mode',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: 'GIT_GLOBAL_FLAGS.has(t)) continue;',
     replace: 'true) continue;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -338,7 +338,7 @@ export const mutants = [
   {
     id: 'policy.inline-interpreter-code',
     behaviour: 'inline code (node -e, python -c, perl -e…) asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (code) this.opaque(fact.text, code);',
     replace: 'if (code && false) this.opaque(fact.text, code);',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts', 'test/integration/policy-attacks.test.ts'],
@@ -346,7 +346,7 @@ export const mutants = [
   {
     id: 'policy.interpreter-program-on-stdin',
     behaviour: 'an interpreter reading its program from a pipe or here-document asks in every mode',
-    file: 'workers/shell-interpreters.ts',
+    file: 'workers/policy/shell-interpreters.ts',
     find: `if (stdin.kind === 'text' || stdin.kind === 'pipe') return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -354,7 +354,7 @@ export const mutants = [
   {
     id: 'policy.awk-system',
     behaviour: 'an awk program calling system() asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `if (word === 'system') v`,
     replace: `if (word === 'systemX') v`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -362,7 +362,7 @@ export const mutants = [
   {
     id: 'policy.awk-pipes',
     behaviour: 'an awk program piping to or from a command asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `else v = worse(v, { cls: 'runs', what: '| (a pipe`,
     replace: `else v = worse(v, { cls: 'filters', what: '| (a pipe`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -370,7 +370,7 @@ export const mutants = [
   {
     id: 'policy.awk-print-file',
     behaviour: 'an awk program writing to a file asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `{ cls: 'files', what: 'print > file' }`,
     replace: `{ cls: 'filters', what: 'print > file' }`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -378,7 +378,7 @@ export const mutants = [
   {
     id: 'policy.sed-e-command',
     behaviour: 'a sed script with the e command asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `{ cls: 'runs', what: 'the e command (runs a command)' }`,
     replace: `{ cls: 'filters', what: 'the e command (runs a command)' }`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -386,7 +386,7 @@ export const mutants = [
   {
     id: 'policy.sed-s-e-flag',
     behaviour: 'a sed s///e flag asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `if (f === 'e') v = worse(`,
     replace: `if (f === 'E') v = worse(`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -394,7 +394,7 @@ export const mutants = [
   {
     id: 'policy.sed-w-w-r-r-commands',
     behaviour: 'sed w/W/r/R commands (files named in the script) ask in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `} else if (c === 'w' || c === 'W' || c === 'r' || c === 'R') {`,
     replace: `} else if (c === '\\u0000') {`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -402,7 +402,7 @@ export const mutants = [
   {
     id: 'policy.git-network-is-not-read-only',
     behaviour: 'git commands that contact another machine (remote show) are not read-only: observe_only refuses them',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: 'if (gitNetwork(sub, positionals(rest), flag)) {',
     replace: 'if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -410,7 +410,7 @@ export const mutants = [
   {
     id: 'policy.git-at-any-depth',
     behaviour: 'a write through .git at any depth (sub/.git/config) is a hard gate',
-    file: 'workers/shell-paths.ts',
+    file: 'workers/policy/shell-paths.ts',
     find: `return rel.split('/').some(isDotGit);`,
     replace: `return rel === '.git' || rel.startsWith('.git/');`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -418,7 +418,7 @@ export const mutants = [
   {
     id: 'policy.git-case-insensitive',
     behaviour: 'a write through .GIT (case-insensitive file systems) is a hard gate',
-    file: 'workers/shell-paths.ts',
+    file: 'workers/policy/shell-paths.ts',
     find: `.replace(/[. ]+$/, '').toLowerCase();`,
     replace: `.replace(/[. ]+$/, '');`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -426,7 +426,7 @@ export const mutants = [
   {
     id: 'policy.git-gate-for-shell-writes',
     behaviour: 'a shell write into a .git directory is a hard gate',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (this.c.isGitMetadata(this.c.resolve(d, t))) this.gate(',
     replace: 'if (false) this.gate(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -434,7 +434,7 @@ export const mutants = [
   {
     id: 'policy.git-gate-for-tool-writes',
     behaviour: 'a Write/Edit tool request into a .git directory is a hard gate',
-    file: 'workers/permission-policy.ts',
+    file: 'workers/policy/permission-policy.ts',
     find: `const gates = paths.filter((p) => !p.text.startsWith('~') && c.isGitMetadata(`,
     replace: 'const gates = paths.filter((p) => false && c.isGitMetadata(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -442,7 +442,7 @@ export const mutants = [
   {
     id: 'policy.wrapper-unknown-options',
     behaviour: 'a wrapper (timeout, watch…) given an option the policy does not know asks in every mode',
-    file: 'workers/shell-wrappers.ts',
+    file: 'workers/policy/shell-wrappers.ts',
     find: '  if (lead.unknown !== undefined) {',
     replace: '  if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -450,7 +450,7 @@ export const mutants = [
   {
     id: 'policy.xargs-unknown-options',
     behaviour: 'xargs given an option the policy does not know asks in every mode',
-    file: 'workers/shell-runners.ts',
+    file: 'workers/policy/shell-runners.ts',
     find: 'const lead = walkLeadingOptions(XARGS_OPTS, args);',
     replace: 'const lead = { ...walkLeadingOptions(XARGS_OPTS, args), unknown: undefined };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -458,7 +458,7 @@ export const mutants = [
   {
     id: 'policy.find-fails-closed',
     behaviour: 'find with an expression not known to be read-only is not read-only',
-    file: 'workers/shell-runners.ts',
+    file: 'workers/policy/shell-runners.ts',
     find: 'else if (a.unknown || !FIND_FLAGS.has(t)) {',
     replace: 'else if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -466,7 +466,7 @@ export const mutants = [
   {
     id: 'policy.unsafe-shell-options',
     behaviour: 'set -a/-k, bash -i/--rcfile ask in every mode',
-    file: 'workers/shell-runners.ts',
+    file: 'workers/policy/shell-runners.ts',
     find: 'return bad === undefined ? undefined : `${t.charAt(0)}${bad}`;',
     replace: 'return undefined;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -474,7 +474,7 @@ export const mutants = [
   {
     id: 'policy.glob-that-may-become-an-option',
     behaviour: 'a glob that may expand to a name starting with - is not read-only (sort * with a file --compress-program=sh)',
-    file: 'workers/shell-generic.ts',
+    file: 'workers/policy/shell-generic.ts',
     find: '  if (dash) {',
     replace: '  if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -482,7 +482,7 @@ export const mutants = [
   {
     id: 'policy.command-named-by-a-pattern',
     behaviour: 'a command named by a glob (g?t push) asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: '    if (head.glob) {',
     replace: '    if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -490,7 +490,7 @@ export const mutants = [
   {
     id: 'policy.program-file-is-not-the-system-command',
     behaviour: `./ls runs the worktree's file, not the system's ls: not read-only`,
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (!SYSTEM_BIN.test(head.text)) {',
     replace: 'if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -498,7 +498,7 @@ export const mutants = [
   {
     id: 'policy.arithmetic-on-a-tainted-value',
     behaviour: 'arithmetic on a variable whose value holds an expansion asks in every mode',
-    file: 'workers/shell-arith.ts',
+    file: 'workers/policy/shell-arith.ts',
     find: 'if (/[[$`]/.test(v.text)) return',
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -506,7 +506,7 @@ export const mutants = [
   {
     id: 'policy.arithmetic-on-command-output',
     behaviour: 'arithmetic on command output ([[ $x -eq 1 ]] with x from $()) asks in every mode',
-    file: 'workers/shell-arith.ts',
+    file: 'workers/policy/shell-arith.ts',
     find: `if ('unknown' in v) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -514,7 +514,7 @@ export const mutants = [
   {
     id: 'policy.x-p',
     behaviour: '${x@P} (prompt expansion runs the value) asks in every mode',
-    file: 'workers/shell-arith.ts',
+    file: 'workers/policy/shell-arith.ts',
     find: 'if (/@P$/.test(content)) return',
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -522,7 +522,7 @@ export const mutants = [
   {
     id: 'policy.brace-alternatives-beyond-the-limit',
     behaviour: 'a brace expansion with more alternatives than checked is unknown, not truncated',
-    file: 'workers/shell-expand.ts',
+    file: 'workers/policy/shell-expand.ts',
     find: 'return r.truncated ? undefined : r.results;',
     replace: 'return r.results;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -530,7 +530,7 @@ export const mutants = [
   {
     id: 'policy.brace-sequences',
     behaviour: 'brace sequence expressions ({g..g}it push) are expanded',
-    file: 'workers/shell-expand.ts',
+    file: 'workers/policy/shell-expand.ts',
     find: '} else alts = sequence(t.slice(i + 1, end));',
     replace: '} else alts = undefined;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -538,7 +538,7 @@ export const mutants = [
   {
     id: 'policy.a-fault-asks',
     behaviour: 'a fault inside the policy asks (denies in observe_only), never approves nor throws',
-    file: 'workers/permission-policy.ts',
+    file: 'workers/policy/permission-policy.ts',
     find: `    return decideRequest(mode, req, worktree, fs);
   } catch (e) {`,
     replace: `    return decideRequest(mode, req, worktree, fs);
@@ -549,7 +549,7 @@ export const mutants = [
   {
     id: 'policy.parse-errors-ask',
     behaviour: 'a command that cannot be parsed is never approved automatically',
-    file: 'workers/permission-policy.ts',
+    file: 'workers/policy/permission-policy.ts',
     find: 'if (a.parseError !== undefined) {',
     replace: 'if (false) {',
     tests: ['test/unit/permission-policy.test.ts'],
@@ -557,7 +557,7 @@ export const mutants = [
   {
     id: 'policy.depth-limit',
     behaviour: 'a command nested too deeply to analyse asks',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'const MAX_DEPTH = 24;',
     replace: 'const MAX_DEPTH = 1e9;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -565,7 +565,7 @@ export const mutants = [
   {
     id: 'policy.command-budget',
     behaviour: 'a command line with too many commands to analyse asks',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'const MAX_COMMANDS = 2_000;',
     replace: 'const MAX_COMMANDS = 1e9;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -573,7 +573,7 @@ export const mutants = [
   {
     id: 'policy.provider-answers-decoded',
     behaviour: `the filesystem provider's answers are decoded (a relative path counts as unknown)`,
-    file: 'workers/shell-paths.ts',
+    file: 'workers/policy/shell-paths.ts',
     find: `return typeof r === 'string' && r.startsWith('/') ? r : undefined;`,
     replace: 'return r as string;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -581,7 +581,7 @@ export const mutants = [
   {
     id: 'policy.gate.fetch-into-a-local-branch',
     behaviour: `the git gate 'fetch into a local branch' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (pos.slice(1).some((p) => p.includes(':') && !p.includes('//')) || flag(['--refmap', '--update-head-ok'], 'u'))`,
     replace: 'if (false)',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -589,7 +589,7 @@ export const mutants = [
   {
     id: 'policy.gate.reset-soft-keep-merge',
     behaviour: `the git gate 'reset --soft/--keep/--merge' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--keep', '--merge', '--soft'])) return`,
     replace: `if (flag(['--keepX'])) return`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -597,7 +597,7 @@ export const mutants = [
   {
     id: 'policy.gate.restore',
     behaviour: `the git gate 'restore' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `: { gate: 'discards uncommitted changes (restore)', readOnly: false };`,
     replace: ': { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -605,7 +605,7 @@ export const mutants = [
   {
     id: 'policy.gate.stash-pop-drop-clear',
     behaviour: `the git gate 'stash pop/drop/clear' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (s === 'drop' || s === 'clear' || s === 'pop')`,
     replace: `if (s === 'dropX')`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -613,7 +613,7 @@ export const mutants = [
   {
     id: 'policy.gate.worktree',
     behaviour: `the git gate 'worktree' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: "changes the repository's worktrees, which CodePlane manages", readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -621,7 +621,7 @@ export const mutants = [
   {
     id: 'policy.gate.remote',
     behaviour: `the git gate 'remote' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: "changes the repository's remotes", readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -629,7 +629,7 @@ export const mutants = [
   {
     id: 'policy.gate.update-ref',
     behaviour: `the git gate 'update-ref' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  'update-ref': 'rewrites a ref directly',
 `,
     replace: '',
@@ -638,7 +638,7 @@ export const mutants = [
   {
     id: 'policy.gate.symbolic-ref',
     behaviour: `the git gate 'symbolic-ref' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: 'repoints a symbolic ref such as HEAD', readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -646,7 +646,7 @@ export const mutants = [
   {
     id: 'policy.gate.reflog-expire-delete',
     behaviour: `the git gate 'reflog expire/delete' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (pos[0] === 'expire' || pos[0] === 'delete') return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -654,7 +654,7 @@ export const mutants = [
   {
     id: 'policy.gate.gc-prune',
     behaviour: `the git gate 'gc --prune' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `? { gate: 'deletes unreachable objects (gc --prune)', readOnly: false }`,
     replace: '? { readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -662,7 +662,7 @@ export const mutants = [
   {
     id: 'policy.gate.prune',
     behaviour: `the git gate 'prune' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  prune: 'deletes unreachable objects (prune)',
 `,
     replace: '',
@@ -671,7 +671,7 @@ export const mutants = [
   {
     id: 'policy.gate.submodule-foreach',
     behaviour: `the git gate 'submodule foreach' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (pos[0] === 'foreach') return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -679,7 +679,7 @@ export const mutants = [
   {
     id: 'policy.gate.credential',
     behaviour: `the git gate 'credential' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  credential: 'reads or changes stored credentials',`,
     replace: `  credentialX: 'reads or changes stored credentials',`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -687,7 +687,7 @@ export const mutants = [
   {
     id: 'policy.gate.tag-d',
     behaviour: `the git gate 'tag -d' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--delete'], 'd')) return { gate: 'deletes a tag'`,
     replace: `if (false) return { gate: 'deletes a tag'`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -695,7 +695,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-m-m',
     behaviour: `the git gate 'branch -m/-M' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--move'], 'mM')) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -703,7 +703,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-d',
     behaviour: `the git gate 'branch -D' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--delete'], 'dD')) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -711,7 +711,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-f',
     behaviour: `the git gate 'branch -f' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--force', '--copy'], 'fcC'))`,
     replace: 'if (false)',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -719,7 +719,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-upstream',
     behaviour: `the git gate 'branch upstream' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--set-upstream-to', '--unset-upstream', '--edit-description', '--track'], 'ut'))`,
     replace: 'if (false)',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -727,7 +727,7 @@ export const mutants = [
   {
     id: 'policy.gate.checkout-b',
     behaviour: `the git gate 'checkout -B' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--orphan'], 'bB')) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -735,7 +735,7 @@ export const mutants = [
   {
     id: 'policy.gate.switch-c',
     behaviour: `the git gate 'switch -C' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  switch: "moves the worktree off the job's branch (switch)",
 `,
     replace: '',
@@ -744,7 +744,7 @@ export const mutants = [
   {
     id: 'policy.gate.replace',
     behaviour: `the git gate 'replace' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: 'replaces objects, rewriting history (replace)', readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -752,7 +752,7 @@ export const mutants = [
   {
     id: 'policy.gate.notes',
     behaviour: `the git gate 'notes' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return { gate: 'changes notes, refs shared by every worktree of the repository (notes)', readOnly: false };`,
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -760,7 +760,7 @@ export const mutants = [
   {
     id: 'policy.gate.filter-branch',
     behaviour: `the git gate 'filter-branch' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  'filter-branch': 'rewrites the repository history',
 `,
     replace: '',
@@ -769,7 +769,7 @@ export const mutants = [
   {
     id: 'policy.gate.config-writes',
     behaviour: `the git gate 'config writes' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return { gate: 'changes git configuration shared by every worktree (aliases, hooks, remotes)', readOnly: false };`,
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -777,7 +777,7 @@ export const mutants = [
   {
     id: 'policy.gate.hook-run',
     behaviour: `the git gate 'hook run' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return { gate: 'runs a repository hook (hook run)', readOnly: false };`,
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -785,7 +785,7 @@ export const mutants = [
   {
     id: 'policy.gate.maintenance-start',
     behaviour: `the git gate 'maintenance start' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `['start', 'register', 'unregister', 'stop'].includes(pos[0] ?? '')`,
     replace: `['startX'].includes(pos[0] ?? '')`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -793,7 +793,7 @@ export const mutants = [
   {
     id: 'policy.gate.lfs-install',
     behaviour: `the git gate 'lfs install' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return pos[0] === 'install' || pos[0] === 'uninstall' ?`,
     replace: 'return false ?',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -801,7 +801,7 @@ export const mutants = [
   {
     id: 'policy.gate.unknown-subcommand-aliases',
     behaviour: `the git gate 'unknown subcommand (aliases)' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: 'return { gate: `uses "${sub}", which is not a git command this policy knows (it may be an alias)`, readOnly: false };',
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -809,7 +809,7 @@ export const mutants = [
   {
     id: 'policy.gate.push',
     behaviour: `the git gate 'push' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  push: 'pushes to a remote',
 `,
     replace: '',
@@ -818,7 +818,7 @@ export const mutants = [
   {
     id: 'policy.gate.scheduled-commands-at-systemd-run',
     behaviour: `the git gate 'scheduled commands (at, systemd-run)' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-commands.ts',
+    file: 'workers/policy/shell-commands.ts',
     find: `    case 'at':
 `,
     replace: '',
@@ -828,7 +828,7 @@ export const mutants = [
   {
     id: 'env.worker-allowlist',
     behaviour: "a job worker gets an allow-list of the server's environment, never CPL_PASSWORD",
-    file: 'supervisor/worker-env.ts',
+    file: 'supervisor/workers/worker-env.ts',
     find: 'return workerEnvFrom(serverEnv, config.agentEnv, extra);',
     replace: 'return { ...serverEnv, ...extra } as Record<string, string>;',
     tests: ['test/integration/agent-env.test.ts'],
@@ -877,7 +877,7 @@ export const mutants = [
   {
     id: 'vanished.route-names-what-vanished',
     behaviour: 'merge or create_pr on a job whose repository vanished answers 409 REPO_MISSING (not a 500, not a vague state error)',
-    file: 'supervisor/review-service.ts',
+    file: 'supervisor/review/review-service.ts',
     find: "    if (action !== 'discard' && job.state !== 'queued' && job.state !== 'preparing') await assertWorkspace(job, this.d.supervisor.workspaceLost);\n",
     replace: '',
     tests: ['test/integration/vanished-workspace.test.ts'],
@@ -909,9 +909,82 @@ export const mutants = [
   {
     id: 'vanished.failure-reason-of-current-state',
     behaviour: 'a job that reached review carries no failureReason of an earlier failure',
-    file: 'supervisor/projection.ts',
+    file: 'supervisor/events/projection.ts',
     find: "          failure_reason: e.to === 'failed' ? (e.reason ?? null) : null,",
     replace: "          failure_reason: e.to === 'failed' ? (e.reason ?? null) : e.from === 'failed' ? null : undefined,",
     tests: ['test/integration/event-log-append.test.ts'],
+  },
+  // ---- server-side git (machines/git-invocation.ts, docs/security.md "Server-side git") -------------
+  {
+    id: 'hardgit.hooks-path',
+    behaviour: "the server's git runs no hook of the repository (core.hooksPath=/dev/null)",
+    file: 'machines/git-invocation.ts',
+    find: "  ['core.hooksPath', '/dev/null'],\n",
+    replace: '',
+    tests: ['test/unit/git-invocation.test.ts', 'test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.fsmonitor',
+    behaviour: "the server's git never starts the repository's fsmonitor program",
+    file: 'machines/git-invocation.ts',
+    find: "  ['core.fsmonitor', 'false'],\n",
+    replace: '',
+    tests: ['test/unit/git-invocation.test.ts', 'test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.env-clearing',
+    behaviour: "no GIT_* variable of the server's environment reaches its git (GIT_DIR, GIT_CONFIG_PARAMETERS, GIT_EXTERNAL_DIFF)",
+    file: 'machines/git-invocation.ts',
+    find: "return upper.startsWith('GIT_') || upper === 'SSH_ASKPASS'",
+    replace: "return upper === 'SSH_ASKPASS'",
+    tests: ['test/unit/git-invocation.test.ts', 'test/integration/git-hardening-e2e.test.ts'],
+  },
+  {
+    id: 'hardgit.no-verify',
+    behaviour: 'commits and merges made by the server pass --no-verify (a second layer under the hooks path)',
+    file: 'machines/git-invocation.ts',
+    find: "      return ['--no-verify'];\n",
+    replace: '      return [];\n',
+    tests: ['test/unit/git-invocation.test.ts'],
+  },
+  {
+    id: 'hardgit.diff-external',
+    behaviour: "the server's git never runs an external diff program (diff.external emptied)",
+    file: 'machines/git-invocation.ts',
+    find: "  ['diff.external', ''],\n",
+    replace: '',
+    tests: ['test/unit/git-invocation.test.ts'],
+  },
+  {
+    id: 'hardgit.driver-scan',
+    behaviour: "the repository's filter and merge drivers are switched off before a command that could run them",
+    file: 'supervisor/git/git-exec.ts',
+    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
+    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
+    tests: ['test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.pool-task',
+    behaviour: 'git started from a diff pool thread is hardened like git on the main thread',
+    file: 'workers/tasks/git-task.ts',
+    find: "return spawn('git', inv.args, { cwd: input.cwd, env: inv.env,",
+    replace: "return spawn('git', inv.args.slice(inv.args.indexOf(input.args[0] ?? '')), { cwd: input.cwd, env: { ...process.env } as Record<string, string>,",
+    tests: ['test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.gh-env',
+    behaviour: "the git the GitHub CLI runs is hardened too (GIT_CONFIG_* in gh's environment)",
+    file: 'supervisor/git/pull-request.ts',
+    find: "const env = toolEnvForGit(process.env, { GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env }, await scanDrivers(spawnGitHere, input.repoPath));",
+    replace: "const env = { ...process.env, GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env } as Record<string, string>;",
+    tests: ['test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.setup-env',
+    behaviour: "a repository's setup command never gets CodePlane's own variables (the login password) or the server's GIT_*",
+    file: 'supervisor/git/worktree-setup.ts',
+    find: 'env: { ...setupEnv(process.env), ...opts.env },',
+    replace: 'env: { ...process.env, ...opts.env },',
+    tests: ['test/integration/git-worktree-setup.test.ts'],
   },
 ];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PermissionMode } from '../../machines/job-spec.ts';
 import type { PermissionRequest } from '../../workers/agents/adapter.ts';
-import { decide, type FsFacts } from '../../workers/permission-policy.ts';
+import { decide, type FsFacts } from '../../workers/policy/permission-policy.ts';
 import {
   GATE,
   NETWORK,
