@@ -107,10 +107,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
     const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push, logLinesDropped: () => logFile.dropped });
+    // The directory `cpl up` runs in first, so hygiene covers it too (after a lost database it is the one that matters).
+    if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     // Without the user's database nothing can tell which worktrees are theirs: touch none (they stay listed in the log).
     if (storage.current().state !== 'identity_problem') await reconcileAllWorktrees(db, paths.worktrees, paths.home, log);
     else log.warn('start-up worktree hygiene skipped: the database is not the one CodePlane recorded');
-    if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {
       const line = consoleLine(e);
       if (line) process.stdout.write(`${line}\n`);
