@@ -587,6 +587,22 @@ export const mutants = [
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
   },
   {
+    id: 'policy.gate.fetch-refspec-with-a-path',
+    behaviour: 'a fetch refspec whose destination is a full ref (`+refs/heads/x:refs/heads/x`) is the same gate; only a URL is not a refspec',
+    file: 'workers/policy/shell-git-rules.ts',
+    find: `pos.slice(1).some((p) => p.includes(':') && !p.includes('//'))`,
+    replace: `pos.slice(1).some((p) => p.includes(':') && !p.includes('/'))`,
+    tests: ['test/unit/permission-policy-gates.test.ts'],
+  },
+  {
+    id: 'policy.gate.fetch-url-is-not-a-refspec',
+    behaviour: 'the remote of a fetch (a URL, scp-like address) is not read as a refspec; the refspecs after it are',
+    file: 'workers/policy/shell-git-rules.ts',
+    find: `pos.slice(1).some((p) => p.includes(':') && !p.includes('//'))`,
+    replace: `pos.slice(0).some((p) => p.includes(':') && !p.includes('//'))`,
+    tests: ['test/unit/permission-policy-gates.test.ts'],
+  },
+  {
     id: 'policy.gate.reset-soft-keep-merge',
     behaviour: `the git gate 'reset --soft/--keep/--merge' asks in every mode and is refused in observe_only`,
     file: 'workers/policy/shell-git-rules.ts',
