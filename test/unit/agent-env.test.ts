@@ -90,7 +90,7 @@ describe('the worker environment', () => {
     assert.deepEqual(JSON.parse(worker[AGENT_ENV_VAR]!), ['JAVA_HOME']);
   });
   it("passes the sandbox's settings to the worker, never to the agent", () => {
-    const env = { ...SERVER, CODEPLANE_SANDBOX: 'on', CODEPLANE_BWRAP: '/usr/bin/bwrap', CODEPLANE_WORKTREES_DIR: '/w' };
+    const env: Record<string, string> = { ...SERVER, CODEPLANE_SANDBOX: 'on', CODEPLANE_BWRAP: '/usr/bin/bwrap', CODEPLANE_WORKTREES_DIR: '/w' };
     const w = workerEnvFrom(env);
     for (const k of ['CODEPLANE_SANDBOX', 'CODEPLANE_BWRAP', 'CODEPLANE_WORKTREES_DIR']) {
       assert.equal(w[k], env[k], k);
