@@ -29,6 +29,7 @@ import { parking } from './parking.ts';
 import { recovery } from './recovery.ts';
 import { replay } from './replay.ts';
 import { scale } from './scale.ts';
+import { startup } from './startup.ts';
 import { throughput } from './throughput.ts';
 import { uiRender } from './ui-render.ts';
 
@@ -39,9 +40,11 @@ interface Bench {
   run(ctx: BenchContext): Promise<BenchOutcome>;
 }
 
-// Run order groups benchmarks by the fixture they share: the 50-job fleet
+// Run order: start-up alone first, then benchmarks grouped by the fixture they share: the 50-job fleet
 // (latency, memory, scale), nothing (throughput, job start), the seeded history (replay, UI).
 const BENCHES: Bench[] = [
+  // First, on a machine nothing else of the run loads yet.
+  { key: 'startup', order: 9, run: startup },
   { key: 'memory', order: 4, run: memory },
   { key: 'scale', order: 6, run: scale },
   { key: 'latency', order: 1, run: eventLatency },
