@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: issue 8's benchmarks, each against a raw baseline measured
+ * `npm run bench`: the benchmarks of issues 8 and 15 (start-up), each against a raw baseline measured
  * in the same run on the same machine (these machines are shared and noisy,
  * so only ratios mean something). Prints one table, writes
  * bench/out/results-<timestamp>.json and appends the table to bench/RESULTS.md.
  *
  *   npm run bench [-- [--quick] [--profile] [--only=latency,scale,…] [--no-record] [--comment=TEXT]]
  *
- * --quick: smaller workloads (not recorded unless --record); --profile: CPU
+ * --quick and --only: not recorded in RESULTS.md unless --record; --profile: CPU
  * profiles of the server and workers in the measured windows, summarised at
  * the end (bench/out/prof-<timestamp>/). Every process started is stopped at
  * the end, including detached job workers and agent CLIs (found by their
@@ -144,7 +144,7 @@ const jsonFile = writeJson(stamp, {
   ...(profileDir ? { profiles } : {}),
 });
 process.stdout.write(`results: ${jsonFile}\n`);
-const record = !flag('no-record') && (!ctx.quick || flag('record')) && !only;
+const record = !flag('no-record') && (!ctx.quick || flag('record')) && (!only || flag('record'));
 if (record) {
   const md = appendResultsMd({ date: new Date().toISOString(), machine: machineInfo, seconds, rows, args, ...(option('comment') ? { comment: option('comment')! } : {}) });
   process.stdout.write(`recorded in ${md}\n`);

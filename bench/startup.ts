@@ -7,7 +7,9 @@
  *  - idle RSS: VmRSS after the start, five health calls and 2 s of rest.
  * Baseline: a bare `node -e` HTTP server answering the same request, started, probed and measured
  * the same way in the same run. Rounds alternate; figures are medians. The same server run from
- * the TypeScript sources (bin/cpl.js, tsx: the development loop) is reported for information.
+ * the TypeScript sources (bin/cpl.js, tsx: the development loop) is reported for information, and
+ * with CPL_BENCH_COMPARE_ROOT=<another checkout> that checkout's bin/cpl.js too (e.g. a commit
+ * before a change: `git worktree add /tmp/before <commit>`, node_modules linked).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -22,7 +24,8 @@ import { request } from './lib/server.ts';
 import { median, sleep } from './lib/stats.ts';
 
 const MB = 1024 * 1024;
-type Variant = 'bare' | 'built' | 'sources';
+type Variant = 'bare' | 'built' | 'sources' | 'compare';
+const COMPARE_ROOT = process.env['CPL_BENCH_COMPARE_ROOT'];
 
 const BARE_SERVER = `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end('{"status":"ok"}'); }).listen(Number(process.argv[1]), '127.0.0.1');`;
 
@@ -54,7 +57,7 @@ async function measure(variant: Variant, repo: string, home: string): Promise<Sa
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args =
-    variant === 'bare' ? ['-e', BARE_SERVER, String(port)] : [join(ROOT, variant === 'built' ? 'dist/cpl.js' : 'bin/cpl.js'), 'up', '--port', String(port)];
+    variant === 'bare' ? ['-e', BARE_SERVER, String(port)] : [variant === 'built' ? join(ROOT, 'dist/cpl.js') : join(variant === 'compare' ? COMPARE_ROOT! : ROOT, 'bin/cpl.js'), 'up', '--port', String(port)];
   let out = '';
   const t0 = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, { cwd: repo, env: { ...process.env, CODEPLANE_HOME: home, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -91,11 +94,11 @@ export async function startup(ctx: BenchContext): Promise<BenchOutcome> {
   ctx.log(`startup: built dist/ in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const dir = benchDir('startup');
   const repo = makeRepo(dir);
-  const homes: Record<Variant, string> = { bare: join(dir, 'home-bare'), built: join(dir, 'home-built'), sources: join(dir, 'home-sources') };
+  const homes: Record<Variant, string> = { bare: join(dir, 'home-bare'), built: join(dir, 'home-built'), sources: join(dir, 'home-sources'), compare: join(dir, 'home-compare') };
   for (const home of Object.values(homes)) mkdirSync(trackHome(home), { recursive: true, mode: 0o700 });
   const rounds = ctx.quick ? 2 : 5;
-  const samples: Record<Variant, Sample[]> = { bare: [], built: [], sources: [] };
-  const order: Variant[] = ['bare', 'built', 'sources'];
+  const samples: Record<Variant, Sample[]> = { bare: [], built: [], sources: [], compare: [] };
+  const order: Variant[] = ['bare', 'built', 'sources', ...(COMPARE_ROOT ? (['compare'] as const) : [])];
   for (const v of order) await measure(v, repo, homes[v]); // warm-up: page cache, the database created, tsx's cache
   for (let r = 0; r < rounds; r++) for (const v of r % 2 ? [...order].reverse() : order) samples[v].push(await measure(v, repo, homes[v]));
   const m = (v: Variant, k: keyof Sample) => median(samples[v].map((s) => s[k]));
@@ -115,6 +118,12 @@ export async function startup(ctx: BenchContext): Promise<BenchOutcome> {
       }),
       row({ bench: '9 startup', name: 'cpl up → first /api/health (sources, tsx)', measured: srcStart, baseline: bareStart, unit: 'ms', goal: 'info', status: 'INFO', note: `the development loop; rounds: ${list('sources', 'startMs')} ms` }),
       row({ bench: '9 startup', name: 'idle server RSS (sources, tsx)', measured: srcRss, baseline: bareRss, unit: 'MB', goal: 'info', status: 'INFO', note: `rounds: ${list('sources', 'rssMB')} MB` }),
+      ...(COMPARE_ROOT
+        ? [
+            row({ bench: '9 startup', name: `cpl up → first /api/health (${COMPARE_ROOT})`, measured: m('compare', 'startMs'), baseline: bareStart, unit: 'ms', goal: 'info', status: 'INFO', note: `rounds: ${list('compare', 'startMs')} ms` }),
+            row({ bench: '9 startup', name: `idle server RSS (${COMPARE_ROOT})`, measured: m('compare', 'rssMB'), baseline: bareRss, unit: 'MB', goal: 'info', status: 'INFO', note: `rounds: ${list('compare', 'rssMB')} MB` }),
+          ]
+        : []),
     ],
     details: { rounds, samples },
   };

@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -28,6 +28,25 @@ import { api, FAKE_CLAUDE, ROOT } from '../helpers/server-process.ts';
 const run = promisify(execFile);
 const MINUTE = 60_000;
 const DEV_TOOLING = ['tsx', 'typescript', 'esbuild', 'vite', '@types/node'];
+/** Packages the server and worker import: a repository's own copies must never be what they load. */
+const TRAPPED = ['koa', 'kysely', 'better-sqlite3', 'pino', 'piscina', 'ws', 'xstate', 'node-pty', '@anthropic-ai/claude-agent-sdk', 'tsx'];
+
+/**
+ * Booby-trapped copies of the packages CodePlane imports, committed in the repository `cpl up`
+ * runs in (so job worktrees have them too): loading any of them writes a marker into `marks`.
+ */
+function plantTraps(repo: string, marks: string): void {
+  for (const name of TRAPPED) {
+    const dir = join(repo, 'node_modules', name);
+    mkdirSync(dir, { recursive: true });
+    const mark = JSON.stringify(join(marks, name.replace('/', '+')));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '99.0.0', main: 'index.js', exports: { '.': { import: './index.mjs', default: './index.js' } } }));
+    writeFileSync(join(dir, 'index.js'), `require('node:fs').writeFileSync(${mark}, __filename);\nmodule.exports = {};\n`);
+    writeFileSync(join(dir, 'index.mjs'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${mark}, import.meta.url);\nexport default {};\n`);
+  }
+  git(repo, 'add', '-f', 'node_modules');
+  git(repo, 'commit', '-q', '-m', 'node_modules that must never be loaded');
+}
 
 /** Files git would commit (tracked or new, not ignored), as they are in the working tree. */
 function copyWorkingTree(to: string): void {
@@ -78,6 +97,7 @@ describe('package tarball: npm pack, npm install -g from the registry, the insta
   const work = mkdtempSync(join(tmpdir(), 'cpl-package-'));
   const prefix = join(work, 'prefix');
   const home = join(work, 'home');
+  const marks = join(work, 'trap-marks');
   const pkgDir = join(prefix, 'lib', 'node_modules', 'codeplane');
   const cplBin = join(prefix, 'bin', 'cpl');
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -99,6 +119,8 @@ describe('package tarball: npm pack, npm install -g from the registry, the insta
   before(async () => {
     mkdirSync(home, { recursive: true });
     repo = makeRepo('cpl-package-repo-');
+    mkdirSync(marks);
+    plantTraps(repo, marks);
     const src = join(work, 'src');
     copyWorkingTree(src);
     let t = performance.now();
@@ -122,7 +144,7 @@ describe('package tarball: npm pack, npm install -g from the registry, the insta
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     }
     // Job workers are detached: stop any left under this home.
-    await run('pkill', ['-f', `--home ${home}`]).catch(() => undefined);
+    await run('pkill', ['-f', `[-]-home ${home}`]).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
     rmSync(repo, { recursive: true, force: true });
     process.stdout.write(`package tarball timings: ${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}\n`);
@@ -188,7 +210,7 @@ describe('package tarball: npm pack, npm install -g from the registry, the insta
     const jobId = created.body.id;
     // The worker is the installed dist/worker.js, run by plain node.
     const cmdline = await until('the job worker process', MINUTE, async () => {
-      const { stdout } = await run('pgrep', ['-af', `--job ${jobId}`]);
+      const { stdout } = await run('pgrep', ['-af', `[-]-job ${jobId}`]);
       return stdout.split('\n').find((l) => l.includes(`--job ${jobId}`) && !l.includes('pgrep'));
     }, () => serverOut);
     assert.ok(cmdline.includes(join(realpathSync(pkgDir), 'dist', 'worker.js')) || cmdline.includes(join(pkgDir, 'dist', 'worker.js')), cmdline);
@@ -226,5 +248,7 @@ describe('package tarball: npm pack, npm install -g from the registry, the insta
     assert.equal(await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), MINUTE))]), 0);
     // The repository itself was never touched: only the job's branches were added.
     assert.equal(git(repo, 'status', '--porcelain'), '');
+    // Nothing was loaded from the repository's (or a worktree's) node_modules, by the server, a worker or a pool thread.
+    assert.deepEqual(readdirSync(marks), []);
   });
 });
