@@ -2,10 +2,10 @@
 import { builtinModules } from 'node:module';
 
 /**
- * The development loop's own bundler: supervisor/worker-bundle.ts imports esbuild only in the
+ * The development loop's own bundler: supervisor/workers/worker-bundle.ts imports esbuild only in the
  * `sources` layout (supervisor/install-paths.ts), a branch the built package never takes.
  */
-export const DEV_ONLY_IMPORTS = new Map([['supervisor/worker-bundle.ts', new Set(['esbuild'])]]);
+export const DEV_ONLY_IMPORTS = new Map([['supervisor/workers/worker-bundle.ts', new Set(['esbuild'])]]);
 
 /** `@scope/name/sub/path` → `@scope/name`; `name/sub` → `name`; `node:x` stays. */
 export function packageName(spec) {

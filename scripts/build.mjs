@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: what the npm package runs, as plain JavaScript under dist/ (see
 // supervisor/install-paths.ts for the layout):
-//   dist/cpl.js        the CLI and server (supervisor/cli.ts), the package's `cpl`
+//   dist/cpl.js        the CLI and server (supervisor/cli/cli.ts), the package's `cpl`
 //   dist/worker.js     the job worker process (workers/main.ts)
 //   dist/diff-task.js, dist/git-task.js   the piscina pool's task modules (workers/tasks/)
 //   dist/chunk-*.js, dist/<name>-*.js     shared code and lazily loaded modules
@@ -50,7 +50,7 @@ async function buildServer() {
   const result = await build({
     absWorkingDir: root,
     entryPoints: {
-      cpl: 'supervisor/cli.ts',
+      cpl: 'supervisor/cli/cli.ts',
       worker: 'workers/main.ts',
       'diff-task': 'workers/tasks/diff-task.ts',
       'git-task': 'workers/tasks/git-task.ts',

@@ -19,6 +19,8 @@ export interface DiffPoolOptions {
   maxThreads?: number;
   /** Threads exit after this long without work (ms). Default 30 s. */
   idleTimeoutMs?: number;
+  /** A thread that failed outside any task (it could not start, say): reported here, never thrown at the server. */
+  onError?: (e: unknown) => void;
 }
 
 export class DiffPool {
@@ -34,6 +36,8 @@ export class DiffPool {
       maxThreads,
       idleTimeout: opts.idleTimeoutMs ?? 30_000,
     });
+    // Piscina emits such failures as 'error' events: without a listener the process would die of one.
+    this.pool.on('error', (e: unknown) => opts.onError?.(e));
   }
 
   run(input: DiffTaskInput, signal?: AbortSignal): Promise<DiffTaskOutput> {

@@ -25,8 +25,8 @@ describe('the build refuses output that needs packages the install does not have
   });
 
   it('esbuild only as the dynamic import of the development bundler, nowhere else', () => {
-    assert.deepEqual(externalProblems(meta('supervisor/worker-bundle.ts', { path: 'esbuild', kind: 'dynamic-import' }), deps), []);
-    assert.equal(externalProblems(meta('supervisor/worker-bundle.ts', { path: 'esbuild', kind: 'import-statement' }), deps).length, 1);
+    assert.deepEqual(externalProblems(meta('supervisor/workers/worker-bundle.ts', { path: 'esbuild', kind: 'dynamic-import' }), deps), []);
+    assert.equal(externalProblems(meta('supervisor/workers/worker-bundle.ts', { path: 'esbuild', kind: 'import-statement' }), deps).length, 1);
     assert.equal(externalProblems(meta('supervisor/server.ts', { path: 'esbuild', kind: 'dynamic-import' }), deps).length, 1);
   });
 
@@ -50,7 +50,7 @@ describe('the build refuses output that needs packages the install does not have
     const probe = `import { build } from 'esbuild'; import { externalProblems } from './scripts/build-externals.mjs';
       import { readFileSync } from 'node:fs';
       const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-      const r = await build({ entryPoints: ['supervisor/cli.ts', 'workers/main.ts', 'workers/tasks/diff-task.ts', 'workers/tasks/git-task.ts'], bundle: true, write: false, outdir: 'x', splitting: true, format: 'esm', platform: 'node', packages: 'external', metafile: true, logLevel: 'silent' });
+      const r = await build({ entryPoints: ['supervisor/cli/cli.ts', 'workers/main.ts', 'workers/tasks/diff-task.ts', 'workers/tasks/git-task.ts'], bundle: true, write: false, outdir: 'x', splitting: true, format: 'esm', platform: 'node', packages: 'external', metafile: true, logLevel: 'silent' });
       console.log(JSON.stringify(externalProblems(r.metafile, pkg.dependencies)));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
