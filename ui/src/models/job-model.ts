@@ -119,6 +119,7 @@ export class JobModel {
         t?.addItem({ kind: 'note', key: `n${e.seq}`, tone: 'success', text: `Resolved: ${e.resolution.replace('_', ' ')}${e.prUrl ? ` (${e.prUrl})` : ''}` });
         return;
       case 'job_created':
+      case 'job_restarted': // its transcript line (a system entry, emitted with it) is what the page shows
         return;
       default:
         assertNever(e);
