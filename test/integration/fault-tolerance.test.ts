@@ -148,7 +148,9 @@ describe('the supervisor is killed -9', () => {
     const second = await start(repo, first.home);
     const live = await SseClient.open(`${second.url}/api/events?jobId=${job.id}`, 0);
     const note = await live.waitFor((e) => e.event === 'transcript_update' && (e.data['entry'] as { role: string }).role === 'system', 30_000, 'note');
-    assert.match(String((note.data['entry'] as { text: string }).text), /CodePlane was restarted/);
+    assert.match(String((note.data['entry'] as { text: string }).text), /CodePlane found the job worker gone at start/);
+    const restarted = await live.waitFor((e) => e.event === 'job_restarted', 30_000, 'restart event');
+    assert.equal(restarted.data['kind'], 'lost', 'no graceful stop was recorded: the worker was lost');
     await live.waitFor(stateIs(job.id, 'review'), 30_000, 'review');
     live.close();
     assert.equal(existsSync(join(second.home, 'run', `${job.id}.sock`)), true, 'a new worker listens');
@@ -171,7 +173,9 @@ describe('graceful stop and restart', () => {
 
     const second = await start(repo, first.home);
     const live = await SseClient.open(`${second.url}/api/events?jobId=${job.id}`, 0);
-    await live.waitFor((e) => e.event === 'transcript_update' && /CodePlane was restarted/.test(String((e.data['entry'] as { text?: string }).text)), 30_000, 'resume note');
+    await live.waitFor((e) => e.event === 'transcript_update' && /CodePlane was stopped while the job ran/.test(String((e.data['entry'] as { text?: string }).text)), 30_000, 'resume note');
+    const restarted = await live.waitFor((e) => e.event === 'job_restarted', 30_000, 'restart event');
+    assert.equal(restarted.data['kind'], 'graceful_stop');
     await live.waitFor(stateIs(job.id, 'review'), 30_000, 'review');
     live.close();
     const states = live.events.filter((e) => e.event === 'job_state_changed').map((e) => e.data['to']);
