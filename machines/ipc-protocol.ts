@@ -47,6 +47,8 @@ export type SupervisorMessage =
   | { type: 'shutdown'; reason: string }
   /** The server restarted and re-attached to this worker: the job records it. */
   | { type: 'restarted'; kind: RestartKind; reason: string }
+  /** The job's repository or worktree vanished: the job fails with `reason`. */
+  | { type: 'workspace_lost'; reason: string }
   | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] };
 
 export type WorkerMessage =
@@ -58,7 +60,7 @@ export type WorkerMessage =
   | { type: 'protocol_error'; message: string };
 
 const seq = int({ min: 0 });
-const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'restarted', 'publish_diff'] as const;
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'restarted', 'workspace_lost', 'publish_diff'] as const;
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
@@ -85,6 +87,7 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
   resolve: object({ resolution: literal(...RESOLUTIONS), prUrl: optional(str()) }),
   shutdown: object({ reason: str() }),
   restarted: object({ kind: literal(...RESTART_KINDS), reason: str() }),
+  workspace_lost: object({ reason: str({ min: 1, max: 10_000 }) }),
   resume: object({ instruction: optional(str({ max: 100_000 })) }),
   publish_diff: object({
     stats: object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) }),

@@ -13,6 +13,8 @@ export type JobMachineEvent =
   | { type: 'RESUME'; instruction?: string }
   | { type: 'RESOLVE'; resolution: Resolution; prUrl?: string }
   | { type: 'WORKER_LOST'; reason: string }
+  /** The job's repository or worktree vanished from disk: nothing it does can land, so it fails with the reason. */
+  | { type: 'WORKSPACE_LOST'; reason: string }
   /**
    * A new worker continues the job from its persisted snapshot (after a crash or a server restart).
    * `heldApprovals`: the approvals that stay pending (the user can still answer them; the agent,

@@ -40,6 +40,7 @@ export const jobMachine = setup({
     agent: fromCallback<AgentCommand, AgentActorInput, JobMachineEvent>(() => () => undefined),
   },
   guards: {
+    isDiscard: ({ event }) => event.type === 'RESOLVE' && event.resolution === 'discarded',
     isPending: ({ context, event }) => event.type === 'APPROVAL_DECIDED' || event.type === 'AGENT.APPROVAL_WITHDRAWN'
       ? context.pendingApprovals.includes(event.approvalId)
       : false,
@@ -200,6 +201,7 @@ export const jobMachine = setup({
             'AGENT.TURN_FAILED': { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'running', to: 'failed' } }] },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'running', to: 'canceled' } } },
             WORKER_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'running', to: 'failed' } }] },
+            WORKSPACE_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'running', to: 'failed' } }] },
           },
         },
         waiting_for_approval: {
@@ -237,6 +239,7 @@ export const jobMachine = setup({
             },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'canceled' } } },
             WORKER_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'failed' } }] },
+            WORKSPACE_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'failed' } }] },
           },
         },
         review: {
@@ -256,20 +259,24 @@ export const jobMachine = setup({
             RECOVERED: { actions: 'noteRestart' },
             RESOLVE: { target: '#job.completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'review', to: 'completed' } }] },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'review', to: 'canceled' } } },
+            WORKSPACE_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'review', to: 'failed' } }] },
           },
         },
       },
       exit: 'withdrawAllApprovals',
     },
     completed: { type: 'final' },
+    // A job that ended without landing may still be discarded: its worktree and branch are removed.
     failed: {
       on: {
         RESUME: { target: 'preparing', actions: ['clearFailure', { type: 'stateChanged', params: { from: 'failed', to: 'preparing', reason: 'resumed' } }] },
+        RESOLVE: { guard: 'isDiscard', target: 'completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'failed', to: 'completed' } }] },
       },
     },
     canceled: {
       on: {
         RESUME: { target: 'preparing', actions: { type: 'stateChanged', params: { from: 'canceled', to: 'preparing', reason: 'resumed' } } },
+        RESOLVE: { guard: 'isDiscard', target: 'completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'canceled', to: 'completed' } }] },
       },
     },
   },

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { query, type SDKUserMessage, type SpawnOptions, type SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentModel } from '../api/contract.ts';
 
 export interface ClaudeModelsOptions {
@@ -24,6 +24,8 @@ const silence: AsyncIterable<SDKUserMessage> = {
 };
 
 export async function listClaudeModels(opts: ClaudeModelsOptions): Promise<AgentModel[]> {
+  // Loaded on first use: the SDK is about 30 MB of resident memory the idle server should not hold.
+  const { query } = await import('@anthropic-ai/claude-agent-sdk');
   const cwd = mkdtempSync(join(tmpdir(), 'cpl-claude-probe-'));
   let child: ChildProcess | undefined;
   const q = query({

@@ -5,42 +5,18 @@
  * lets the user answer approvals on stdin: `y`, or `n`, optionally followed
  * by a note ("n use pnpm instead"). Exits 0 at review/completed, 1 on failure.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { AGENT_IDS, PERMISSION_MODES } from '../machines/job-spec.ts';
 import { CliUsageError } from './cli-auth.ts';
-import { pathsFor, resolveHome } from './paths.ts';
+import { call, connection, type Json } from './cli-client.ts';
 import { terminalSafe } from './terminal-text.ts';
-
-type Json = Record<string, unknown>;
 
 /** Terminal-safe text: control characters (ANSI escapes included) are shown, not obeyed; newlines and tabs stay. */
 const safe = (s: unknown): string => terminalSafe(String(s ?? ''), { multiline: true });
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
-
-function connection(): { url: string; headers: Record<string, string> } {
-  const paths = pathsFor(resolveHome());
-  let info: { url?: unknown };
-  try {
-    info = JSON.parse(readFileSync(paths.serverInfo, 'utf8')) as { url?: unknown };
-  } catch {
-    throw new CliUsageError('no server is running; start one with `cpl up`');
-  }
-  if (typeof info.url !== 'string') throw new CliUsageError(`${paths.serverInfo} is damaged; restart the server`);
-  const tokenFile = join(paths.run, 'cli-token');
-  const token = process.env['CPL_TOKEN'] || (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
-  return { url: info.url, headers: token ? { authorization: `Bearer ${token}` } : {} };
-}
-
-async function call(c: ReturnType<typeof connection>, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${c.url}${path}`, { method, headers: { ...c.headers, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) }).catch(() => {
-    throw new CliUsageError(`the server at ${c.url} does not answer`);
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Json };
-}
 
 const errorOf = (b: Json): string => safe((b['error'] as Json | undefined)?.['message'] ?? 'request failed');
 

@@ -2,6 +2,7 @@
  * `cpl`: the command line. `cpl up` runs the server in the foreground.
  * Expected failures print one clear line and exit non-zero, never a stack trace.
  */
+import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.ts';
@@ -9,6 +10,7 @@ import { pathsFor, resolveHome } from './paths.ts';
 import { startServer, StartupError } from './server.ts';
 import { terminalSafe } from './terminal-text.ts';
 import { remoteBanner } from './cli-remote.ts';
+import { relaunch } from './server-relaunch.ts';
 
 const USAGE = `usage: cpl <command>
 
@@ -16,7 +18,7 @@ const USAGE = `usage: cpl <command>
                              start the server in the foreground (default 127.0.0.1:8080);
                              --remote opens a public tunnel (cloudflared/devtunnel); exposure needs a password
   down                       stop the running server (jobs are checkpointed and resume on the next up)
-  restart                    restart the server; running jobs keep running
+  restart                    restart the server with the settings it was started with; running jobs keep running
   status                     is the server up? jobs by state
   doctor [--json] [--port P] check the environment, with a fix hint for each problem
   run --repo PATH --agent claude|copilot [--model M] [--mode MODE] "prompt"
@@ -49,7 +51,12 @@ async function up(argv: string[]): Promise<void> {
   try {
     const envPassword = process.env['CPL_PASSWORD'] || undefined;
     const password = values.password ?? envPassword;
-    const server = await startServer({ home: resolveHome(), host, port, registerCwd: process.cwd(), remote: values.remote ?? false, ...(password !== undefined ? { password } : {}) });
+    const home = resolve(resolveHome());
+    const server = await startServer({ home, host, port, registerCwd: process.cwd(), remote: values.remote ?? false, ...(password !== undefined ? { password } : {}) });
+    // Started inside a repository, the server must not live in it: once the user deletes that
+    // repository, starting a diff thread (which reads the process's cwd) threw ENOENT out of piscina
+    // and took the server down. Its own home outlives every repository.
+    process.chdir(home);
     process.stdout.write(`CodePlane ${VERSION} listening on ${server.url}\n`);
     if (server.tunnelUrl) process.stdout.write(`${remoteBanner(server.tunnelUrl, values.password !== undefined ? 'flag' : envPassword !== undefined ? 'env' : 'stored')}\n`);
     let stopping = false;
@@ -57,7 +64,7 @@ async function up(argv: string[]): Promise<void> {
       if (stopping) return;
       stopping = true;
       process.stdout.write(mode === 'detach' ? 'restarting: leaving jobs running…\n' : 'stopping: checkpointing jobs…\n');
-      void server.close(mode).then(() => process.exit(0));
+      void server.close(mode).then(() => (mode === 'detach' ? relaunch(server.port) : process.exit(0)));
     };
     process.on('SIGINT', () => stop('checkpoint'));
     process.on('SIGTERM', () => stop('checkpoint'));
@@ -79,14 +86,6 @@ function serverInfo(): { pid: number; url: string; host?: string; port?: number;
   }
 }
 
-async function status(): Promise<void> {
-  const info = serverInfo();
-  if (!info) fail('no server is running');
-  const res = await fetch(`${info.url}/api/health`).catch(() => undefined);
-  if (!res?.ok) fail(`a server was started at ${info.url} but does not answer`);
-  process.stdout.write(`up at ${info.url}\n${JSON.stringify(await res.json(), null, 2)}\n`);
-}
-
 function down(): void {
   const info = serverInfo();
   if (!info) fail('no server is running');
@@ -98,8 +97,12 @@ function down(): void {
   }
 }
 
-/** Stops the running server without stopping its jobs, then serves again here on the same address. */
+/**
+ * Asks the running server to restart: it stops without stopping its jobs and starts its successor
+ * itself, with its own flags and environment (server-relaunch.ts). Waits for the successor to answer.
+ */
 async function restart(argv: string[]): Promise<void> {
+  if (argv.length > 0) fail('cpl restart takes no options: it restarts with the settings the server was started with (to change them: cpl down, then cpl up with the new ones)', 2);
   const info = serverInfo();
   if (!info) fail('no server is running');
   try {
@@ -107,13 +110,16 @@ async function restart(argv: string[]): Promise<void> {
   } catch {
     fail(`the server recorded as pid ${info.pid} is not running`);
   }
-  const deadline = performance.now() + 30_000;
-  while (alive(info.pid)) {
-    if (performance.now() > deadline) fail(`the server (pid ${info.pid}) did not stop within 30 s`);
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const next = serverInfo();
+    if (next && next.pid !== info.pid && (await fetch(`${next.url}/api/health`).then((r) => r.ok, () => false))) {
+      process.stdout.write(`restarted: CodePlane listening on ${next.url} (pid ${next.pid})\n`);
+      return;
+    }
+    if (performance.now() > deadline) fail(`the server (pid ${info.pid}) did not come back within 60 s; see ${pathsFor(resolveHome()).home}/logs`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const args = argv.length ? argv : [...(info.host ? ['--host', info.host] : []), ...(info.port ? ['--port', String(info.port)] : []), ...(info.remote ? ['--remote'] : [])];
-  await up(args);
 }
 
 function alive(pid: number): boolean {
@@ -126,10 +132,11 @@ function alive(pid: number): boolean {
 }
 
 /** The commands that live in their own modules; a usage or startup problem prints one line. */
-async function subcommand(command: 'password' | 'token' | 'doctor' | 'run', argv: string[]): Promise<void> {
+async function subcommand(command: 'password' | 'token' | 'doctor' | 'run' | 'status', argv: string[]): Promise<void> {
   try {
     if (command === 'password') await (await import('./cli-auth.ts')).passwordCommand(argv);
     else if (command === 'token') await (await import('./cli-auth.ts')).tokenCommand(argv);
+    else if (command === 'status') await (await import('./cli-status.ts')).statusCommand();
     else if (command === 'doctor') process.exitCode = await (await import('./doctor.ts')).doctorCommand(argv);
     else process.exit(await (await import('./cli-run.ts')).runCommand(argv)); // stdin may still be open
   } catch (e) {
@@ -152,8 +159,6 @@ switch (command) {
     await restart(rest);
     break;
   case 'status':
-    await status();
-    break;
   case 'password':
   case 'token':
   case 'doctor':

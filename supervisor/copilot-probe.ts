@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CopilotClient, RuntimeConnection } from '@github/copilot-sdk';
+import type { CopilotClient } from '@github/copilot-sdk';
 
 /** The BYOK provider setting (see workers/agents/copilot-provider.ts): model calls go to it, not to GitHub. */
 export const COPILOT_PROVIDER_ENV = 'CODEPLANE_COPILOT_PROVIDER';
@@ -40,6 +40,8 @@ export interface ProbeOptions {
 }
 
 export async function withCopilotClient<T>(opts: ProbeOptions, fn: (client: CopilotClient) => Promise<T>): Promise<T> {
+  // Loaded on first use: the idle server should not hold the SDK (about 12 MB of resident memory).
+  const { CopilotClient, RuntimeConnection } = await import('@github/copilot-sdk');
   const cwd = mkdtempSync(join(tmpdir(), 'cpl-copilot-probe-'));
   const byok = (opts.env[COPILOT_PROVIDER_ENV] ?? '').trim() !== '';
   const client = new CopilotClient({

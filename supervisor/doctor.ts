@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
@@ -15,6 +16,7 @@ import { LATEST_VERSION } from './db/migrations/index.ts';
 import { pathsFor, resolveHome, type Paths } from './paths.ts';
 import { terminalSafe } from './terminal-text.ts';
 import { findOnPath } from './tunnel.ts';
+import { runGit } from './git/git-exec.ts';
 
 export interface Check {
   id: string;
@@ -40,7 +42,10 @@ function nodeCheck(): Check {
 }
 
 async function gitCheck(): Promise<Check> {
-  const r = await run('git', ['--version']);
+  const r = await runGit(tmpdir(), ['--version'], { timeoutMs: 10_000 }).then(
+    (g) => ({ ok: true, out: g.stdout.trim() }),
+    () => ({ ok: false, out: '' }),
+  );
   return check('git', 'git', true, r.ok, r.ok ? r.out : 'git not found on PATH', 'install git (e.g. apt-get install git / brew install git)');
 }
 

@@ -4,13 +4,13 @@
  * agent's own session, or, if that is gone, a fresh one primed with a summary
  * of the transcript.
  */
-import { existsSync } from 'node:fs';
 import type { Job } from '../api/contract.ts';
 import { conflict } from '../machines/app-error.ts';
 import type { JobMachineEvent } from '../machines/job-events.ts';
 import type { Db } from './db/database.ts';
 import * as eventsRepo from './db/events-repo.ts';
 import { resumeSummary } from './resume-summary.ts';
+import { workspaceProblem } from './workspace-check.ts';
 import { RESUME_AFTER_LOSS, type StartPlan } from './start-plan.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
@@ -26,6 +26,9 @@ export interface ResumeHost {
   spawnWorker(job: Job, plan: StartPlan): Promise<WorkerHandle>;
 }
 
+/** How long a resume waits for the previous worker to exit. */
+const STOP_WAIT_MS = 30_000;
+
 export async function resumeJob(host: ResumeHost, jobId: string, instruction?: string): Promise<Job> {
   const job = host.mustGet(jobId);
   const text = instruction?.trim() ? instruction.trim() : undefined;
@@ -35,10 +38,12 @@ export async function resumeJob(host: ResumeHost, jobId: string, instruction?: s
     return job;
   }
   if (job.state !== 'failed' && job.state !== 'canceled') throw conflict('INVALID_STATE', `only a job that failed, was canceled or is in review can be resumed; this one is ${job.state}`);
-  // The worker of a job that just failed may still be flushing its last events.
-  await host.workerGone(jobId, 5000);
-  if (host.worker(jobId) || host.isStarting(jobId)) throw conflict('JOB_STARTING', 'the job is still stopping; try again in a moment');
-  if (!existsSync(job.worktreePath)) throw conflict('WORKTREE_MISSING', `the job's worktree ${job.worktreePath} no longer exists`);
+  // The worker of a job that just failed or was canceled may still be stopping its agent and
+  // flushing its last events: a resume right after a cancel waits for that instead of refusing.
+  await host.workerGone(jobId, STOP_WAIT_MS);
+  if (host.worker(jobId) || host.isStarting(jobId)) throw conflict('JOB_STOPPING', `the job's agent has not stopped after ${STOP_WAIT_MS / 1000} s; try again in a moment`);
+  const vanished = await workspaceProblem(job);
+  if (vanished) throw conflict(vanished.code, vanished.message);
   const recent = eventsRepo.transcript(host.db, jobId, { limit: 40 });
   host.applyWithoutWorker(jobId, text ? { type: 'RESUME', instruction: text } : { type: 'RESUME' });
   const resumed = host.mustGet(jobId);

@@ -23,8 +23,9 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resumeJob } from './job-resume.ts';
 import { recordStop, takeStopRecord, type StopMode } from './stop-record.ts';
 import type { RestartKind } from '../machines/domain-events.ts';
-import { tsxWorkerArgs } from './worker-bundle.ts';
+import { defaultWorkerArgs } from './worker-bundle.ts';
 import { join } from 'node:path';
+import { WORKSPACE_STATES, assertWorkspace, workspaceProblem } from './workspace-check.ts';
 
 /** A worker process spawned ahead of its `start` (see launchWorker). */
 interface LaunchedWorker {
@@ -43,7 +44,7 @@ export interface JobSupervisorDeps {
   log: Logger;
   /** The environment workers (and so the agent CLIs) get. */
   workerEnv: NodeJS.ProcessEnv;
-  /** Node arguments that run a worker (worker-bundle.ts); the tsx fallback when absent. */
+  /** Node arguments that run a worker (worker-bundle.ts); defaultWorkerArgs() when absent. */
   workerArgs?: string[];
   /** How much lower than the server's the workers' CPU priority is (config `workerNice`). */
   workerNice?: number;
@@ -205,9 +206,10 @@ export class JobSupervisor {
   /** A job in review whose worker is gone (or parked, once it has exited) gets one (idle, same agent session) when the user needs it. */
   async ensureWorker(jobId: string): Promise<WorkerHandle> {
     await this.workers.parkedGone(jobId); // it still holds the socket path and the agent session
+    const job = this.mustGet(jobId);
+    await assertWorkspace(job, this.workspaceLost); // no follow-up into (or agent revived in) a vanished worktree
     const live = this.worker(jobId);
     if (live) return live;
-    const job = this.mustGet(jobId);
     const snapshot = snapshotOf(jobsRepo.getSnapshot(this.deps.db, jobId));
     if (job.state !== 'review' || !snapshot) throw conflict('AGENT_NOT_RUNNING', `the job's agent session is not running (the job is ${job.state})`);
     return this.spawnWorker(job, { snapshot, idle: true, recovery: 'Resumed the agent session for a new message.' });
@@ -222,6 +224,9 @@ export class JobSupervisor {
         this.deps.log.warn({ jobId: job.id, err: e }, 'could not record the lost worker');
       }
     };
+    // A new worker in a vanished repository or worktree could do nothing: the job fails, naming it.
+    const vanished = job.state === 'preparing' ? undefined : await workspaceProblem(job);
+    if (vanished) return this.workspaceLost(job.id, `${why}; ${vanished.reason}`);
     let attempt = 0;
     if (opts.budget) {
       const d = decideRestart(this.restarts.get(job.id) ?? [], performance.now(), this.deps.restartPolicy ?? DEFAULT_RESTART_POLICY); // in-memory history: monotonic
@@ -288,6 +293,29 @@ export class JobSupervisor {
     this.deps.log.info({ jobId: job.id, worktreeKept: sound }, 'restarting a job that was interrupted while preparing');
     await this.prepareAndSpawn(job.id, { worktreeReady: sound });
   }
+
+  /**
+   * The job's repository or worktree vanished (WorkspaceWatch, a route, a lost worker): the job
+   * fails with `reason`, through its worker when one is alive (it numbers the job's events and
+   * stops the agent), else recorded here. A job already out of the states that hold a worktree
+   * is left as it is.
+   */
+  workspaceLost = (jobId: string, reason: string): void => {
+    const job = jobsRepo.getJob(this.deps.db, jobId);
+    if (!job || !WORKSPACE_STATES.includes(job.state)) return;
+    const w = this.worker(jobId);
+    if (w) {
+      w.send({ type: 'workspace_lost', reason });
+      return;
+    }
+    if (this.starting.has(jobId)) return; // its worker is about to exist; it is told on the next look
+    try {
+      this.applyWithoutWorker(jobId, { type: 'WORKSPACE_LOST', reason });
+    } catch (e) {
+      this.deps.log.warn({ jobId, err: e }, 'could not record that the job\'s workspace vanished');
+    }
+    this.tick();
+  };
 
   mustGet(jobId: string): Job {
     const job = jobsRepo.getJob(this.deps.db, jobId);
@@ -403,7 +431,7 @@ export class JobSupervisor {
 
   private workerOptions(jobId: string, agent?: AgentId) {
     const { paths } = this.deps;
-    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? tsxWorkerArgs(), ...(agent ? { agent } : {}), ...(this.deps.workerNice ? { nice: this.deps.workerNice } : {}) };
+    return { jobId, home: paths.home, socketPath: socketPathFor(paths, jobId), jobDir: jobDirFor(paths, jobId), env: this.deps.workerEnv, nodeArgs: this.deps.workerArgs ?? defaultWorkerArgs(), ...(agent ? { agent } : {}), ...(this.deps.workerNice ? { nice: this.deps.workerNice } : {}) };
   }
 
   private handlersFor(jobId: string, handle: () => WorkerHandle, adopted: () => boolean = () => true): WorkerHandlers {

@@ -18,6 +18,12 @@ import type { Paths } from './paths.ts';
 import { VERSION } from './version.ts';
 import { createAgentsPort } from './agents-port.ts';
 import { withDiskUsage, type DiskUsageTracker } from './disk-usage-tracker.ts';
+import { jobLeaves } from './job-settle.ts';
+import type { JobState } from '../machines/job-spec.ts';
+
+/** The states a cancel takes a job out of, and how long its answer waits for the agent to stop. */
+const CANCELABLE: ReadonlySet<JobState> = new Set(['preparing', 'running', 'waiting_for_approval', 'review']);
+const CANCEL_ANSWER_WAIT_MS = 10_000;
 
 export interface PortDeps {
   review: ReviewService;
@@ -129,7 +135,11 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         const w = await d.supervisor.ensureWorker(id);
         w.send({ type: 'follow_up', content });
       },
-      cancel: (id) => d.supervisor.cancel(id),
+      // Answers with the state the job goes to: a live worker stops its agent first (bounded wait).
+      cancel: async (id) => {
+        const job = await d.supervisor.cancel(id);
+        return CANCELABLE.has(job.state) ? jobLeaves(d.hub, id, CANCELABLE, () => mustGet(id), CANCEL_ANSWER_WAIT_MS) : job;
+      },
       resume: (id, instruction) => d.supervisor.resume(id, instruction),
     },
     approvals: {

@@ -5,7 +5,6 @@
  * It runs only for newly inserted events, so it never applies one twice.
  * (`last_seq`, which every event moves, is advanced once per batch by the EventLog.)
  */
-import { sql } from 'kysely';
 import type { StoredEvent } from '../api/contract.ts';
 import { assertNever } from '../machines/decode.ts';
 import { isTerminal } from '../machines/job-spec.ts';
@@ -24,9 +23,10 @@ export function applyEvent(db: Db, stored: StoredEvent): void {
           updated_at: ts,
           // A resumed job is not completed any more, so completed_at follows the state both ways.
           completed_at: isTerminal(e.to) ? ts : null,
-          // Set on failure; cleared only when leaving `failed` (the reason stays visible until then).
-          failure_reason:
-            e.to === 'failed' ? (e.reason ?? null) : e.from === 'failed' ? null : sql<string | null>`failure_reason`,
+          // The reason of the state the job is in: set on failure, gone in any other state. Keyed on `to`
+          // alone: a job recorded failed while a worker it still had moved it on (that worker's event says
+          // `from: running`) would otherwise reach review still carrying the old reason.
+          failure_reason: e.to === 'failed' ? (e.reason ?? null) : null,
         }),
       );
       break;

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Job, ResolveAction, ResolveResult, StoredEvent } from '../api/contract.ts';
 import { AppError, conflict, notFound } from '../machines/app-error.ts';
@@ -18,6 +17,7 @@ import { createPullRequest } from './git/pull-request.ts';
 import { removeWorktree } from './git/worktrees.ts';
 import type { JobSupervisor } from './job-supervisor.ts';
 import { publishDiff, resolveJob } from './review-transitions.ts';
+import { assertWorkspace } from './workspace-check.ts';
 
 
 export interface ReviewDeps {
@@ -71,7 +71,13 @@ export class ReviewService {
 
   async resolve(jobId: string, action: ResolveAction, opts: { strategy?: MergeStrategy } = {}): Promise<ResolveResult> {
     const job = this.mustGet(jobId);
-    if (job.state !== 'review') throw conflict('INVALID_STATE', `only a job in review can be resolved; this one is ${job.state}`);
+    // Merging or opening a pull request needs the repository and the worktree: checked first, so the
+    // answer names what vanished rather than the state it left the job in (discard removes what is left).
+    if (action !== 'discard' && job.state !== 'queued' && job.state !== 'preparing') await assertWorkspace(job, this.d.supervisor.workspaceLost);
+    // A job that ended without landing (failed, canceled) can still be discarded, which removes what it left.
+    const discardable = action === 'discard' && (job.state === 'failed' || job.state === 'canceled');
+    if (job.state !== 'review' && !discardable)
+      throw conflict('INVALID_STATE', `only a job in review can be resolved${action === 'discard' ? ' (or, to discard it, one that failed or was canceled)' : ''}; this one is ${job.state}`);
     if (this.resolving.has(jobId)) throw conflict('RESOLVE_IN_PROGRESS', 'this job is already being resolved');
     this.resolving.add(jobId);
     try {
@@ -134,8 +140,9 @@ export class ReviewService {
   private async compute(jobId: string, limits: Partial<DiffLimits>): Promise<DiffResult> {
     const job = this.mustGet(jobId);
     if (job.resolution) throw conflict('DIFF_UNAVAILABLE', `the job was ${job.resolution}; its worktree is gone`);
-    if (job.state === 'queued' || job.state === 'preparing' || !existsSync(job.worktreePath))
+    if (job.state === 'queued' || job.state === 'preparing')
       throw conflict('DIFF_UNAVAILABLE', `the job's worktree is not ready yet (the job is ${job.state})`);
+    await assertWorkspace(job, this.d.supervisor.workspaceLost);
     return computeDiff({ worktreePath: job.worktreePath, baseRef: job.baseRef, pool: this.d.pool, limits });
   }
 

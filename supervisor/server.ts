@@ -9,6 +9,7 @@ import { EventHub } from './event-hub.ts';
 import { EventLog } from './event-log.ts';
 import { HomeError, prepareHome } from './home.ts';
 import { JobSupervisor } from './job-supervisor.ts';
+import { WorkspaceWatch } from './workspace-watch.ts';
 import { consoleLine, createRootLogger } from './log.ts';
 import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
@@ -16,6 +17,8 @@ import { DiffPool } from './git/diff-pool.ts';
 import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
 import { DiskUsageTracker } from './disk-usage-tracker.ts';
 import { workerLaunchArgs } from './worker-bundle.ts';
+import { INSTALL } from './install-paths.ts';
+import { workerEnvFor } from './worker-env.ts';
 import { ReviewService } from './review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
 import { startOtelExport } from './otel-export.ts';
@@ -69,17 +72,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox and it is asked to re-send them");
       resync(jobId);
     });
-    const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
-    if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
-    if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
-    if (!workerEnv['CODEPLANE_WATCHDOG_MS']) workerEnv['CODEPLANE_WATCHDOG_MS'] = String(config.agentWatchdogSeconds * 1000);
-    if (!workerEnv['CODEPLANE_TOOL_WATCHDOG_MS']) workerEnv['CODEPLANE_TOOL_WATCHDOG_MS'] = String(config.agentToolWatchdogSeconds * 1000);
-    if (config.agents.claude.userConfig && !workerEnv['CODEPLANE_CLAUDE_USER_CONFIG']) workerEnv['CODEPLANE_CLAUDE_USER_CONFIG'] = '1';
-    if (config.agents.copilot.userConfig && !workerEnv['CODEPLANE_COPILOT_USER_CONFIG']) workerEnv['CODEPLANE_COPILOT_USER_CONFIG'] = '1';
+    // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
+    const workerEnv = workerEnvFor(process.env, config, paths.home);
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
-    const pool = new DiffPool();
+    const pool = new DiffPool({ onError: (err) => log.error({ err }, 'a diff thread failed outside a task') });
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
@@ -104,6 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       hosts: remote.hosts,
       clientKeys: remote.clientKeys,
       loginLimiter: new LoginLimiter({ globalPerMinute: config.loginAttemptsPerMinute }),
+      uiDir: INSTALL.uiDir,
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
@@ -131,6 +130,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     const parker = idleMs > 0 ? setInterval(parkIdle, Math.min(30_000, Math.max(250, idleMs / 4))) : undefined;
     parker?.unref();
+    // A repository or worktree deleted under a job fails the job, naming it (workspace-watch.ts).
+    const workspaces = new WorkspaceWatch({ db, log, lost: supervisor.workspaceLost });
+    workspaces.start();
 
     let closing: Promise<void> | undefined;
     const theDb = db;
@@ -143,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         (closing ??= (async () => {
           clearInterval(ticker);
           clearInterval(parker);
+          workspaces.stop();
           await terminals.close(); // closes the terminal WebSockets, which the HTTP server would otherwise wait for
           theServer.closeAllConnections();
           await new Promise<void>((r) => theServer.close(() => r()));

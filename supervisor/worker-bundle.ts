@@ -1,5 +1,7 @@
 /**
- * How a job worker process is launched. Running the TypeScript sources
+ * How a job worker process is launched. From the built package (install-paths.ts, layout `built`)
+ * the worker is dist/worker.js, built with everything else by scripts/build.mjs: nothing is
+ * bundled at run time. What follows is the development loop's (layout `sources`). Running the TypeScript sources
  * through tsx costs every worker a loader thread and a compile pass (about
  * 40 MB of resident memory and a second or more of start-up on a busy
  * machine), so the supervisor builds the worker once into plain ES modules
@@ -16,11 +18,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { INSTALL } from './install-paths.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORKER_SOURCE = join(ROOT, 'workers/main.ts');
+const ROOT = INSTALL.root;
+const WORKER_SOURCE = INSTALL.workerEntry;
 /** Everything the worker's import graph can reach (a superset is fine: it only decides when to rebuild). */
 const SOURCE_DIRS = ['workers', 'machines', 'supervisor/git'];
 const OUT_ROOT = join(ROOT, 'dist/worker');
@@ -35,8 +37,12 @@ const KEEP_BUILDS = 3;
  */
 const WORKER_V8_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
-/** Node arguments that run a worker from its TypeScript sources. */
-export function tsxWorkerArgs(): string[] {
+/**
+ * Node arguments that run a worker without building anything: the built worker in the package,
+ * its TypeScript sources through tsx in development.
+ */
+export function defaultWorkerArgs(): string[] {
+  if (INSTALL.layout === 'built') return [...WORKER_V8_FLAGS, INSTALL.workerEntry];
   return [...WORKER_V8_FLAGS, '--import', import.meta.resolve('tsx'), WORKER_SOURCE];
 }
 
@@ -62,11 +68,11 @@ function pruneOldBuilds(keep: string): void {
 }
 
 /**
- * Node arguments that run a worker: the bundle (built now if the sources
- * changed), or the tsx fallback. `CODEPLANE_WORKER_TSX=1` forces the fallback.
+ * Node arguments that run a worker: the built package's worker; from sources, the bundle (built
+ * now if the sources changed), or the tsx fallback. `CODEPLANE_WORKER_TSX=1` forces the fallback.
  */
 export async function workerLaunchArgs(log: Logger): Promise<string[]> {
-  if (process.env['CODEPLANE_WORKER_TSX'] === '1') return tsxWorkerArgs();
+  if (INSTALL.layout === 'built' || process.env['CODEPLANE_WORKER_TSX'] === '1') return defaultWorkerArgs();
   try {
     const hash = sourceHash();
     const dir = join(OUT_ROOT, hash);
@@ -104,6 +110,6 @@ export async function workerLaunchArgs(log: Logger): Promise<string[]> {
     return [...WORKER_V8_FLAGS, '--enable-source-maps', entry];
   } catch (e) {
     log.warn({ err: e }, 'could not build the job worker bundle; workers run through tsx');
-    return tsxWorkerArgs();
+    return defaultWorkerArgs();
   }
 }

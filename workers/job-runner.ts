@@ -12,6 +12,7 @@ import type { AgentAdapter } from './agents/adapter.ts';
 import { join } from 'node:path';
 import { executablePathFor, userConfigFor } from './agents/registry.ts';
 import { Outbox } from './outbox.ts';
+import { agentEnvForJob } from './agent-env-for-job.ts';
 import { toolWatchdogMsFromEnv, watchdogMsFromEnv } from './watchdog.ts';
 
 type StartMessage = Extract<SupervisorMessage, { type: 'start' }>;
@@ -45,8 +46,7 @@ export class JobRunner {
     this.agent = createAgentActor({
       adapter,
       spec,
-      // Claude Code's Bash keeps a cwd between calls; the policy assumes each command starts in the worktree.
-      env: { ...process.env, CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR: '1' },
+      env: agentEnvForJob(spec.agent, process.env),
       executablePath: executablePathFor(spec.agent),
       userConfig: userConfigFor(spec.agent),
       // The agent's own config and sessions, when the user's are not loaded: kept with the job so resume finds them.
@@ -104,6 +104,8 @@ export class JobRunner {
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'restarted':
         return this.send(msg.type, { type: 'RESTART_NOTED', kind: msg.kind, reason: msg.reason });
+      case 'workspace_lost':
+        return this.send(msg.type, { type: 'WORKSPACE_LOST', reason: msg.reason });
       case 'shutdown':
         // A checkpoint, not a cancel: the job keeps its state and the next worker resumes it
         // (after a server restart, or the next message to a job that idled in review).

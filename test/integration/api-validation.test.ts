@@ -86,6 +86,13 @@ describe('bad input is refused with a clear error', () => {
   it('refuses a directory that is not a git repository', () =>
     expectError('POST', '/api/repos', { path: mkdtempSync(join(tmpdir(), 'cpl-plain-')) }, 400, 'NOT_A_GIT_REPO', 'path'));
   it('answers 404 with a code for an unknown route', () => expectError('GET', '/api/nothing-here', undefined, 404, 'NOT_FOUND'));
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    it(`answers 404 NOT_FOUND, not 405, to ${method} on an unknown route`, async () => {
+      await expectError(method, '/api/nothing-here', method === 'DELETE' ? undefined : {}, 404, 'NOT_FOUND');
+      await expectError(method, '/api/jobs/jnope/nothing', method === 'DELETE' ? undefined : {}, 404, 'NOT_FOUND');
+      await expectError(method, '/not-a-page', method === 'DELETE' ? undefined : {}, 404, 'NOT_FOUND');
+    });
+  }
   it('answers 405 for a wrong method', () => expectError('DELETE', '/api/health', undefined, 405, 'METHOD_NOT_ALLOWED'));
   it('refuses a malformed Last-Event-ID', () => expectError('GET', '/api/events', undefined, 400, 'INVALID_LAST_EVENT_ID', 'lastEventId', { 'last-event-id': 'abc' }));
   it('answers 404 for the event stream of an unknown job', () => expectError('GET', '/api/events?jobId=jnope', undefined, 404, 'JOB_NOT_FOUND'));

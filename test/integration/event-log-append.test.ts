@@ -135,6 +135,18 @@ describe('EventLog.append', () => {
     assert.equal(getLastSeq(db, 'j2'), 0);
   });
 
+  it('a job moved on by an event that does not come from `failed` drops the failure reason (no stale reason in review)', () => {
+    // The supervisor recorded a lost worker (running → failed) while a worker of the job still ran; that
+    // worker's next events say `from: running`. The job is in review: the earlier failure is no reason of it.
+    log.append('j1', [stateChanged(1, 'queued', 'preparing'), stateChanged(2, 'preparing', 'running'), stateChanged(3, 'running', 'failed', 'The job worker was killed (SIGKILL)')]);
+    assert.equal(getJob(db, 'j1')!.failureReason, 'The job worker was killed (SIGKILL)');
+    log.append('j1', [stateChanged(4, 'running', 'review')]);
+    const job = getJob(db, 'j1')!;
+    assert.equal(job.state, 'review');
+    assert.equal(job.failureReason, undefined);
+    assert.equal(job.completedAt, undefined);
+  });
+
   it('projects approval requests as pending rows and worker answers as resolved', () => {
     const approval = {
       id: 'a1', kind: 'shell' as const, summary: 'rm -rf build', detail: { command: 'rm -rf build' },

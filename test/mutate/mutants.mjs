@@ -881,4 +881,37 @@ export const mutants = [
     replace: '',
     tests: ['test/integration/approval-across-restart.test.ts'],
   },
+  // ---- env (issue 13 item 4: what reaches an agent) ---------------------------------------------
+  {
+    id: 'env.worker-allowlist',
+    behaviour: "a job worker gets an allow-list of the server's environment, never CPL_PASSWORD",
+    file: 'supervisor/worker-env.ts',
+    find: 'return workerEnvFrom(serverEnv, config.agentEnv, extra);',
+    replace: 'return { ...serverEnv, ...extra } as Record<string, string>;',
+    tests: ['test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'env.agent-allowlist',
+    behaviour: "the agent gets an allow-list of the worker's environment: no CODEPLANE_* variable",
+    file: 'workers/agent-env-for-job.ts',
+    find: 'const env = agentEnvFrom(workerEnv, agentEnvPatternsFrom(workerEnv));',
+    replace: 'const env = { ...workerEnv } as Record<string, string>;',
+    tests: ['test/integration/agent-env.test.ts', 'test/unit/agent-env.test.ts'],
+  },
+  {
+    id: 'env.own-prefix',
+    behaviour: 'no user pattern lets a CPL_* or CODEPLANE_* variable reach an agent',
+    file: 'machines/agent-env.ts',
+    find: '  if (OWN_PREFIXES.some((p) => name.toUpperCase().startsWith(p))) return false;\n',
+    replace: '',
+    tests: ['test/unit/agent-env.test.ts'],
+  },
+  {
+    id: 'env.code-loading-exact',
+    behaviour: 'a code-loading variable (NODE_OPTIONS, LD_PRELOAD) reaches an agent only when listed by its exact name',
+    file: 'machines/agent-env.ts',
+    find: 'if (CODE_LOADING.has(name)) return listed(name, patterns, true);',
+    replace: 'if (CODE_LOADING.has(name)) return listed(name, patterns, false);',
+    tests: ['test/unit/agent-env.test.ts'],
+  },
 ];

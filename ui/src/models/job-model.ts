@@ -1,6 +1,6 @@
 import { batch, computed, signal } from '@preact/signals';
 import type { Approval, Job } from '../../../api/contract.ts';
-import { ApiError, api, errorText } from '../api.ts';
+import { api, errorText } from '../api.ts';
 import { assertNever, type LogLine, type WireEvent } from '../types.ts';
 import { answered } from './approval-actions.ts';
 import { trackStream } from './connection.ts';
@@ -161,18 +161,8 @@ export class JobModel {
 
   send = (content: string) => this.act('send', () => api.sendMessage(this.id, content));
   cancel = () => this.act('cancel', () => api.cancel(this.id));
-  /** A job that was just canceled may still be stopping (409 JOB_STARTING): try again for a few seconds. */
-  resume = (instruction?: string) =>
-    this.act('resume', async () => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await api.resume(this.id, instruction);
-        } catch (e) {
-          if (!(e instanceof ApiError && e.code === 'JOB_STARTING') || attempt >= 8) throw e;
-          await new Promise((r) => setTimeout(r, 750));
-        }
-      }
-    });
+  // The server waits for a just-canceled job's agent to stop before resuming it.
+  resume = (instruction?: string) => this.act('resume', () => api.resume(this.id, instruction));
 }
 
 /** The job page currently open (at most one). */

@@ -1,0 +1,102 @@
+/**
+ * Issue 13 item 4: what of the server's environment reaches an agent. A real server started
+ * with the login password, CodePlane variables and a cloud secret in its environment runs a job
+ * in observe_only whose agent (the fake claude) runs `printenv` for real: none of them is in
+ * its output, nor in its worker's environment; a variable the user listed in `agentEnv`, and
+ * the agent's own credential, are.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Job, LogLine, TranscriptEntry } from '../../api/contract.ts';
+import { makeRepo } from '../helpers/git-repo.ts';
+import { waitFor, workerPid } from '../helpers/processes.ts';
+import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+
+const PASSWORD = 'env-test-login-password-4711';
+const SECRETS = {
+  CPL_PASSWORD: PASSWORD,
+  CODEPLANE_SOMETHING: 'codeplane-internal-value-0815',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY42',
+  DATABASE_URL: 'postgres://admin:db-password-1234@db.internal/prod',
+};
+const ANTHROPIC_API_KEY = 'sk-ant-api03-envtest-0123456789abcdefghijklmnop';
+const STEP_MS = 180_000;
+
+describe('issue 13: the agent environment is an allow-list', () => {
+  let server: ServerProcess;
+  let repo: string;
+  let home: string;
+  let cookie = '';
+  const call = <T>(method: string, path: string, body?: unknown) => api<T>(server.url, method, path, body, { cookie });
+
+  before(async () => {
+    repo = makeRepo('cpl-env-repo-');
+    home = mkdtempSync(join(tmpdir(), 'cpl-env-home-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ agentEnv: ['MY_BUILD_*'], workerNice: 0 }));
+    server = await startServerProcess({
+      cwd: repo,
+      home,
+      env: { ...SECRETS, ANTHROPIC_API_KEY, MY_BUILD_FLAVOR: 'blue-flavor', NOT_LISTED_FLAVOR: 'red-flavor', COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined },
+    });
+    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: PASSWORD }) });
+    assert.equal(login.status, 200, await login.text());
+    cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  });
+  after(async () => {
+    await server?.stop();
+    for (const d of [repo, home]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('printenv in observe_only shows the basics, the listed variable and the agent credential, never the server\'s secrets', { timeout: STEP_MS * 2 }, async () => {
+    const created = await call<Job>('POST', '/api/jobs', { repo, agent: 'claude', prompt: 'show the environment [[bash printenv]]', permissionMode: 'observe_only' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const job = created.body;
+    let environ = '';
+    let entries: TranscriptEntry[] = [];
+    await waitFor(() => {
+      const pid = workerPid(job.id);
+      if (pid && !environ) environ = safeRead(`/proc/${pid}/environ`);
+      return environ !== '';
+    }, STEP_MS, 'the worker to run');
+    const deadline = Date.now() + STEP_MS;
+    for (;;) {
+      const j = await call<Job>('GET', `/api/jobs/${job.id}`);
+      if (j.body.state === 'review' || j.body.state === 'failed') break;
+      assert.ok(Date.now() < deadline, `the job to settle (it is ${j.body.state})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    entries = (await call<TranscriptEntry[]>('GET', `/api/jobs/${job.id}/transcript?limit=1000`)).body;
+    const result = entries.find((e) => e.role === 'tool_result');
+    assert.ok(result, `a tool result: ${JSON.stringify(entries).slice(0, 800)}`);
+    assert.equal(result.toolSuccess, true, `printenv ran: ${result.toolOutput}`);
+    const out = result.toolOutput ?? '';
+    assert.match(out, /^PATH=/m);
+    assert.match(out, /^HOME=/m);
+    assert.match(out, /^MY_BUILD_FLAVOR=blue-flavor$/m, 'the variable the user listed arrives');
+    assert.match(out, /^ANTHROPIC_API_KEY=/m, "the agent's own credential arrives");
+    assert.doesNotMatch(out, /NOT_LISTED_FLAVOR|red-flavor/);
+    assert.doesNotMatch(out, /^(CPL|CODEPLANE)_/m, 'nothing of CodePlane\'s own reaches the agent');
+    assert.doesNotMatch(out, /^(AWS_SECRET_ACCESS_KEY|DATABASE_URL|NODE_OPTIONS)=/m);
+    const everything = JSON.stringify(entries) + JSON.stringify((await call<LogLine[]>('GET', `/api/jobs/${job.id}/logs?limit=5000`)).body);
+    for (const [k, v] of Object.entries(SECRETS)) assert.equal(everything.includes(v), false, `${k}'s value is in the transcript or the logs`);
+    // The worker's own environment: readable by any process of the same user, so it holds no secret either.
+    const workerVars = environ.split('\0').filter(Boolean);
+    for (const [k, v] of Object.entries(SECRETS)) {
+      assert.equal(workerVars.some((l) => l.startsWith(`${k}=`)), false, `the worker has ${k}`);
+      assert.equal(environ.includes(v), false, `the worker's environment holds ${k}'s value`);
+    }
+    assert.ok(workerVars.includes(`CODEPLANE_HOME=${home}`), 'the worker has what it reads');
+    assert.ok(workerVars.includes('MY_BUILD_FLAVOR=blue-flavor'));
+  });
+});
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
