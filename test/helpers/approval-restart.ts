@@ -20,10 +20,10 @@ export const stateIs = (jobId: string, to: string) => (e: SseEvent) => e.event =
 export const settled = (jobId: string) => (e: SseEvent) => e.event === 'job_state_changed' && e.data['jobId'] === jobId && ['review', 'failed'].includes(String(e.data['to']));
 
 /** A job whose agent asks to run `touch <marker>`, and the approval it is waiting for. */
-export async function jobWaitingForApproval(server: ServerProcess, repo: string, agent: Agent, marker: string): Promise<{ job: Job; approvalId: string }> {
+export async function jobWaitingForApproval(server: ServerProcess, repo: string, agent: Agent, marker: string, promptTail = ''): Promise<{ job: Job; approvalId: string }> {
   const sse = await SseClient.open(`${server.url}/api/events`);
   try {
-    const created = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: `[[bash touch ${marker}]]`, agent, permissionMode: 'review_and_approve' });
+    const created = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: `[[bash touch ${marker}]]${promptTail}`, agent, permissionMode: 'review_and_approve' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const req = await sse.waitFor((e) => e.event === 'approval_requested' && e.data['jobId'] === created.body.id, 60_000, 'approval_requested');
     // The snapshot the next worker continues from is stored with the state change.

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Approval, Job } from '../../api/contract.ts';
+import { cpl } from '../helpers/cpl.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { alive, waitFor, workerPid, workerPids } from '../helpers/processes.ts';
 import { api } from '../helpers/server-process.ts';
@@ -19,7 +20,7 @@ after(async () => {
 });
 
 describe('an approval pending across other stops (claude)', () => {
-  it('a reboot (server and worker killed -9): the approval stays pending, the restart is recorded as lost, approving runs the command', async () => {
+  it('a reboot (server and worker killed -9), then cpl down / up: the approval stays pending across both, each restart recorded with its kind, approving runs the command', async () => {
     const repo = makeRepo();
     const first = await start(repo);
     const marker = 'after-reboot.txt';
@@ -31,8 +32,12 @@ describe('an approval pending across other stops (claude)', () => {
     await waitFor(() => !alive(pid), 10_000, 'the worker is gone');
     const second = await start(repo, first.home);
     await assertStillPending(second, job, approvalId, 'lost');
-    const events = await answer(second, job, approvalId, { resolution: 'approved' });
-    await assertApprovedRan(second, job, approvalId, events, marker, sessionBefore);
+    // Held again across a second stop, this one graceful, before anyone answers.
+    await cplDown(second);
+    const third = await start(repo, first.home);
+    const events = await answer(third, job, approvalId, { resolution: 'approved' });
+    await assertApprovedRan(third, job, approvalId, events, marker, sessionBefore);
+    assert.deepEqual(events.filter((e) => e.event === 'job_restarted').map((e) => [e.data['kind'], e.data['heldApprovals']]), [['lost', [approvalId]], ['graceful_stop', [approvalId]]]);
   });
 
   it('the server killed -9 (the worker keeps running): still answerable as today, the restart recorded, the command runs at once', async () => {
@@ -57,12 +62,10 @@ describe('an approval pending across other stops (claude)', () => {
     const first = await start(repo);
     const marker = 'after-two-restarts.txt';
     const { job, approvalId } = await jobWaitingForApproval(first, repo, 'claude', marker);
-    // cpl restart's stop (SIGHUP: the workers keep running), then a new server re-attaches.
-    const gone = new Promise((r) => first.child.once('exit', r));
-    first.child.kill('SIGHUP');
-    await gone;
-    const second = await start(repo, first.home);
-    await cplDown(second);
+    // cpl restart: the workers keep running and the server that replaces it re-attaches, on the same address.
+    const restarted = await cpl(['restart'], { CODEPLANE_HOME: first.home, HOME: first.home }, { cwd: repo, ms: 90_000 });
+    assert.equal(restarted.code, 0, restarted.out);
+    await cplDown(first); // the first `cpl up` process, now its successor's launcher, exits with it
     const third = await start(repo, first.home);
     const events = await answer(third, job, approvalId, { resolution: 'approved' });
     const restarts = events.filter((e) => e.event === 'job_restarted');
@@ -102,5 +105,26 @@ describe('an approval pending across other stops (claude)', () => {
     assert.ok(existsSync(join(job.worktreePath, marker)));
     assert.equal(readdirSync(join(second.home, 'run')).includes('last-stop.json'), false, 'the stop record is used once');
     assert.ok(!readFileSync(join(second.home, 'logs', 'codeplane.log'), 'utf8').includes('"level":50'), 'no error logged');
+  });
+  it('a resumed agent that makes another call than the approved one is asked again: the grant covers that call only, and lapses', async () => {
+    const repo = makeRepo();
+    const first = await start(repo);
+    const { job, approvalId } = await jobWaitingForApproval(first, repo, 'claude', 'approved-only.txt', ' [[swap touch swapped.txt]]');
+    await cplDown(first);
+    const second = await start(repo, first.home);
+    const live = await SseClient.open(`${second.url}/api/events?jobId=${job.id}`);
+    assert.equal((await api(second.url, 'POST', `/api/approvals/${approvalId}/resolve`, { resolution: 'approved' })).status, 200);
+    const again = await live.waitFor((e) => e.event === 'approval_requested' && (e.data['approval'] as { id: string }).id !== approvalId, 60_000, 'a second approval');
+    const second2 = again.data['approval'] as { id: string; summary: string };
+    assert.match(second2.summary, /touch swapped\.txt/, 'the other call is asked about');
+    assert.equal(existsSync(join(job.worktreePath, 'swapped.txt')), false, 'and did not run');
+    assert.equal((await api(second.url, 'POST', `/api/approvals/${second2.id}/resolve`, { resolution: 'rejected', note: 'not that' })).status, 200);
+    await live.waitFor(settled(job.id), 60_000, 'review');
+    live.close();
+    assert.equal(existsSync(join(job.worktreePath, 'swapped.txt')), false, 'the unapproved call never ran');
+    assert.equal(existsSync(join(job.worktreePath, 'approved-only.txt')), false, 'the agent never made the approved call');
+    const events = await jobEvents(second.url, job.id, settled(job.id));
+    assert.ok(events.some((e) => e.event === 'log_line' && /not repeated by the agent; the approval lapsed/.test(String(e.data['message']))), 'the unused grant lapsed at the end of the turn');
+    assert.ok(!events.some((e) => e.event === 'log_line' && /allowed without asking again/.test(String(e.data['message']))));
   });
 });

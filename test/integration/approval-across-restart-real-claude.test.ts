@@ -47,7 +47,7 @@ function script(): (ctx: { body: { tools?: { name: string }[] } | undefined }) =
   };
 }
 
-test('the real claude: an approval pending across cpl down / cpl up, approved afterwards, really runs the command', { timeout: 240_000 }, async (t) => {
+test('the real claude: an approval pending across cpl down / cpl up, approved afterwards, really runs the command', { timeout: 480_000 }, async (t) => {
   if (!CLAUDE) {
     t.skip('the Claude Agent SDK platform package is not installed; the real-CLI tier needs it');
     return;
@@ -100,7 +100,10 @@ test('the real claude: an approval pending across cpl down / cpl up, approved af
   const live = await SseClient.open(`${second.url}/api/events?jobId=${job.id}`);
   const answer = await api<Approval>(second.url, 'POST', `/api/approvals/${approvalId}/resolve`, { resolution: 'approved' });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  const end = await live.waitFor(settled(job.id), 90_000, 'review');
+  // Generous: on a saturated machine the resumed CLI's start and three model rounds took over 90 s.
+  const end = await live.waitFor(settled(job.id), 240_000, 'review').catch((e: unknown) => {
+    throw new Error(`${String(e)}\nmock saw: ${mock!.requests.map((r) => `${r.kind}${r.reply ? `->${r.reply.type}` : ''}`).join('; ')}\n${second.output()}`);
+  });
   live.close();
   assert.equal(end.data['to'], 'review', `${String(end.data['reason'] ?? '')}\n${second.output()}`);
 
