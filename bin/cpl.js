@@ -5,4 +5,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../supervisor/cli.ts');
+await import('../supervisor/cli/cli.ts');

@@ -140,10 +140,11 @@ export function gitInvocation(args: readonly string[], opts: GitInvocationOption
 /**
  * The environment for another program that runs git itself (the GitHub CLI): the same
  * cleaning, and the hardening config passed as GIT_CONFIG_COUNT/KEY/VALUE, which git reads
- * as command-line configuration in every git process that program starts.
+ * as command-line configuration in every git process that program starts. `driverNames`: the
+ * driver scan of the repository it works in (its `git status` may run a filter).
  */
-export function toolEnvForGit(inherited: InheritedEnv, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
-  return { ...baseEnv(inherited), ...extra, ...configEnv(hardeningConfig('network')) };
+export function toolEnvForGit(inherited: InheritedEnv, extra: Readonly<Record<string, string>> = {}, driverNames: readonly string[] = []): Record<string, string> {
+  return { ...baseEnv(inherited), ...extra, ...configEnv([...hardeningConfig('network'), ...driverOverrides(driverNames)]) };
 }
 
 /** `-c` equivalents in the environment (exact key/value pairs: a name may contain `=`). */

@@ -1,6 +1,6 @@
 import { DecodeError, array, bool, int, literal, object, optional, record, str, type Decoder } from './decode.ts';
-import { approvalRequestDecoder, domainEventDecoder } from './domain-event-decoder.ts';
-import { RESTART_KINDS, type ApprovalRequest, type DiffFileStat, type DiffStats, type RestartKind, type SequencedEvent } from './domain-events.ts';
+import { approvalRequestDecoder, containmentChange, domainEventDecoder } from './domain-event-decoder.ts';
+import { RESTART_KINDS, type ApprovalRequest, type ContainmentChange, type DiffFileStat, type DiffStats, type RestartKind, type SequencedEvent } from './domain-events.ts';
 import { RESOLUTIONS, jobSpecDecoder, type JobSpec, type Resolution } from './job-spec.ts';
 
 /**
@@ -49,7 +49,9 @@ export type SupervisorMessage =
   | { type: 'restarted'; kind: RestartKind; reason: string }
   /** The job's repository or worktree vanished: the job fails with `reason`. */
   | { type: 'workspace_lost'; reason: string }
-  | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] };
+  | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] }
+  /** The ref guard's alarm, numbered by the worker like every event of its job. */
+  | { type: 'publish_alarm'; message: string; changes: ContainmentChange[] };
 
 export type WorkerMessage =
   /** `pendingApprovals`: what the worker still waits for, so answers given while it was away can be re-sent. */
@@ -60,7 +62,7 @@ export type WorkerMessage =
   | { type: 'protocol_error'; message: string };
 
 const seq = int({ min: 0 });
-const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'restarted', 'workspace_lost', 'publish_diff'] as const;
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'restarted', 'workspace_lost', 'publish_diff', 'publish_alarm'] as const;
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
@@ -93,6 +95,7 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
     stats: object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) }),
     files: array(object({ path: str(), status: literal('added', 'modified', 'deleted', 'renamed'), additions: int({ min: 0 }), deletions: int({ min: 0 }) })),
   }),
+  publish_alarm: object({ message: str(), changes: array(containmentChange) }),
 };
 
 const sequencedEvent: Decoder<SequencedEvent> = object({

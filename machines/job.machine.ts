@@ -149,6 +149,12 @@ export const jobMachine = setup({
       if (event.type !== 'DIFF.UPDATED') throw new Error('unreachable');
       return { type: 'diff_update', stats: event.stats, files: event.files };
     }),
+    /** The alarm itself, and a system line in the transcript so it is read wherever the transcript is (share views, `cpl run`). */
+    emitAlarm: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'GUARD.ALARM') throw new Error('unreachable');
+      enqueue.emit({ type: 'containment_alarm', message: event.message, changes: event.changes });
+      enqueue.emit({ type: 'transcript_update', entry: { role: 'system', text: `Containment alarm: ${event.message}` } });
+    }),
     recordFailure: assign({ failureReason: ({ event }) => reasonOf(event) }),
     clearFailure: assign({ failureReason: () => undefined }),
   },
@@ -156,8 +162,9 @@ export const jobMachine = setup({
   id: 'job',
   initial: 'queued',
   context: ({ input }) => ({ jobId: input.jobId, pendingApprovals: [], agentSessionId: input.agentSessionId }),
-  // The server came back to a worker that never stopped: recorded, nothing else changes.
-  on: { RESTART_NOTED: { actions: 'noteRestart' } },
+  // The server came back to a worker that never stopped (RESTART_NOTED): recorded, nothing else changes.
+  // The ref guard checks after a turn, which may have ended in review, failed or canceled: recorded in any of them.
+  on: { RESTART_NOTED: { actions: 'noteRestart' }, 'GUARD.ALARM': { actions: 'emitAlarm' } },
   states: {
     queued: {
       on: {

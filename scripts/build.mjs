@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: what the npm package runs, as plain JavaScript under dist/ (see
 // supervisor/install-paths.ts for the layout):
-//   dist/cpl.js        the CLI and server (supervisor/cli.ts), the package's `cpl`
+//   dist/cpl.js        the CLI and server (supervisor/cli/cli.ts), the package's `cpl`
 //   dist/worker.js     the job worker process (workers/main.ts)
 //   dist/diff-task.js, dist/git-task.js   the piscina pool's task modules (workers/tasks/)
 //   dist/chunk-*.js, dist/<name>-*.js     shared code and lazily loaded modules
@@ -27,7 +27,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /**
  * External imports the package may make at run time: node's own modules and `dependencies`.
- * The one exception is the development loop's bundler: supervisor/worker-bundle.ts imports
+ * The one exception is the development loop's bundler: supervisor/workers/worker-bundle.ts imports
  * esbuild only in the `sources` layout (install-paths.ts), a branch the built package never takes.
  */
 /**
@@ -38,7 +38,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  */
 const BUNDLED = new Set(['kysely']);
 
-const DEV_ONLY_IMPORTS = new Map([['supervisor/worker-bundle.ts', new Set(['esbuild'])]]);
+const DEV_ONLY_IMPORTS = new Map([['supervisor/workers/worker-bundle.ts', new Set(['esbuild'])]]);
 
 function packageName(spec) {
   if (spec.startsWith('node:')) return spec;
@@ -78,7 +78,7 @@ async function buildServer() {
   const result = await build({
     absWorkingDir: root,
     entryPoints: {
-      cpl: 'supervisor/cli.ts',
+      cpl: 'supervisor/cli/cli.ts',
       worker: 'workers/main.ts',
       'diff-task': 'workers/tasks/diff-task.ts',
       'git-task': 'workers/tasks/git-task.ts',

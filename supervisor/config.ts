@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ClientKeys, TrustedProxyError } from '../api/client-address.ts';
-import { PushHostsError, canonicalHostPort } from './push-endpoint.ts';
+import { PushHostsError, canonicalHostPort } from './push/push-endpoint.ts';
 import { agentEnvPatternError } from '../machines/agent-env.ts';
 import { DecodeError, array, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 

@@ -4,7 +4,7 @@ import type { AgentCommand, JobMachineEvent } from '../machines/job-events.ts';
 import type { JobSpec } from '../machines/job-spec.ts';
 import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
-import { decide, type FsFacts } from './permission-policy.ts';
+import { decide, type FsFacts } from './policy/permission-policy.ts';
 import { describeSilence, realClock, Watchdog, type Silence, type WatchdogClock } from './watchdog.ts';
 import { readdirSync, realpathSync } from 'node:fs';
 import { OneShotGrants } from './one-shot-grants.ts';

@@ -57,12 +57,7 @@ export interface GitSpawnOptions {
  */
 export async function runHardened(spawnGit: GitSpawn, cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  let driverNames: string[] | undefined;
-  if (needsDriverScan(args)) {
-    const scan = await spawnGit(cwd, DRIVER_SCAN_ARGS, { timeoutMs });
-    // 1: none configured. Anything else (not a repository, unreadable config): the command fails by itself.
-    driverNames = scan.code === 0 ? parseConfigNames(scan.stdout) : [];
-  }
+  const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;
   const result = await spawnGit(cwd, args, {
     timeoutMs,
     ...(opts.env ? { env: opts.env } : {}),
@@ -71,6 +66,13 @@ export async function runHardened(spawnGit: GitSpawn, cwd: string, args: readonl
   });
   if ((opts.okCodes ?? [0]).includes(result.code)) return result;
   throw new GitCommandError(args, result);
+}
+
+/** The filter and merge drivers configured for `cwd` (machines/git-invocation.ts DRIVER_SCAN_ARGS). */
+export async function scanDrivers(spawnGit: GitSpawn, cwd: string, timeoutMs = 120_000): Promise<string[]> {
+  const scan = await spawnGit(cwd, DRIVER_SCAN_ARGS, { timeoutMs });
+  // 1: none configured. Anything else (not a repository, unreadable config): the command fails by itself.
+  return scan.code === 0 ? parseConfigNames(scan.stdout) : [];
 }
 
 /** One hardened git process started from this thread. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { AppError, conflict } from '../../machines/app-error.ts';
 import { toolEnvForGit } from '../../machines/git-invocation.ts';
 import { commitPendingChanges } from './commit-changes.ts';
-import { GitCommandError, gitOut, runGit, tail } from './git-exec.ts';
+import { GitCommandError, gitOut, runGit, scanDrivers, spawnGitHere, tail } from './git-exec.ts';
 import { shortBranch } from './worktree-list.ts';
 
 /**
@@ -53,7 +53,7 @@ export async function createPullRequest(input: CreatePullRequestInput): Promise<
   const gh = input.ghPath ?? 'gh';
   // gh runs git itself (`git status`, `git remote`, ...): its environment carries the same
   // hardening as the server's own git (machines/git-invocation.ts), as GIT_CONFIG_* variables.
-  const env = toolEnvForGit(process.env, { GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env });
+  const env = toolEnvForGit(process.env, { GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env }, await scanDrivers(spawnGitHere, input.repoPath));
   const remote = await pickRemote(input.repoPath, input.remote);
   const probe = await run(gh, ['--version'], input.repoPath, env);
   if (probe === 'missing') throw unavailable('GH_NOT_FOUND', `the GitHub CLI (${gh}) was not found`, 'Install it from https://cli.github.com and run `gh auth login`');

@@ -3,7 +3,7 @@
  * with the login password, CodePlane variables and a cloud secret in its environment runs a job
  * in observe_only whose agent (the fake claude) runs `printenv` for real: none of them is in
  * its output, nor in its worker's environment; a variable the user listed in `agentEnv`, and
- * the agent's own credential, are.
+ * the agent's own credential, are (the credential's value redacted from the stored transcript).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ const SECRETS = {
 };
 const ANTHROPIC_API_KEY = 'sk-ant-api03-envtest-0123456789abcdefghijklmnop';
 const STEP_MS = 180_000;
+const SETUP_TOKEN = `ghp_${'Zx9'.repeat(12)}`;
 
 describe('issue 13: the agent environment is an allow-list', () => {
   let server: ServerProcess;
@@ -35,7 +36,8 @@ describe('issue 13: the agent environment is an allow-list', () => {
   before(async () => {
     repo = makeRepo('cpl-env-repo-');
     home = mkdtempSync(join(tmpdir(), 'cpl-env-home-'));
-    writeFileSync(join(home, 'config.json'), JSON.stringify({ agentEnv: ['MY_BUILD_*'], workerNice: 0 }));
+    // The setup command's output is the server's own event (not the worker's): redacted all the same.
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ agentEnv: ['MY_BUILD_*'], workerNice: 0, setupCommands: { [repo]: `echo setup prints ${SETUP_TOKEN}` } }));
     server = await startServerProcess({
       cwd: repo,
       home,
@@ -76,11 +78,15 @@ describe('issue 13: the agent environment is an allow-list', () => {
     assert.match(out, /^PATH=/m);
     assert.match(out, /^HOME=/m);
     assert.match(out, /^MY_BUILD_FLAVOR=blue-flavor$/m, 'the variable the user listed arrives');
-    assert.match(out, /^ANTHROPIC_API_KEY=/m, "the agent's own credential arrives");
+    assert.match(out, /^ANTHROPIC_API_KEY=\[REDACTED:env:ANTHROPIC_API_KEY\]$/m, "the agent's own credential arrives, and its value is redacted from the transcript");
+    assert.equal(JSON.stringify(entries).includes(ANTHROPIC_API_KEY), false);
     assert.doesNotMatch(out, /NOT_LISTED_FLAVOR|red-flavor/);
     assert.doesNotMatch(out, /^(CPL|CODEPLANE)_/m, 'nothing of CodePlane\'s own reaches the agent');
     assert.doesNotMatch(out, /^(AWS_SECRET_ACCESS_KEY|DATABASE_URL|NODE_OPTIONS)=/m);
-    const everything = JSON.stringify(entries) + JSON.stringify((await call<LogLine[]>('GET', `/api/jobs/${job.id}/logs?limit=5000`)).body);
+    const logs = (await call<LogLine[]>('GET', `/api/jobs/${job.id}/logs?limit=5000`)).body;
+    assert.ok(logs.some((l) => l.message === 'setup prints [REDACTED:github-token]'), `the setup output, redacted: ${JSON.stringify(logs.map((l) => l.message))}`);
+    const everything = JSON.stringify(entries) + JSON.stringify(logs);
+    assert.equal(everything.includes(SETUP_TOKEN), false);
     for (const [k, v] of Object.entries(SECRETS)) assert.equal(everything.includes(v), false, `${k}'s value is in the transcript or the logs`);
     // The worker's own environment: readable by any process of the same user, so it holds no secret either.
     const workerVars = environ.split('\0').filter(Boolean);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
-import { relaunchArgs } from '../../supervisor/server-relaunch.ts';
+import { relaunchArgs } from '../../supervisor/cli/server-relaunch.ts';
 import { cpl } from '../helpers/cpl.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { alive, waitFor } from '../helpers/processes.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
-import { statusText } from '../../supervisor/cli-status.ts';
+import { statusText } from '../../supervisor/cli/cli-status.ts';
 import { cpl } from '../helpers/cpl.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';

@@ -10,8 +10,8 @@ import type { Db } from '../../supervisor/db/database.ts';
 import { getApproval, listApprovals } from '../../supervisor/db/approvals-repo.ts';
 import { getJob, getLastSeq, updateJob } from '../../supervisor/db/jobs-repo.ts';
 import { deleteRepo } from '../../supervisor/db/repos-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 import { addJob, addRepo, logged, said, seqd, stateChanged, tempDb, tsOf } from '../helpers/storage-db.ts';
 
 describe('EventLog.append', () => {

@@ -43,7 +43,7 @@ export const mutants = [
     id: 'replay.live-dedupe',
     behaviour: 'an event both replayed from the log and received live during the replay is sent once',
     file: 'api/sse.ts',
-    find: '    if (closed || e.id <= cursor) return;',
+    find: '    if (closed || stored.id <= cursor) return;',
     replace: '    if (closed) return;',
     tests: ['test/integration/event-replay.test.ts'],
   },
@@ -51,7 +51,7 @@ export const mutants = [
   {
     id: 'ack.after-persist',
     behaviour: 'a worker batch is acknowledged only once it is stored (else a crash loses acknowledged events)',
-    file: 'supervisor/job-supervisor.ts',
+    file: 'supervisor/jobs/job-supervisor.ts',
     find: `  private persist(jobId: string, events: SequencedEvent[], persisted: () => void): void {
     this.deps.eventLog.enqueue(jobId, events, (fresh) => {
       persisted();`,
@@ -74,7 +74,7 @@ export const mutants = [
   {
     id: 'restart.budget-recorded',
     behaviour: 'a worker killed again and again fails its job once the restart budget is spent',
-    file: 'supervisor/job-supervisor.ts',
+    file: 'supervisor/jobs/job-supervisor.ts',
     find: '      this.restarts.set(job.id, d.history);\n',
     replace: '',
     tests: ['test/integration/restart-budget.test.ts'],
@@ -182,7 +182,7 @@ export const mutants = [
   {
     id: 'login.password-generation',
     behaviour: 'a session ends when the password changes by any route (CPL_PASSWORD across a restart, --password)',
-    file: 'supervisor/auth-store.ts',
+    file: 'supervisor/auth/auth-store.ts',
     find: "    return generation !== 'none' && row.passwordGen === generation;",
     replace: "    return generation !== 'none';",
     tests: ['test/integration/security-password-rotation.test.ts'],
@@ -191,7 +191,7 @@ export const mutants = [
   {
     id: 'push.off-curve-key',
     behaviour: 'a p256dh key that is not a point on P-256 is refused (400 INVALID_SUBSCRIPTION, keys.p256dh)',
-    file: 'supervisor/push-endpoint.ts',
+    file: 'supervisor/push/push-endpoint.ts',
     find: "    return 'keys.p256dh is not a point on the P-256 curve';",
     replace: '    return undefined;',
     tests: ['test/integration/push-notifications.test.ts', 'test/unit/push-endpoint.test.ts'],
@@ -199,7 +199,7 @@ export const mutants = [
   {
     id: 'push.any-host',
     behaviour: 'a push endpoint must be a known push service (or listed in pushAllowedHosts)',
-    file: 'supervisor/push-endpoint.ts',
+    file: 'supervisor/push/push-endpoint.ts',
     find: '  if (!isKnownService(host)) return',
     replace: '  if (false) return',
     tests: ['test/integration/push-notifications.test.ts', 'test/unit/push-endpoint.test.ts'],
@@ -216,7 +216,7 @@ export const mutants = [
   {
     id: 'terminal.no-escape-stripping',
     behaviour: "control and escape sequences from agents never reach the server's or cpl run's terminal raw",
-    file: 'supervisor/terminal-text.ts',
+    file: 'supervisor/terminal/terminal-text.ts',
     find: "  return text.replace(UNSAFE, (c) => (c === '\\n' && opts.multiline ? c : visible(c)));",
     replace: '  return text;',
     tests: ['test/unit/terminal-text.test.ts', 'test/integration/terminal-escapes.test.ts', 'test/integration/cli-run.test.ts'],
@@ -225,7 +225,7 @@ export const mutants = [
   {
     id: 'repo.job-worktree-registrable',
     behaviour: "a job's worktree (or a path inside it, or a symlink to it) cannot be registered as a repository",
-    file: 'supervisor/repo-path-guard.ts',
+    file: 'supervisor/repos/repo-path-guard.ts',
     find: '  for (const wt of reserved.jobWorktrees) {',
     replace: '  for (const wt of reserved.jobWorktrees.slice(0, 0)) {',
     tests: ['test/integration/repo-path-guard.test.ts'],
@@ -233,7 +233,7 @@ export const mutants = [
   {
     id: 'repo.home-registrable',
     behaviour: "a repository inside CodePlane's data or worktrees directory cannot be registered",
-    file: 'supervisor/repo-path-guard.ts',
+    file: 'supervisor/repos/repo-path-guard.ts',
     find: '    if (hit) throw new AppError(\'invalid\', \'REPO_PATH_RESERVED\'',
     replace: '    if (hit && false) throw new AppError(\'invalid\', \'REPO_PATH_RESERVED\'',
     tests: ['test/integration/repo-path-guard.test.ts'],
@@ -242,7 +242,7 @@ export const mutants = [
   {
     id: 'policy.prefix-assignment',
     behaviour: 'a variable set in front of a command (GIT_EXTERNAL_DIFF=x git diff) is not judged: it asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: `if (harmlessSetting(name, v) || (name === 'IFS'`,
     replace: `if (true || harmlessSetting(name, v) || (name === 'IFS'`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts', 'test/integration/policy-attacks.test.ts'],
@@ -250,7 +250,7 @@ export const mutants = [
   {
     id: 'policy.env-changes',
     behaviour: 'env -i/-u/-S in front of a command asks in every mode',
-    file: 'workers/shell-wrappers.ts',
+    file: 'workers/policy/shell-wrappers.ts',
     find: 'if (changes.length > 0) w.opaque(',
     replace: 'if (changes.length > 99) w.opaque(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -258,7 +258,7 @@ export const mutants = [
   {
     id: 'policy.env-assignments',
     behaviour: 'NAME=value given to env asks in every mode',
-    file: 'workers/shell-wrappers.ts',
+    file: 'workers/policy/shell-wrappers.ts',
     find: '    if (!harmlessSetting(key, { text: a.text.slice(eq + 1), glob: false })) {',
     replace: '    if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -266,7 +266,7 @@ export const mutants = [
   {
     id: 'policy.exported-standalone-assignment',
     behaviour: 'an exported variable, or one the shell may have inherited, set before later commands asks',
-    file: 'workers/shell-builtins.ts',
+    file: 'workers/policy/shell-builtins.ts',
     find: 'if (harmlessSetting(name, arg) || (!exported && shellLocalName(name))) return;',
     replace: 'return;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -274,7 +274,7 @@ export const mutants = [
   {
     id: 'policy.allow-list-value-check',
     behaviour: 'an allow-listed variable (LC_ALL, LANG…) with a value naming a file or holding $() asks',
-    file: 'workers/shell-env.ts',
+    file: 'workers/policy/shell-env.ts',
     find: '  return PLAIN_VALUE.test(v);',
     replace: '  return true;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -282,7 +282,7 @@ export const mutants = [
   {
     id: 'policy.lower-case-shell-local-names-exclude-zsh-proxy',
     behaviour: `zsh's lower-case specials (path) and proxy variables are not treated as plain shell variables`,
-    file: 'workers/shell-env.ts',
+    file: 'workers/policy/shell-env.ts',
     find: `!ZSH_SPECIAL.has(name) && !name.includes('proxy')`,
     replace: 'true',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -290,7 +290,7 @@ export const mutants = [
   {
     id: 'policy.read-only-fails-closed-on-unknown-options',
     behaviour: 'a read-only command with an option not known to be read-only (sort -o, grep -R) is not read-only',
-    file: 'workers/shell-readonly.ts',
+    file: 'workers/policy/shell-readonly.ts',
     find: 'if (w.unknown.length > 0) return',
     replace: 'if (w.unknown.length > 99) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -298,7 +298,7 @@ export const mutants = [
   {
     id: 'policy.git-read-only-fails-closed-on-unknown-options',
     behaviour: 'a read-only git subcommand with an option not known to be read-only (log --output) is not read-only',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: '    if (unknown.length > 0) {',
     replace: '    if (unknown.length > 99) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -306,7 +306,7 @@ export const mutants = [
   {
     id: 'policy.program-valued-options-generic',
     behaviour: 'an option whose value is a program (sort --compress-program, tar -I, rsync -e, man -P) asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (program) this.opaque(',
     replace: 'if (program && false) this.opaque(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -314,7 +314,7 @@ export const mutants = [
   {
     id: 'policy.program-valued-options-git',
     behaviour: 'git options whose value is a program (--upload-pack, --ext-diff, grep -O, clone --template) ask in every mode',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: 'if (program) opaque.push(',
     replace: 'if (program && false) opaque.push(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -322,7 +322,7 @@ export const mutants = [
   {
     id: 'policy.git-c-override',
     behaviour: 'git -c with a non-display key (core.pager, alias.*) asks in every mode',
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: 'if (DISPLAY_KEYS.test(key) && /^[A-Za-z0-9_. -]*$/.test(value)) return undefined;',
     replace: 'return undefined;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -330,7 +330,7 @@ export const mutants = [
   {
     id: 'policy.git-unknown-global-options',
     behaviour: 'git --config-env, --exec-path and unknown git options ask in every mode',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: 'GIT_GLOBAL_FLAGS.has(t)) continue;',
     replace: 'true) continue;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -338,7 +338,7 @@ export const mutants = [
   {
     id: 'policy.inline-interpreter-code',
     behaviour: 'inline code (node -e, python -c, perl -e…) asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (code) this.opaque(fact.text, code);',
     replace: 'if (code && false) this.opaque(fact.text, code);',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts', 'test/integration/policy-attacks.test.ts'],
@@ -346,7 +346,7 @@ export const mutants = [
   {
     id: 'policy.interpreter-program-on-stdin',
     behaviour: 'an interpreter reading its program from a pipe or here-document asks in every mode',
-    file: 'workers/shell-interpreters.ts',
+    file: 'workers/policy/shell-interpreters.ts',
     find: `if (stdin.kind === 'text' || stdin.kind === 'pipe') return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -354,7 +354,7 @@ export const mutants = [
   {
     id: 'policy.awk-system',
     behaviour: 'an awk program calling system() asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `if (word === 'system') v`,
     replace: `if (word === 'systemX') v`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -362,7 +362,7 @@ export const mutants = [
   {
     id: 'policy.awk-pipes',
     behaviour: 'an awk program piping to or from a command asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `else v = worse(v, { cls: 'runs', what: '| (a pipe`,
     replace: `else v = worse(v, { cls: 'filters', what: '| (a pipe`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -370,7 +370,7 @@ export const mutants = [
   {
     id: 'policy.awk-print-file',
     behaviour: 'an awk program writing to a file asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `{ cls: 'files', what: 'print > file' }`,
     replace: `{ cls: 'filters', what: 'print > file' }`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -378,7 +378,7 @@ export const mutants = [
   {
     id: 'policy.sed-e-command',
     behaviour: 'a sed script with the e command asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `{ cls: 'runs', what: 'the e command (runs a command)' }`,
     replace: `{ cls: 'filters', what: 'the e command (runs a command)' }`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -386,7 +386,7 @@ export const mutants = [
   {
     id: 'policy.sed-s-e-flag',
     behaviour: 'a sed s///e flag asks in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `if (f === 'e') v = worse(`,
     replace: `if (f === 'E') v = worse(`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -394,7 +394,7 @@ export const mutants = [
   {
     id: 'policy.sed-w-w-r-r-commands',
     behaviour: 'sed w/W/r/R commands (files named in the script) ask in every mode',
-    file: 'workers/shell-awk-sed.ts',
+    file: 'workers/policy/shell-awk-sed.ts',
     find: `} else if (c === 'w' || c === 'W' || c === 'r' || c === 'R') {`,
     replace: `} else if (c === '\\u0000') {`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -402,7 +402,7 @@ export const mutants = [
   {
     id: 'policy.git-network-is-not-read-only',
     behaviour: 'git commands that contact another machine (remote show) are not read-only: observe_only refuses them',
-    file: 'workers/shell-git.ts',
+    file: 'workers/policy/shell-git.ts',
     find: 'if (gitNetwork(sub, positionals(rest), flag)) {',
     replace: 'if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -410,7 +410,7 @@ export const mutants = [
   {
     id: 'policy.git-at-any-depth',
     behaviour: 'a write through .git at any depth (sub/.git/config) is a hard gate',
-    file: 'workers/shell-paths.ts',
+    file: 'workers/policy/shell-paths.ts',
     find: `return rel.split('/').some(isDotGit);`,
     replace: `return rel === '.git' || rel.startsWith('.git/');`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -418,7 +418,7 @@ export const mutants = [
   {
     id: 'policy.git-case-insensitive',
     behaviour: 'a write through .GIT (case-insensitive file systems) is a hard gate',
-    file: 'workers/shell-paths.ts',
+    file: 'workers/policy/shell-paths.ts',
     find: `.replace(/[. ]+$/, '').toLowerCase();`,
     replace: `.replace(/[. ]+$/, '');`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -426,7 +426,7 @@ export const mutants = [
   {
     id: 'policy.git-gate-for-shell-writes',
     behaviour: 'a shell write into a .git directory is a hard gate',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (this.c.isGitMetadata(this.c.resolve(d, t))) this.gate(',
     replace: 'if (false) this.gate(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -434,7 +434,7 @@ export const mutants = [
   {
     id: 'policy.git-gate-for-tool-writes',
     behaviour: 'a Write/Edit tool request into a .git directory is a hard gate',
-    file: 'workers/permission-policy.ts',
+    file: 'workers/policy/permission-policy.ts',
     find: `const gates = paths.filter((p) => !p.text.startsWith('~') && c.isGitMetadata(`,
     replace: 'const gates = paths.filter((p) => false && c.isGitMetadata(',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -442,7 +442,7 @@ export const mutants = [
   {
     id: 'policy.wrapper-unknown-options',
     behaviour: 'a wrapper (timeout, watch…) given an option the policy does not know asks in every mode',
-    file: 'workers/shell-wrappers.ts',
+    file: 'workers/policy/shell-wrappers.ts',
     find: '  if (lead.unknown !== undefined) {',
     replace: '  if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -450,7 +450,7 @@ export const mutants = [
   {
     id: 'policy.xargs-unknown-options',
     behaviour: 'xargs given an option the policy does not know asks in every mode',
-    file: 'workers/shell-runners.ts',
+    file: 'workers/policy/shell-runners.ts',
     find: 'const lead = walkLeadingOptions(XARGS_OPTS, args);',
     replace: 'const lead = { ...walkLeadingOptions(XARGS_OPTS, args), unknown: undefined };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -458,7 +458,7 @@ export const mutants = [
   {
     id: 'policy.find-fails-closed',
     behaviour: 'find with an expression not known to be read-only is not read-only',
-    file: 'workers/shell-runners.ts',
+    file: 'workers/policy/shell-runners.ts',
     find: 'else if (a.unknown || !FIND_FLAGS.has(t)) {',
     replace: 'else if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -466,7 +466,7 @@ export const mutants = [
   {
     id: 'policy.unsafe-shell-options',
     behaviour: 'set -a/-k, bash -i/--rcfile ask in every mode',
-    file: 'workers/shell-runners.ts',
+    file: 'workers/policy/shell-runners.ts',
     find: 'return bad === undefined ? undefined : `${t.charAt(0)}${bad}`;',
     replace: 'return undefined;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -474,7 +474,7 @@ export const mutants = [
   {
     id: 'policy.glob-that-may-become-an-option',
     behaviour: 'a glob that may expand to a name starting with - is not read-only (sort * with a file --compress-program=sh)',
-    file: 'workers/shell-generic.ts',
+    file: 'workers/policy/shell-generic.ts',
     find: '  if (dash) {',
     replace: '  if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -482,7 +482,7 @@ export const mutants = [
   {
     id: 'policy.command-named-by-a-pattern',
     behaviour: 'a command named by a glob (g?t push) asks in every mode',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: '    if (head.glob) {',
     replace: '    if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -490,7 +490,7 @@ export const mutants = [
   {
     id: 'policy.program-file-is-not-the-system-command',
     behaviour: `./ls runs the worktree's file, not the system's ls: not read-only`,
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'if (!SYSTEM_BIN.test(head.text)) {',
     replace: 'if (false) {',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -498,7 +498,7 @@ export const mutants = [
   {
     id: 'policy.arithmetic-on-a-tainted-value',
     behaviour: 'arithmetic on a variable whose value holds an expansion asks in every mode',
-    file: 'workers/shell-arith.ts',
+    file: 'workers/policy/shell-arith.ts',
     find: 'if (/[[$`]/.test(v.text)) return',
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -506,7 +506,7 @@ export const mutants = [
   {
     id: 'policy.arithmetic-on-command-output',
     behaviour: 'arithmetic on command output ([[ $x -eq 1 ]] with x from $()) asks in every mode',
-    file: 'workers/shell-arith.ts',
+    file: 'workers/policy/shell-arith.ts',
     find: `if ('unknown' in v) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -514,7 +514,7 @@ export const mutants = [
   {
     id: 'policy.x-p',
     behaviour: '${x@P} (prompt expansion runs the value) asks in every mode',
-    file: 'workers/shell-arith.ts',
+    file: 'workers/policy/shell-arith.ts',
     find: 'if (/@P$/.test(content)) return',
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -522,7 +522,7 @@ export const mutants = [
   {
     id: 'policy.brace-alternatives-beyond-the-limit',
     behaviour: 'a brace expansion with more alternatives than checked is unknown, not truncated',
-    file: 'workers/shell-expand.ts',
+    file: 'workers/policy/shell-expand.ts',
     find: 'return r.truncated ? undefined : r.results;',
     replace: 'return r.results;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -530,7 +530,7 @@ export const mutants = [
   {
     id: 'policy.brace-sequences',
     behaviour: 'brace sequence expressions ({g..g}it push) are expanded',
-    file: 'workers/shell-expand.ts',
+    file: 'workers/policy/shell-expand.ts',
     find: '} else alts = sequence(t.slice(i + 1, end));',
     replace: '} else alts = undefined;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -538,7 +538,7 @@ export const mutants = [
   {
     id: 'policy.a-fault-asks',
     behaviour: 'a fault inside the policy asks (denies in observe_only), never approves nor throws',
-    file: 'workers/permission-policy.ts',
+    file: 'workers/policy/permission-policy.ts',
     find: `    return decideRequest(mode, req, worktree, fs);
   } catch (e) {`,
     replace: `    return decideRequest(mode, req, worktree, fs);
@@ -549,7 +549,7 @@ export const mutants = [
   {
     id: 'policy.parse-errors-ask',
     behaviour: 'a command that cannot be parsed is never approved automatically',
-    file: 'workers/permission-policy.ts',
+    file: 'workers/policy/permission-policy.ts',
     find: 'if (a.parseError !== undefined) {',
     replace: 'if (false) {',
     tests: ['test/unit/permission-policy.test.ts'],
@@ -557,7 +557,7 @@ export const mutants = [
   {
     id: 'policy.depth-limit',
     behaviour: 'a command nested too deeply to analyse asks',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'const MAX_DEPTH = 24;',
     replace: 'const MAX_DEPTH = 1e9;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -565,7 +565,7 @@ export const mutants = [
   {
     id: 'policy.command-budget',
     behaviour: 'a command line with too many commands to analyse asks',
-    file: 'workers/shell-analysis.ts',
+    file: 'workers/policy/shell-analysis.ts',
     find: 'const MAX_COMMANDS = 2_000;',
     replace: 'const MAX_COMMANDS = 1e9;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -573,7 +573,7 @@ export const mutants = [
   {
     id: 'policy.provider-answers-decoded',
     behaviour: `the filesystem provider's answers are decoded (a relative path counts as unknown)`,
-    file: 'workers/shell-paths.ts',
+    file: 'workers/policy/shell-paths.ts',
     find: `return typeof r === 'string' && r.startsWith('/') ? r : undefined;`,
     replace: 'return r as string;',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -581,15 +581,31 @@ export const mutants = [
   {
     id: 'policy.gate.fetch-into-a-local-branch',
     behaviour: `the git gate 'fetch into a local branch' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (pos.slice(1).some((p) => p.includes(':') && !p.includes('//')) || flag(['--refmap', '--update-head-ok'], 'u'))`,
     replace: 'if (false)',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
   },
   {
+    id: 'policy.gate.fetch-refspec-with-a-path',
+    behaviour: 'a fetch refspec whose destination is a full ref (`+refs/heads/x:refs/heads/x`) is the same gate; only a URL is not a refspec',
+    file: 'workers/policy/shell-git-rules.ts',
+    find: `pos.slice(1).some((p) => p.includes(':') && !p.includes('//'))`,
+    replace: `pos.slice(1).some((p) => p.includes(':') && !p.includes('/'))`,
+    tests: ['test/unit/permission-policy-gates.test.ts'],
+  },
+  {
+    id: 'policy.gate.fetch-url-is-not-a-refspec',
+    behaviour: 'the remote of a fetch (a URL, scp-like address) is not read as a refspec; the refspecs after it are',
+    file: 'workers/policy/shell-git-rules.ts',
+    find: `pos.slice(1).some((p) => p.includes(':') && !p.includes('//'))`,
+    replace: `pos.slice(0).some((p) => p.includes(':') && !p.includes('//'))`,
+    tests: ['test/unit/permission-policy-gates.test.ts'],
+  },
+  {
     id: 'policy.gate.reset-soft-keep-merge',
     behaviour: `the git gate 'reset --soft/--keep/--merge' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--keep', '--merge', '--soft'])) return`,
     replace: `if (flag(['--keepX'])) return`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -597,7 +613,7 @@ export const mutants = [
   {
     id: 'policy.gate.restore',
     behaviour: `the git gate 'restore' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `: { gate: 'discards uncommitted changes (restore)', readOnly: false };`,
     replace: ': { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -605,7 +621,7 @@ export const mutants = [
   {
     id: 'policy.gate.stash-pop-drop-clear',
     behaviour: `the git gate 'stash pop/drop/clear' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (s === 'drop' || s === 'clear' || s === 'pop')`,
     replace: `if (s === 'dropX')`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -613,7 +629,7 @@ export const mutants = [
   {
     id: 'policy.gate.worktree',
     behaviour: `the git gate 'worktree' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: "changes the repository's worktrees, which CodePlane manages", readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -621,7 +637,7 @@ export const mutants = [
   {
     id: 'policy.gate.remote',
     behaviour: `the git gate 'remote' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: "changes the repository's remotes", readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -629,7 +645,7 @@ export const mutants = [
   {
     id: 'policy.gate.update-ref',
     behaviour: `the git gate 'update-ref' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  'update-ref': 'rewrites a ref directly',
 `,
     replace: '',
@@ -638,7 +654,7 @@ export const mutants = [
   {
     id: 'policy.gate.symbolic-ref',
     behaviour: `the git gate 'symbolic-ref' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: 'repoints a symbolic ref such as HEAD', readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -646,7 +662,7 @@ export const mutants = [
   {
     id: 'policy.gate.reflog-expire-delete',
     behaviour: `the git gate 'reflog expire/delete' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (pos[0] === 'expire' || pos[0] === 'delete') return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -654,7 +670,7 @@ export const mutants = [
   {
     id: 'policy.gate.gc-prune',
     behaviour: `the git gate 'gc --prune' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `? { gate: 'deletes unreachable objects (gc --prune)', readOnly: false }`,
     replace: '? { readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -662,7 +678,7 @@ export const mutants = [
   {
     id: 'policy.gate.prune',
     behaviour: `the git gate 'prune' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  prune: 'deletes unreachable objects (prune)',
 `,
     replace: '',
@@ -671,7 +687,7 @@ export const mutants = [
   {
     id: 'policy.gate.submodule-foreach',
     behaviour: `the git gate 'submodule foreach' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (pos[0] === 'foreach') return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -679,7 +695,7 @@ export const mutants = [
   {
     id: 'policy.gate.credential',
     behaviour: `the git gate 'credential' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  credential: 'reads or changes stored credentials',`,
     replace: `  credentialX: 'reads or changes stored credentials',`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -687,7 +703,7 @@ export const mutants = [
   {
     id: 'policy.gate.tag-d',
     behaviour: `the git gate 'tag -d' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--delete'], 'd')) return { gate: 'deletes a tag'`,
     replace: `if (false) return { gate: 'deletes a tag'`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -695,7 +711,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-m-m',
     behaviour: `the git gate 'branch -m/-M' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--move'], 'mM')) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -703,7 +719,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-d',
     behaviour: `the git gate 'branch -D' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--delete'], 'dD')) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -711,7 +727,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-f',
     behaviour: `the git gate 'branch -f' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--force', '--copy'], 'fcC'))`,
     replace: 'if (false)',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -719,7 +735,7 @@ export const mutants = [
   {
     id: 'policy.gate.branch-upstream',
     behaviour: `the git gate 'branch upstream' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--set-upstream-to', '--unset-upstream', '--edit-description', '--track'], 'ut'))`,
     replace: 'if (false)',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -727,7 +743,7 @@ export const mutants = [
   {
     id: 'policy.gate.checkout-b',
     behaviour: `the git gate 'checkout -B' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `if (flag(['--orphan'], 'bB')) return`,
     replace: 'if (false) return',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -735,7 +751,7 @@ export const mutants = [
   {
     id: 'policy.gate.switch-c',
     behaviour: `the git gate 'switch -C' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  switch: "moves the worktree off the job's branch (switch)",
 `,
     replace: '',
@@ -744,7 +760,7 @@ export const mutants = [
   {
     id: 'policy.gate.replace',
     behaviour: `the git gate 'replace' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `{ gate: 'replaces objects, rewriting history (replace)', readOnly: false }`,
     replace: '{ readOnly: false }',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -752,7 +768,7 @@ export const mutants = [
   {
     id: 'policy.gate.notes',
     behaviour: `the git gate 'notes' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return { gate: 'changes notes, refs shared by every worktree of the repository (notes)', readOnly: false };`,
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -760,7 +776,7 @@ export const mutants = [
   {
     id: 'policy.gate.filter-branch',
     behaviour: `the git gate 'filter-branch' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  'filter-branch': 'rewrites the repository history',
 `,
     replace: '',
@@ -769,7 +785,7 @@ export const mutants = [
   {
     id: 'policy.gate.config-writes',
     behaviour: `the git gate 'config writes' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return { gate: 'changes git configuration shared by every worktree (aliases, hooks, remotes)', readOnly: false };`,
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -777,7 +793,7 @@ export const mutants = [
   {
     id: 'policy.gate.hook-run',
     behaviour: `the git gate 'hook run' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return { gate: 'runs a repository hook (hook run)', readOnly: false };`,
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -785,7 +801,7 @@ export const mutants = [
   {
     id: 'policy.gate.maintenance-start',
     behaviour: `the git gate 'maintenance start' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `['start', 'register', 'unregister', 'stop'].includes(pos[0] ?? '')`,
     replace: `['startX'].includes(pos[0] ?? '')`,
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -793,7 +809,7 @@ export const mutants = [
   {
     id: 'policy.gate.lfs-install',
     behaviour: `the git gate 'lfs install' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `return pos[0] === 'install' || pos[0] === 'uninstall' ?`,
     replace: 'return false ?',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -801,7 +817,7 @@ export const mutants = [
   {
     id: 'policy.gate.unknown-subcommand-aliases',
     behaviour: `the git gate 'unknown subcommand (aliases)' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: 'return { gate: `uses "${sub}", which is not a git command this policy knows (it may be an alias)`, readOnly: false };',
     replace: 'return { readOnly: false };',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
@@ -809,7 +825,7 @@ export const mutants = [
   {
     id: 'policy.gate.push',
     behaviour: `the git gate 'push' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-git-rules.ts',
+    file: 'workers/policy/shell-git-rules.ts',
     find: `  push: 'pushes to a remote',
 `,
     replace: '',
@@ -818,7 +834,7 @@ export const mutants = [
   {
     id: 'policy.gate.scheduled-commands-at-systemd-run',
     behaviour: `the git gate 'scheduled commands (at, systemd-run)' asks in every mode and is refused in observe_only`,
-    file: 'workers/shell-commands.ts',
+    file: 'workers/policy/shell-commands.ts',
     find: `    case 'at':
 `,
     replace: '',
@@ -860,7 +876,7 @@ export const mutants = [
   {
     id: 'approval.graceful-stop-holds-nothing',
     behaviour: 'the supervisor hands the open approvals of a job waiting for approval to its next worker',
-    file: 'supervisor/job-supervisor.ts',
+    file: 'supervisor/jobs/job-supervisor.ts',
     find: 'const held = this.heldApprovals(job, snapshot);',
     replace: 'const held = [];',
     tests: ['test/integration/approval-across-restart.test.ts'],
@@ -876,7 +892,7 @@ export const mutants = [
   {
     id: 'restart.graceful-stop-not-recorded',
     behaviour: 'a graceful stop is recorded so the next start names the restart graceful_stop, not lost',
-    file: 'supervisor/job-supervisor.ts',
+    file: 'supervisor/jobs/job-supervisor.ts',
     find: '    recordStop(this.deps.paths, mode);',
     replace: '',
     tests: ['test/integration/approval-across-restart.test.ts'],
@@ -885,7 +901,7 @@ export const mutants = [
   {
     id: 'env.worker-allowlist',
     behaviour: "a job worker gets an allow-list of the server's environment, never CPL_PASSWORD",
-    file: 'supervisor/worker-env.ts',
+    file: 'supervisor/workers/worker-env.ts',
     find: 'return workerEnvFrom(serverEnv, config.agentEnv, extra);',
     replace: 'return { ...serverEnv, ...extra } as Record<string, string>;',
     tests: ['test/integration/agent-env.test.ts'],
@@ -913,5 +929,325 @@ export const mutants = [
     find: 'if (CODE_LOADING.has(name)) return listed(name, patterns, true);',
     replace: 'if (CODE_LOADING.has(name)) return listed(name, patterns, false);',
     tests: ['test/unit/agent-env.test.ts'],
+  },
+  // ---- a repository or worktree that vanished under a job ---------------------------------------
+  {
+    id: 'vanished.watch-fails-job',
+    behaviour: 'a repository deleted under a running job fails the job (the periodic look), naming it',
+    file: 'supervisor/workspace-watch.ts',
+    find: '        this.d.lost(job.id, problem.reason);\n',
+    replace: '',
+    tests: ['test/integration/vanished-workspace.test.ts'],
+  },
+  {
+    id: 'vanished.repo-checked',
+    behaviour: "a vanished repository is noticed even while the job's worktree is still there",
+    file: 'supervisor/workspace-check.ts',
+    find: "  if (!(await present(join(job.repo, '.git'))))",
+    replace: '  if (false)',
+    tests: ['test/integration/vanished-workspace.test.ts'],
+  },
+  {
+    id: 'vanished.route-names-what-vanished',
+    behaviour: 'merge or create_pr on a job whose repository vanished answers 409 REPO_MISSING (not a 500, not a vague state error)',
+    file: 'supervisor/review/review-service.ts',
+    find: "    if (action !== 'discard' && job.state !== 'queued' && job.state !== 'preparing') await assertWorkspace(job, this.d.supervisor.workspaceLost);\n",
+    replace: '',
+    tests: ['test/integration/vanished-workspace.test.ts'],
+  },
+  {
+    id: 'vanished.failed-job-discardable',
+    behaviour: 'a job that failed (its workspace vanished) can be discarded, which removes its leftovers',
+    file: 'machines/job.machine.ts',
+    find: "isDiscard: ({ event }) => event.type === 'RESOLVE' && event.resolution === 'discarded',",
+    replace: 'isDiscard: () => false,',
+    tests: ['test/unit/job-machine.test.ts', 'test/integration/vanished-workspace.test.ts'],
+  },
+  {
+    id: 'vanished.no-git-in-a-vanished-repository',
+    behaviour: "discard runs no git in a repository whose top is gone (git would walk up into an enclosing repository and delete its branch)",
+    file: 'supervisor/git/repo-present.ts',
+    find: '  return (await canonicalPath(r.stdout.trim())) === (await canonicalPath(repoPath));',
+    replace: '  return true;',
+    tests: ['test/integration/git-discard.test.ts'],
+  },
+  {
+    id: 'vanished.symlink-not-followed',
+    behaviour: "a symbolic link planted at a job's worktree path is removed by discard, never followed (what it points to survives)",
+    file: 'supervisor/git/discard.ts',
+    find: '  if (!isLink) return;\n',
+    replace: '  return;\n',
+    tests: ['test/integration/git-discard.test.ts', 'test/integration/vanished-workspace.test.ts'],
+  },
+  {
+    id: 'vanished.failure-reason-of-current-state',
+    behaviour: 'a job that reached review carries no failureReason of an earlier failure',
+    file: 'supervisor/events/projection.ts',
+    find: "          failure_reason: e.to === 'failed' ? (e.reason ?? null) : null,",
+    replace: "          failure_reason: e.to === 'failed' ? (e.reason ?? null) : e.from === 'failed' ? null : undefined,",
+    tests: ['test/integration/event-log-append.test.ts'],
+  },
+  // ---- redact (issue 13 item 5: secrets redacted once, before anything leaves the worker) ----------
+  {
+    id: 'redact.choke-point',
+    behaviour: "every event a job's worker emits is redacted before the outbox numbers it",
+    file: 'workers/job-runner.ts',
+    find: 'const events = this.redaction.redact(draft);',
+    replace: 'const events = [draft];',
+    tests: ['test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'redact.env-values',
+    behaviour: "the values of the worker's secret environment variables are redacted wherever they occur",
+    file: 'machines/redact.ts',
+    find: "for (const { name, value } of exact) if (out.includes(value)) out = out.split(value).join(MARK(`env:${name}`));",
+    replace: '',
+    tests: ['test/unit/redact.test.ts', 'test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'redact.private-key-multiline',
+    behaviour: 'a private-key block is redacted whole, across its lines',
+    file: 'machines/redact.ts',
+    find: 'PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?',
+    replace: 'PRIVATE KEY(?: BLOCK)?-----[^\\n]*?',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  {
+    id: 'redact.delta-holdback',
+    behaviour: 'a token split across streamed deltas is held back until whole, then redacted',
+    file: 'workers/event-redaction.ts',
+    find: '  return Math.min(cut, ws + 1);',
+    replace: '  return text.length;',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  {
+    id: 'redact.worker-log',
+    behaviour: "the worker's log file is redacted line by line as it is written",
+    file: 'workers/log.ts',
+    find: "...(redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {}),",
+    replace: '',
+    tests: ['test/unit/redact.test.ts'],
+  },
+
+  {
+    id: 'redact.supervisor-events',
+    behaviour: 'the events the server writes itself (setup command output, a lost worker\'s reason) are redacted',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: 'const redactor = this.deps.redactor;',
+    replace: 'const redactor = undefined as Redactor | undefined;',
+    tests: ['test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'redact.server-log',
+    behaviour: "the server's log file is redacted line by line as it is written",
+    file: 'supervisor/log.ts',
+    find: "const hooks = redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {};",
+    replace: 'const hooks = {};',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
+  {
+    id: 'share.sse-projection',
+    behaviour: "a share's SSE stream goes through the share projection (no log lines, no session, no paths)",
+    file: 'api/routes/shares.ts',
+    find: 'jobId: stream.jobId, project: stream.project });',
+    replace: 'jobId: stream.jobId });',
+    tests: ['test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.rest-projection',
+    behaviour: "a share's REST view shows the transcript through the share projection",
+    file: 'supervisor/shares/shares.ts',
+    find: '.reverse().map((e) => p.entry(e));',
+    replace: '.reverse();',
+    tests: ['test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.deny-default',
+    behaviour: 'an event type the share projection does not know is not shown',
+    file: 'supervisor/shares/share-projection.ts',
+    find: `        const unknownType: never = ev;
+        void unknownType;
+        return undefined;`,
+    replace: '        return ev as DomainEvent;',
+    tests: ['test/unit/share-projection.test.ts', 'test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.approval-summary-only',
+    behaviour: "a share shows an approval's summary, never its detail (the tool input)",
+    file: 'supervisor/shares/share-projection.ts',
+    find: 'approval: { ...a, detail: {}, explicit',
+    replace: 'approval: { ...a, detail: ev.approval.detail, explicit',
+    tests: ['test/unit/share-projection.test.ts', 'test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.worktree-relative',
+    behaviour: "a share shows paths in the job's worktree relative to it",
+    file: 'supervisor/shares/share-projection.ts',
+    find: "    add(job.worktreePath, '.');\n",
+    replace: '',
+    tests: ['test/unit/share-projection.test.ts', 'test/integration/share-projection.test.ts'],
+  },
+  {
+    id: 'share.server-secrets',
+    behaviour: "a share redacts the server's own secret values (which the worker never had)",
+    file: 'supervisor/remote/remote-access.ts',
+    find: 'redactor: createRedactor(secretValuesFrom(process.env)) };',
+    replace: 'redactor: createRedactor() };',
+    tests: ['test/integration/share-projection.test.ts'],
+  },
+  // ---- server-side git (machines/git-invocation.ts, docs/security.md "Server-side git") -------------
+  {
+    id: 'hardgit.hooks-path',
+    behaviour: "the server's git runs no hook of the repository (core.hooksPath=/dev/null)",
+    file: 'machines/git-invocation.ts',
+    find: "  ['core.hooksPath', '/dev/null'],\n",
+    replace: '',
+    tests: ['test/unit/git-invocation.test.ts', 'test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.fsmonitor',
+    behaviour: "the server's git never starts the repository's fsmonitor program",
+    file: 'machines/git-invocation.ts',
+    find: "  ['core.fsmonitor', 'false'],\n",
+    replace: '',
+    tests: ['test/unit/git-invocation.test.ts', 'test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.env-clearing',
+    behaviour: "no GIT_* variable of the server's environment reaches its git (GIT_DIR, GIT_CONFIG_PARAMETERS, GIT_EXTERNAL_DIFF)",
+    file: 'machines/git-invocation.ts',
+    find: "return upper.startsWith('GIT_') || upper === 'SSH_ASKPASS'",
+    replace: "return upper === 'SSH_ASKPASS'",
+    tests: ['test/unit/git-invocation.test.ts', 'test/integration/git-hardening-e2e.test.ts'],
+  },
+  {
+    id: 'hardgit.no-verify',
+    behaviour: 'commits and merges made by the server pass --no-verify (a second layer under the hooks path)',
+    file: 'machines/git-invocation.ts',
+    find: "      return ['--no-verify'];\n",
+    replace: '      return [];\n',
+    tests: ['test/unit/git-invocation.test.ts'],
+  },
+  {
+    id: 'hardgit.diff-external',
+    behaviour: "the server's git never runs an external diff program (diff.external emptied)",
+    file: 'machines/git-invocation.ts',
+    find: "  ['diff.external', ''],\n",
+    replace: '',
+    tests: ['test/unit/git-invocation.test.ts'],
+  },
+  {
+    id: 'hardgit.driver-scan',
+    behaviour: "the repository's filter and merge drivers are switched off before a command that could run them",
+    file: 'supervisor/git/git-exec.ts',
+    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
+    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
+    tests: ['test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.pool-task',
+    behaviour: 'git started from a diff pool thread is hardened like git on the main thread',
+    file: 'workers/tasks/git-task.ts',
+    find: "return spawn('git', inv.args, { cwd: input.cwd, env: inv.env,",
+    replace: "return spawn('git', inv.args.slice(inv.args.indexOf(input.args[0] ?? '')), { cwd: input.cwd, env: { ...process.env } as Record<string, string>,",
+    tests: ['test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.gh-env',
+    behaviour: "the git the GitHub CLI runs is hardened too (GIT_CONFIG_* in gh's environment)",
+    file: 'supervisor/git/pull-request.ts',
+    find: "const env = toolEnvForGit(process.env, { GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env }, await scanDrivers(spawnGitHere, input.repoPath));",
+    replace: "const env = { ...process.env, GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env } as Record<string, string>;",
+    tests: ['test/integration/git-hardening.test.ts'],
+  },
+  {
+    id: 'hardgit.setup-env',
+    behaviour: "a repository's setup command never gets CodePlane's own variables (the login password) or the server's GIT_*",
+    file: 'supervisor/git/worktree-setup.ts',
+    find: 'env: { ...setupEnv(process.env), ...opts.env },',
+    replace: 'env: { ...process.env, ...opts.env },',
+    tests: ['test/integration/git-worktree-setup.test.ts'],
+  },
+  // ---- ref guard (issue 13: refs and HEAD checked after every turn) ---------------------------------
+  {
+    id: 'refguard.compare-ignores-deletions',
+    behaviour: 'a ref deleted during a turn (git branch -D of another branch) is a breach',
+    file: 'supervisor/refguard/ref-compare.ts',
+    find: "    else if (a === undefined) changes.push({ kind: 'deleted', ref, before: b });",
+    replace: '    else if (a === undefined) continue;',
+    tests: ['test/unit/ref-compare.test.ts', 'test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.own-branch-not-excluded',
+    behaviour: "the job's own branch moving is its work, never undone",
+    file: 'supervisor/refguard/ref-compare.ts',
+    find: '    if (ref === own) continue;\n',
+    replace: '',
+    tests: ['test/unit/ref-compare.test.ts', 'test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.restore-skipped',
+    behaviour: 'a breach is undone, not only reported',
+    file: 'supervisor/refguard/ref-guard.ts',
+    find: '          const outcomes = await restoreRefs(base.places, changes);',
+    replace: '          const outcomes = changes.map((change) => ({ change, undone: true as const }));',
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.ref-cas-dropped',
+    behaviour: 'an undo applies only if the ref still holds the value seen after the turn (a newer change by the user is kept)',
+    file: 'supervisor/refguard/ref-restore.ts',
+    find: "    : await refGit(p.worktreePath, ['update-ref', '-m', 'CodePlane ref guard: undo', c.ref, was, expected]);",
+    replace: "    : await refGit(p.worktreePath, ['update-ref', '-m', 'CodePlane ref guard: undo', c.ref, was]);",
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.head-cas-dropped',
+    behaviour: "HEAD is put back only if it still holds what the check saw",
+    file: 'supervisor/refguard/ref-restore.ts',
+    find: "    if (current !== now) return 'it changed again since the check';\n",
+    replace: '',
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.broken-ref-unseen',
+    behaviour: 'garbage written into a loose ref file (which git then ignores) is seen and repaired',
+    file: 'supervisor/refguard/ref-snapshot.ts',
+    find: '  for (const m of stderr.matchAll(BROKEN_WARNING)) snap[m[1]!] = BROKEN;\n',
+    replace: '',
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.own-change-not-folded',
+    behaviour: "CodePlane's own ref change during another job's turn (a merge moving main) is not undone by that job's guard",
+    file: 'supervisor/refguard/ref-guard.ts',
+    find: '          for (const b of affected) this.fold(b, mine);',
+    replace: '          void affected;',
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.own-change-unfiltered',
+    behaviour: "only the refs CodePlane's operation is meant to touch are folded in: an agent's change in the same moment is still caught",
+    file: 'supervisor/refguard/ref-guard.ts',
+    find: '.filter((c) => touches(c.ref));',
+    replace: ';',
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.follow-up-no-baseline',
+    behaviour: 'a follow-up in review starts a new checked turn',
+    file: 'supervisor/ports-impl.ts',
+    find: "        if (mustGet(id).state === 'review') await d.supervisor.startTurn(mustGet(id), () => w.send({ type: 'follow_up', content }));",
+    replace: "        if (mustGet(id).state === 'review') w.send({ type: 'follow_up', content });",
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
+    id: 'refguard.failed-turn-unchecked',
+    behaviour: 'a turn that ends in failure is checked too',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: "(e.to === 'review' || e.to === 'failed' || e.to === 'canceled' || e.to === 'completed')",
+    replace: "(e.to === 'review')",
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
 ];

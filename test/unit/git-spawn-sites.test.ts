@@ -30,14 +30,15 @@ const GIT_SPAWNERS = new Set(['supervisor/git/git-exec.ts', 'workers/tasks/git-t
 
 /** Modules that start other programs (none of them git); each reviewed. */
 const OTHER_SPAWNERS = new Set([
-  'supervisor/claude-models.ts', // the agent SDK's CLI, to list models
-  'supervisor/doctor.ts', // tunnel CLIs' --version (git through runGit)
+  'supervisor/agents/claude-models.ts', // the agent SDK's CLI, to list models
+  'supervisor/cli/doctor.ts', // tunnel CLIs' --version (git through runGit)
   'supervisor/git/worktree-setup.ts', // the repository's setup command, in the job's worktree
   'supervisor/git/pull-request.ts', // gh, with toolEnvForGit (its git is hardened through GIT_CONFIG_*)
-  'supervisor/agent-status.ts', // agent CLIs' --version / auth status
-  'supervisor/terminal-service.ts', // the user's shell in a terminal (node-pty)
-  'supervisor/worker-handle.ts', // the job worker (node)
-  'supervisor/tunnel.ts', // the tunnel CLI
+  'supervisor/agents/agent-status.ts', // agent CLIs' --version / auth status
+  'supervisor/terminal/terminal-service.ts', // the user's shell in a terminal (node-pty)
+  'supervisor/workers/worker-handle.ts', // the job worker (node)
+  'supervisor/cli/server-relaunch.ts', // the server itself (node), relaunched
+  'supervisor/remote/tunnel.ts', // the tunnel CLI
   'workers/agents/claude-process.ts', // the agent CLI
   'workers/agents/copilot-process.ts', // the agent CLI
 ]);

@@ -1,5 +1,5 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { Approval, Job } from '../../../api/contract.ts';
+import type { Approval, ContainmentChange, Job } from '../../../api/contract.ts';
 import { api, errorText } from '../api.ts';
 import { assertNever, type LogLine, type WireEvent } from '../types.ts';
 import { answered } from './approval-actions.ts';
@@ -20,6 +20,8 @@ export class JobModel {
   readonly diffStats = signal<{ files: number; additions: number; deletions: number } | null>(null);
   /** Bumped by every diff_update: the diff view refetches when it changes. */
   readonly diffVersion = signal(0);
+  /** Containment alarms raised while this page is open (the transcript keeps every one as a system line). */
+  readonly alarms = signal<{ seq: number; ts: string; message: string; changes: ContainmentChange[] }[]>([]);
   readonly busy = signal<string | null>(null);
   readonly actionError = signal<string | null>(null);
   readonly diff: DiffModel;
@@ -117,6 +119,9 @@ export class JobModel {
       case 'job_resolved':
         this.patch((j) => ({ ...j, resolution: e.resolution, ...(e.prUrl ? { prUrl: e.prUrl } : {}) }));
         t?.addItem({ kind: 'note', key: `n${e.seq}`, tone: 'success', text: `Resolved: ${e.resolution.replace('_', ' ')}${e.prUrl ? ` (${e.prUrl})` : ''}` });
+        return;
+      case 'containment_alarm':
+        this.alarms.value = [...this.alarms.value, { seq: e.seq, ts: e.ts, message: e.message, changes: e.changes }];
         return;
       case 'job_created':
       case 'job_restarted': // its transcript line (a system entry, emitted with it) is what the page shows
