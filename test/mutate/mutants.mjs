@@ -930,6 +930,39 @@ export const mutants = [
     replace: 'if (CODE_LOADING.has(name)) return listed(name, patterns, false);',
     tests: ['test/unit/agent-env.test.ts'],
   },
+  // ---- the package: install layout, run-time dependencies ------------------------------------------
+  {
+    id: 'package.layout',
+    behaviour: 'the built package runs its dist/ JavaScript (worker, pool tasks) instead of looking for TypeScript sources it does not hold',
+    file: 'supervisor/install-paths.ts',
+    find: "const layout: Layout = path.endsWith('.js') ? 'built' : 'sources';",
+    replace: "const layout: Layout = path.endsWith('.ts') ? 'built' : 'sources';",
+    tests: ['test/unit/install-paths.test.ts'],
+  },
+  {
+    id: 'package.pool-no-tsx',
+    behaviour: "the built package's pool threads start without tsx (which the package does not install)",
+    file: 'supervisor/install-paths.ts',
+    find: "taskExecArgv: () => (built ? [] : ['--import',",
+    replace: "taskExecArgv: () => (false ? [] : ['--import',",
+    tests: ['test/unit/install-paths.test.ts'],
+  },
+  {
+    id: 'package.externals-deps-only',
+    behaviour: 'the build fails when the output imports a package that is not a run-time dependency (dev tooling never needed by the package)',
+    file: 'scripts/build-externals.mjs',
+    find: "if (name.startsWith('node:') || allowed.has(name)) continue;",
+    replace: 'continue;',
+    tests: ['test/unit/build-externals.test.ts'],
+  },
+  {
+    id: 'package.externals-dev-exception',
+    behaviour: "esbuild is allowed only as the development bundler's dynamic import, never as a static one",
+    file: 'scripts/build-externals.mjs',
+    find: "if (imp.kind === 'dynamic-import' && DEV_ONLY_IMPORTS.get(input)?.has(name)) continue;",
+    replace: "if (DEV_ONLY_IMPORTS.get(input)?.has(name)) continue;",
+    tests: ['test/unit/build-externals.test.ts'],
+  },
   // ---- a repository or worktree that vanished under a job ---------------------------------------
   {
     id: 'vanished.watch-fails-job',
