@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { executablePathFor, userConfigFor } from './agents/registry.ts';
 import { Outbox } from './outbox.ts';
 import { agentEnvForJob } from './agent-env-for-job.ts';
+import { EventRedactor } from './event-redaction.ts';
+import type { Redactor } from '../machines/redact.ts';
 import { toolWatchdogMsFromEnv, watchdogMsFromEnv } from './watchdog.ts';
 
 type StartMessage = Extract<SupervisorMessage, { type: 'start' }>;
@@ -30,6 +32,8 @@ export interface RunnerIo {
   spillFile: string;
   /** The job's own data directory (it outlives this worker). */
   jobDir: string;
+  /** Applied to every event and the persisted snapshot before they leave the worker (machines/redact.ts). */
+  redactor: Redactor;
 }
 
 /** One job's statechart with its agent, inside the worker process. */
@@ -39,10 +43,13 @@ export class JobRunner {
   private readonly agent: ReturnType<typeof createAgentActor>;
   private lastState: string;
   private readonly recovery: string | undefined;
+  /** Every event passes here before the outbox: secrets never reach the supervisor's store. */
+  private readonly redaction: EventRedactor;
 
   constructor(start: StartMessage, adapter: AgentAdapter, private readonly io: RunnerIo) {
     const spec: JobSpec = start.spec;
     this.outbox = new Outbox(start.nextSeq, { spillFile: io.spillFile });
+    this.redaction = new EventRedactor(io.redactor);
     this.agent = createAgentActor({
       adapter,
       spec,
@@ -121,9 +128,11 @@ export class JobRunner {
     return this.agent.closed();
   }
 
-  /** Numbers an event and hands it to the channel (from the machine, or a streamed delta straight from the agent). */
+  /** Redacts, numbers and hands an event to the channel (from the machine, or a streamed delta straight from the agent). */
   private publish(draft: DraftEvent): void {
-    this.outbox.add(draft);
+    const events = this.redaction.redact(draft);
+    if (events.length === 0) return;
+    for (const e of events) this.outbox.add(e);
     this.io.flush();
   }
 
@@ -142,7 +151,8 @@ export class JobRunner {
     this.lastState = state;
     // The persisted snapshot lets a replacement worker continue where this one stopped.
     const persisted = this.actor.getPersistedSnapshot() as unknown as Record<string, unknown>;
-    this.io.send({ type: 'snapshot', seq: this.outbox.peekNextSeq - 1, snapshot: persisted });
+    // The snapshot is stored too (a failure reason may quote the agent's stderr).
+    this.io.send({ type: 'snapshot', seq: this.outbox.peekNextSeq - 1, snapshot: this.io.redactor.value(persisted) });
     if (isTerminal(state)) this.io.finished();
   }
 }

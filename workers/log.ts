@@ -2,14 +2,33 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { LogFile } from '../machines/log-file.ts';
+import type { Redactor } from '../machines/redact.ts';
 
 export const REDACT_PATHS = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'env', '*.env'];
 
-/** The worker's root logger: JSON lines to `$CODEPLANE_HOME/logs/jobs/<jobId>.log`. */
-export function createWorkerLogger(home: string, jobId: string): Logger {
+/** The worker's root logger: JSON lines to `$CODEPLANE_HOME/logs/jobs/<jobId>.log`, each redacted as a whole before it is written. */
+export function createWorkerLogger(home: string, jobId: string, redactor?: Redactor): Logger {
   const dir = join(home, 'logs', 'jobs');
   mkdirSync(dir, { recursive: true });
   // A full disk drops lines (counted) instead of crashing the worker or spinning at its exit: machines/log-file.ts.
   const dest = new LogFile(openSync(join(dir, `${jobId}.log`), 'a'));
-  return pino({ level: process.env['CPL_LOG_LEVEL'] ?? 'info', redact: REDACT_PATHS, base: { pid: process.pid, role: 'worker' } }, dest).child({ jobId });
+  return pino({
+    level: process.env['CPL_LOG_LEVEL'] ?? 'info',
+    redact: REDACT_PATHS,
+    base: { pid: process.pid, role: 'worker' },
+    // Over the serialized line: an error's message or stack quoting a token is caught wherever it sits.
+    ...(redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {}),
+  }, dest).child({ jobId });
+}
+
+/**
+ * A serialized JSON line, redacted value by value (redacting the raw text could cut an escape
+ * sequence in half and break the line). A line that is not JSON is redacted as text.
+ */
+export function redactJsonLine(line: string, redactor: Redactor): string {
+  try {
+    return `${JSON.stringify(redactor.value(JSON.parse(line) as unknown))}\n`;
+  } catch {
+    return redactor.text(line);
+  }
 }

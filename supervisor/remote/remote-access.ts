@@ -6,7 +6,7 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { hostname, networkInterfaces } from 'node:os';
+import { homedir, hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ClientKeys } from '../../api/client-address.ts';
@@ -24,6 +24,7 @@ import type { Paths } from '../paths.ts';
 import { PushHostsError, allowedPushHosts } from '../push/push-endpoint.ts';
 import { DEFAULT_PUSH_SUBJECT, PushService, loadOrCreateVapidKeys, validPushSubject, type VapidKeys } from '../push/push.ts';
 import { ShareStore } from '../shares/shares.ts';
+import { createRedactor, secretValuesFrom } from '../../machines/redact.ts';
 import { availableTunnel, startTunnel, type Tunnel } from './tunnel.ts';
 
 /** Terminal WebSocket tuning from the environment (docs/configuration.md); anything but a positive integer is ignored. */
@@ -102,7 +103,9 @@ export async function setupRemoteAccess(o: RemoteAccessOptions) {
   }
   const push = new PushService({ db: o.db, hub: o.hub, keys, subject, log: o.log, allowedHosts: pushHosts });
   const ttlSeconds = Number(process.env['CPL_SHARE_TTL_SECONDS'] ?? '');
-  const shares = new ShareStore(o.db, { lastEventId: o.lastEventId, ...(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 ? { ttlMs: ttlSeconds * 1000 } : {}) });
+  // A share shows no secret of this server's environment (CPL_PASSWORD...) and none of its local paths.
+  const scope = { codeplaneHome: o.paths.home, worktreesDir: o.paths.worktrees, userHome: process.env['HOME'] || homedir(), redactor: createRedactor(secretValuesFrom(process.env)) };
+  const shares = new ShareStore(o.db, { lastEventId: o.lastEventId, scope, ...(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 ? { ttlMs: ttlSeconds * 1000 } : {}) });
   let tunnel: Tunnel | undefined;
 
   return {

@@ -5,8 +5,7 @@
  * about a guessed token. A revoked or expired token is gone: it answers 404.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { basename } from 'node:path';
-import type { Job, ShareView, SharedJob } from '../../api/contract.ts';
+import type { ShareView, StoredEvent } from '../../api/contract.ts';
 import type { SharesPort } from '../../api/ports.ts';
 import { notFound } from '../../machines/app-error.ts';
 import * as approvalsRepo from '../db/approvals-repo.ts';
@@ -14,6 +13,7 @@ import type { Db } from '../db/database.ts';
 import * as eventsRepo from '../db/events-repo.ts';
 import * as jobsRepo from '../db/jobs-repo.ts';
 import { sha256 } from '../auth/auth-store.ts';
+import { ShareProjection, type ShareScope } from './share-projection.ts';
 
 export const SHARE_TOKEN_PREFIX = 'cps_';
 export const SHARE_TTL_MS = 24 * 3600 * 1000;
@@ -31,7 +31,7 @@ export class ShareStore implements SharesPort {
 
   constructor(
     private readonly db: Db,
-    private readonly opts: { ttlMs?: number; lastEventId: () => number },
+    private readonly opts: { ttlMs?: number; lastEventId: () => number; scope: ShareScope },
   ) {}
 
   create(jobId: string): { token: string; expiresAt: string } {
@@ -63,13 +63,20 @@ export class ShareStore implements SharesPort {
     const share = this.find(token);
     const job = share && jobsRepo.getJob(this.db, share.jobId);
     if (!share || !job) throw notFound('SHARE_NOT_FOUND', 'this share link is unknown, revoked or expired');
-    const transcript = eventsRepo.transcript(this.db, job.id, { limit: 500 }).reverse();
-    const pendingApprovals = approvalsRepo
-      .listApprovals(this.db, { state: 'pending', jobId: job.id })
-      .map((a) => ({ id: a.id, kind: a.kind, summary: a.summary, requestedAt: a.requestedAt }));
+    const p = new ShareProjection(job, this.opts.scope);
+    const transcript = eventsRepo.transcript(this.db, job.id, { limit: 500 }).reverse().map((e) => p.entry(e));
+    const pendingApprovals = approvalsRepo.listApprovals(this.db, { state: 'pending', jobId: job.id }).map((a) => p.approval(a));
     const diffEvent = eventsRepo.latestOfType(this.db, job.id, 'diff_update')?.event;
-    const diff = diffEvent?.type === 'diff_update' ? { stats: diffEvent.stats, files: diffEvent.files.slice(0, 500) } : null;
-    return { job: sharedJob(job), transcript, pendingApprovals, diff, lastEventId: this.opts.lastEventId(), expiresAt: new Date(share.expiresAt).toISOString() };
+    const diff = diffEvent?.type === 'diff_update' ? { stats: diffEvent.stats, files: p.diffFiles(diffEvent.files.slice(0, 500)) } : null;
+    return { job: p.sharedJob(job), transcript, pendingApprovals, diff, lastEventId: this.opts.lastEventId(), expiresAt: new Date(share.expiresAt).toISOString() };
+  }
+
+  streamFor(token: string): { jobId: string; project: (e: StoredEvent) => StoredEvent | undefined } | undefined {
+    const share = this.find(token);
+    const job = share && jobsRepo.getJob(this.db, share.jobId);
+    if (!job) return undefined;
+    const p = new ShareProjection(job, this.opts.scope);
+    return { jobId: job.id, project: (e) => p.event(e) };
   }
 
   watch(token: string, onEnd: () => void): () => void {
@@ -107,27 +114,4 @@ export class ShareStore implements SharesPort {
     for (const w of share.watchers) w();
     share.watchers.clear();
   }
-}
-
-/** The job as a share shows it: no local paths, no agent session id. */
-function sharedJob(j: Job): SharedJob {
-  const s: SharedJob = {
-    id: j.id,
-    title: j.title,
-    repoName: basename(j.repo),
-    prompt: j.prompt,
-    agent: j.agent,
-    model: j.model,
-    state: j.state,
-    branch: j.branch,
-    baseRef: j.baseRef,
-    createdAt: j.createdAt,
-    updatedAt: j.updatedAt,
-  };
-  if (j.completedAt) s.completedAt = j.completedAt;
-  if (j.resolution) s.resolution = j.resolution;
-  if (j.prUrl) s.prUrl = j.prUrl;
-  if (j.failureReason) s.failureReason = j.failureReason;
-  if (j.usage) s.usage = j.usage;
-  return s;
 }

@@ -3,7 +3,7 @@
  * with the login password, CodePlane variables and a cloud secret in its environment runs a job
  * in observe_only whose agent (the fake claude) runs `printenv` for real: none of them is in
  * its output, nor in its worker's environment; a variable the user listed in `agentEnv`, and
- * the agent's own credential, are.
+ * the agent's own credential, are (the credential's value redacted from the stored transcript).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,7 +76,8 @@ describe('issue 13: the agent environment is an allow-list', () => {
     assert.match(out, /^PATH=/m);
     assert.match(out, /^HOME=/m);
     assert.match(out, /^MY_BUILD_FLAVOR=blue-flavor$/m, 'the variable the user listed arrives');
-    assert.match(out, /^ANTHROPIC_API_KEY=/m, "the agent's own credential arrives");
+    assert.match(out, /^ANTHROPIC_API_KEY=\[REDACTED:env:ANTHROPIC_API_KEY\]$/m, "the agent's own credential arrives, and its value is redacted from the transcript");
+    assert.equal(JSON.stringify(entries).includes(ANTHROPIC_API_KEY), false);
     assert.doesNotMatch(out, /NOT_LISTED_FLAVOR|red-flavor/);
     assert.doesNotMatch(out, /^(CPL|CODEPLANE)_/m, 'nothing of CodePlane\'s own reaches the agent');
     assert.doesNotMatch(out, /^(AWS_SECRET_ACCESS_KEY|DATABASE_URL|NODE_OPTIONS)=/m);
