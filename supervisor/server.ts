@@ -12,6 +12,7 @@ import { HomeError, prepareHome } from './home.ts';
 import { JobSupervisor } from './jobs/job-supervisor.ts';
 import { WorkspaceWatch } from './workspace-watch.ts';
 import { consoleLine, openRootLog } from './log.ts';
+import { createRedactor, secretValuesFrom } from '../machines/redact.ts';
 import { StorageState, isStorageUnavailable, type StorageView } from './storage/storage-state.ts';
 import { openStorage } from './storage/storage-open.ts';
 import { StorageWatch } from './storage/storage-watch.ts';
@@ -67,7 +68,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     prepareHome(paths);
     const { config, unknownKeys } = loadConfig(paths.config);
     paths = pathsFor(opts.home, config.worktreesDir);
-    const { log, file: logFile } = openRootLog(paths.logs);
+    // Secrets out of the server's own log lines and events, as the workers do with theirs (machines/redact.ts).
+    const redactor = createRedactor(secretValuesFrom(process.env));
+    const { log, file: logFile } = openRootLog(paths.logs, undefined, redactor);
     if (unknownKeys.length) log.warn({ unknownKeys }, `config.json has unknown keys: ${unknownKeys.join(', ')}`);
     const storage = new StorageState();
     storage.onChange((v) => announceStorage(v, log));
@@ -86,7 +89,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
     const workerEnv = workerEnvFor(process.env, config, paths.home);
     const workerArgs = await workerLaunchArgs(log);
-    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
+    // The server's own events (setup output, a lost worker's stderr tail) are redacted too.
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice, redactor });
     resync = (jobId) => supervisor.resync(jobId);
     storage.onChange((v) => {
       if (v.state === 'ok') supervisor.storageRecovered();
@@ -107,10 +111,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
     const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push, logLinesDropped: () => logFile.dropped });
+    // The directory `cpl up` runs in first, so hygiene covers it too (after a lost database it is the one that matters).
+    if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     // Without the user's database nothing can tell which worktrees are theirs: touch none (they stay listed in the log).
     if (storage.current().state !== 'identity_problem') await reconcileAllWorktrees(db, paths.worktrees, paths.home, log);
     else log.warn('start-up worktree hygiene skipped: the database is not the one CodePlane recorded');
-    if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {
       const line = consoleLine(e);
       if (line) process.stdout.write(`${line}\n`);

@@ -62,6 +62,28 @@ describe('bad input is refused with a clear error', () => {
     }
   });
 
+  describe('a body field the endpoint does not know is refused with 400 UNKNOWN_FIELD naming it, before anything happens', () => {
+    // One row per route that reads a body; the ids need not exist: the body is judged first.
+    const cases: [string, string, () => Record<string, unknown>, string][] = [
+      ['POST', '/api/jobs', () => ({ repo, prompt: 'x', agent: 'claude', isAdmin: true }), 'isAdmin'],
+      ['POST', '/api/jobs/jnope/messages', () => ({ content: 'hi', role: 'system' }), 'role'],
+      ['POST', '/api/jobs/jnope/resume', () => ({ instruction: 'go on', force: true }), 'force'],
+      ['POST', '/api/jobs/jnope/resolve', () => ({ action: 'merge', push: true }), 'push'],
+      ['POST', '/api/approvals/nope/resolve', () => ({ resolution: 'approved', approvedBy: 'root' }), 'approvedBy'],
+      ['POST', '/api/repos', () => ({ path: repo, name: 'mine' }), 'name'],
+      ['POST', '/api/auth/login', () => ({ password: 'correct horse', remember: true }), 'remember'],
+      ['POST', '/api/push/subscriptions', () => ({ endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: { p256dh: 'a', auth: 'b', extra: 1 } }), 'keys.extra'],
+      ['DELETE', '/api/push/subscriptions', () => ({ endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: {} }), 'keys'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      it(`${method} ${path} names "${field}"`, async () => {
+        const jobs = await jobCount();
+        await expectError(method, path, body(), 400, 'UNKNOWN_FIELD', field);
+        assert.equal(await jobCount(), jobs);
+      });
+    }
+  });
+
   it('refuses a body that is not JSON', () => expectError('POST', '/api/jobs', '{"repo": ', 400, 'INVALID_JSON'));
   it('refuses a body that is not an object', () => expectError('POST', '/api/jobs', '[1,2]', 400, 'INVALID_INPUT'));
   it('refuses a non-JSON content type', () => expectError('POST', '/api/jobs', 'repo=x', 400, 'UNSUPPORTED_MEDIA_TYPE', undefined, { 'content-type': 'application/x-www-form-urlencoded' }));
