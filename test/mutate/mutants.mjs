@@ -1174,8 +1174,8 @@ export const mutants = [
     id: 'hardgit.driver-scan',
     behaviour: "the repository's filter and merge drivers are switched off before a command that could run them",
     file: 'supervisor/git/git-exec.ts',
-    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
-    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
+    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs, opts.env) : undefined;',
+    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs, opts.env) : undefined;',
     tests: ['test/integration/git-hardening.test.ts'],
   },
   {
@@ -1201,6 +1201,14 @@ export const mutants = [
     find: 'env: { ...setupEnv(process.env), ...opts.env },',
     replace: 'env: { ...process.env, ...opts.env },',
     tests: ['test/integration/git-worktree-setup.test.ts'],
+  },
+  {
+    id: 'hardgit.job-git-pin',
+    behaviour: "git in a job's worktree finds the repository through the user's checkout, not through the worktree's .git file",
+    file: 'supervisor/git/job-git.ts',
+    find: 'return { GIT_DIR: dirs.adminDir, GIT_COMMON_DIR: dirs.commonDir, GIT_WORK_TREE: wt };',
+    replace: 'return {} as JobGitEnv;',
+    tests: ['test/integration/git-hardening.test.ts'],
   },
   // ---- ref guard (issue 13: refs and HEAD checked after every turn) ---------------------------------
   {
