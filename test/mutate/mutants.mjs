@@ -915,6 +915,14 @@ export const mutants = [
     tests: ['test/integration/git-discard.test.ts'],
   },
   {
+    id: 'vanished.hygiene-skips-a-vanished-repository',
+    behaviour: "start-up hygiene does not reconcile a repository whose .git is gone (it would quarantine an enclosing repository's job worktrees)",
+    file: 'supervisor/git/hygiene.ts',
+    find: '  if (!(await repositoryPresent(input.repoPath)))\n',
+    replace: '  if (false)\n',
+    tests: ['test/integration/git-hygiene.test.ts'],
+  },
+  {
     id: 'vanished.symlink-not-followed',
     behaviour: "a symbolic link planted at a job's worktree path is removed by discard, never followed (what it points to survives)",
     file: 'supervisor/git/discard.ts',
