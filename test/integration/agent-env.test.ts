@@ -6,11 +6,11 @@
  * the agent's own credential, are (the credential's value redacted from the stored transcript).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Job, LogLine, TranscriptEntry } from '../../api/contract.ts';
+import type { Approval, Job, LogLine, TranscriptEntry } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { waitFor, workerPid } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
@@ -96,6 +96,31 @@ describe('issue 13: the agent environment is an allow-list', () => {
     }
     assert.ok(workerVars.includes(`CODEPLANE_HOME=${home}`), 'the worker has what it reads');
     assert.ok(workerVars.includes('MY_BUILD_FLAVOR=blue-flavor'));
+  });
+
+  it('an approval shows the command redacted, and approving it runs the real one', { timeout: STEP_MS * 2 }, async () => {
+    const fileName = `${SETUP_TOKEN}.txt`;
+    const created = await call<Job>('POST', '/api/jobs', { repo, agent: 'claude', prompt: `make a file [[bash touch ${fileName}]]`, permissionMode: 'review_and_approve' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const job = created.body;
+    let pending: Approval[] = [];
+    const deadline = Date.now() + STEP_MS;
+    while (pending.length === 0) {
+      assert.ok(Date.now() < deadline, 'the approval to be asked');
+      await new Promise((r) => setTimeout(r, 200));
+      pending = (await call<Approval[]>('GET', `/api/approvals?jobId=${job.id}`)).body.filter((a) => a.resolution === undefined);
+    }
+    const approval = pending[0]!;
+    assert.equal(approval.summary, 'touch [REDACTED:github-token].txt');
+    assert.equal(JSON.stringify(approval).includes(SETUP_TOKEN), false, 'the token is in no field of the approval');
+    assert.equal((await call('POST', `/api/approvals/${approval.id}/resolve`, { resolution: 'approved' })).status, 200);
+    for (;;) {
+      const j = await call<Job>('GET', `/api/jobs/${job.id}`);
+      if (j.body.state === 'review' || j.body.state === 'failed') break;
+      assert.ok(Date.now() < deadline, `the job to settle (it is ${j.body.state})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(existsSync(join(job.worktreePath, fileName)), 'the real command ran: the file has the real name');
   });
 });
 
