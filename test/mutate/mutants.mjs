@@ -1072,9 +1072,9 @@ export const mutants = [
 
   {
     id: 'redact.supervisor-events',
-    behaviour: 'the events the server writes itself (setup command output, a lost worker\'s reason) are redacted',
-    file: 'supervisor/jobs/job-supervisor.ts',
-    find: 'const redactor = this.deps.redactor;',
+    behaviour: 'the events the server writes itself (job creation, setup command output, a lost worker\'s reason) are redacted',
+    file: 'supervisor/events/event-log.ts',
+    find: 'const redactor = this.redactor;',
     replace: 'const redactor = undefined as Redactor | undefined;',
     tests: ['test/integration/agent-env.test.ts'],
   },
