@@ -1013,6 +1013,14 @@ export const mutants = [
     tests: ['test/integration/git-discard.test.ts'],
   },
   {
+    id: 'vanished.hygiene-skips-a-vanished-repository',
+    behaviour: "start-up hygiene does not reconcile a repository whose .git is gone (it would quarantine an enclosing repository's job worktrees)",
+    file: 'supervisor/git/hygiene.ts',
+    find: '  if (!(await repositoryPresent(input.repoPath)))\n',
+    replace: '  if (false)\n',
+    tests: ['test/integration/git-hygiene.test.ts'],
+  },
+  {
     id: 'vanished.symlink-not-followed',
     behaviour: "a symbolic link planted at a job's worktree path is removed by discard, never followed (what it points to survives)",
     file: 'supervisor/git/discard.ts',
@@ -1072,9 +1080,9 @@ export const mutants = [
 
   {
     id: 'redact.supervisor-events',
-    behaviour: 'the events the server writes itself (setup command output, a lost worker\'s reason) are redacted',
-    file: 'supervisor/jobs/job-supervisor.ts',
-    find: 'const redactor = this.deps.redactor;',
+    behaviour: 'the events the server writes itself (job creation, setup command output, a lost worker\'s reason) are redacted',
+    file: 'supervisor/events/event-log.ts',
+    find: 'const redactor = this.redactor;',
     replace: 'const redactor = undefined as Redactor | undefined;',
     tests: ['test/integration/agent-env.test.ts'],
   },
@@ -1182,8 +1190,8 @@ export const mutants = [
     id: 'hardgit.driver-scan',
     behaviour: "the repository's filter and merge drivers are switched off before a command that could run them",
     file: 'supervisor/git/git-exec.ts',
-    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
-    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
+    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs, opts.env) : undefined;',
+    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs, opts.env) : undefined;',
     tests: ['test/integration/git-hardening.test.ts'],
   },
   {
@@ -1209,6 +1217,14 @@ export const mutants = [
     find: 'env: { ...setupEnv(process.env), ...opts.env },',
     replace: 'env: { ...process.env, ...opts.env },',
     tests: ['test/integration/git-worktree-setup.test.ts'],
+  },
+  {
+    id: 'hardgit.job-git-pin',
+    behaviour: "git in a job's worktree finds the repository through the user's checkout, not through the worktree's .git file",
+    file: 'supervisor/git/job-git.ts',
+    find: 'return { GIT_DIR: dirs.adminDir, GIT_COMMON_DIR: dirs.commonDir, GIT_WORK_TREE: wt };',
+    replace: 'return {} as JobGitEnv;',
+    tests: ['test/integration/git-hardening.test.ts'],
   },
   // ---- ref guard (issue 13: refs and HEAD checked after every turn) ---------------------------------
   {
