@@ -129,3 +129,15 @@ function walk(v: unknown, text: (s: string) => string): unknown {
   }
   return v;
 }
+
+/**
+ * A serialized JSON log line, redacted value by value (redacting the raw text could cut an
+ * escape sequence in half and break the line). A line that is not JSON is redacted as text.
+ */
+export function redactJsonLine(line: string, redactor: Redactor): string {
+  try {
+    return `${JSON.stringify(redactor.value(JSON.parse(line) as unknown))}\n`;
+  } catch {
+    return redactor.text(line);
+  }
+}

@@ -587,6 +587,22 @@ export const mutants = [
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
   },
   {
+    id: 'policy.gate.fetch-refspec-with-a-path',
+    behaviour: 'a fetch refspec whose destination is a full ref (`+refs/heads/x:refs/heads/x`) is the same gate; only a URL is not a refspec',
+    file: 'workers/policy/shell-git-rules.ts',
+    find: `pos.slice(1).some((p) => p.includes(':') && !p.includes('//'))`,
+    replace: `pos.slice(1).some((p) => p.includes(':') && !p.includes('/'))`,
+    tests: ['test/unit/permission-policy-gates.test.ts'],
+  },
+  {
+    id: 'policy.gate.fetch-url-is-not-a-refspec',
+    behaviour: 'the remote of a fetch (a URL, scp-like address) is not read as a refspec; the refspecs after it are',
+    file: 'workers/policy/shell-git-rules.ts',
+    find: `pos.slice(1).some((p) => p.includes(':') && !p.includes('//'))`,
+    replace: `pos.slice(0).some((p) => p.includes(':') && !p.includes('//'))`,
+    tests: ['test/unit/permission-policy-gates.test.ts'],
+  },
+  {
     id: 'policy.gate.reset-soft-keep-merge',
     behaviour: `the git gate 'reset --soft/--keep/--merge' asks in every mode and is refused in observe_only`,
     file: 'workers/policy/shell-git-rules.ts',
@@ -824,6 +840,71 @@ export const mutants = [
     replace: '',
     tests: ['test/unit/permission-policy-attacks.test.ts', 'test/unit/permission-policy-gates.test.ts'],
   },
+  // ---- approvals across restarts ------------------------------------------------------------------
+  {
+    id: 'approval.grant-not-consumed',
+    behaviour: 'a one-shot grant for an approved call is used up by the first matching call',
+    file: 'workers/one-shot-grants.ts',
+    find: '    this.keys.splice(i, 1);\n',
+    replace: '',
+    tests: ['test/unit/one-shot-grants.test.ts'],
+  },
+  {
+    id: 'approval.grant-matches-any-input',
+    behaviour: 'a one-shot grant matches the same tool with the same input only',
+    file: 'workers/one-shot-grants.ts',
+    find: 'const i = this.keys.indexOf(grantKey(call));',
+    replace: 'const i = this.keys.length > 0 ? 0 : -1;',
+    tests: ['test/unit/one-shot-grants.test.ts'],
+  },
+  {
+    id: 'approval.grant-never-expires',
+    behaviour: 'an unused one-shot grant lapses when the turn it was given for ends',
+    file: 'workers/one-shot-grants.ts',
+    find: '    this.keys = [];\n',
+    replace: '',
+    tests: ['test/unit/one-shot-grants.test.ts'],
+  },
+  {
+    id: 'approval.graceful-stop-auto-rejects',
+    behaviour: 'a restarted worker keeps the held approvals pending instead of withdrawing them (the statechart)',
+    file: 'machines/job.machine.ts',
+    find: "{ guard: 'holdsApprovals', actions: ['noteRestart', 'holdApprovals'] },",
+    replace: '',
+    tests: ['test/unit/job-machine.test.ts', 'test/integration/approval-across-restart.test.ts'],
+  },
+  {
+    id: 'approval.graceful-stop-holds-nothing',
+    behaviour: 'the supervisor hands the open approvals of a job waiting for approval to its next worker',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: 'const held = this.heldApprovals(job, snapshot);',
+    replace: 'const held = [];',
+    tests: ['test/integration/approval-across-restart.test.ts'],
+  },
+  {
+    id: 'approval.grant-not-given',
+    behaviour: 'an approved held call is granted, so the repeated call runs without a second approval',
+    file: 'workers/agent-actor.ts',
+    find: "for (const a of answers) if (a.resolution === 'approved') grants.add(",
+    replace: "for (const a of answers) if (a.resolution === 'never') grants.add(",
+    tests: ['test/integration/approval-across-restart.test.ts'],
+  },
+  {
+    id: 'approval.grant-raw-form',
+    behaviour: 'a repeated call is matched with its grant as the approval was stored (redacted), so a command with a secret in it still runs once approved',
+    file: 'workers/agent-actor.ts',
+    find: 'detail: deps.asStored ? deps.asStored(detail) : detail })',
+    replace: 'detail })',
+    tests: ['test/integration/approval-across-restart.test.ts'],
+  },
+  {
+    id: 'restart.graceful-stop-not-recorded',
+    behaviour: 'a graceful stop is recorded so the next start names the restart graceful_stop, not lost',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: '    recordStop(this.deps.paths, mode);',
+    replace: '',
+    tests: ['test/integration/approval-across-restart.test.ts'],
+  },
   // ---- env (issue 13 item 4: what reaches an agent) ---------------------------------------------
   {
     id: 'env.worker-allowlist',
@@ -856,6 +937,39 @@ export const mutants = [
     find: 'if (CODE_LOADING.has(name)) return listed(name, patterns, true);',
     replace: 'if (CODE_LOADING.has(name)) return listed(name, patterns, false);',
     tests: ['test/unit/agent-env.test.ts'],
+  },
+  // ---- the package: install layout, run-time dependencies ------------------------------------------
+  {
+    id: 'package.layout',
+    behaviour: 'the built package runs its dist/ JavaScript (worker, pool tasks) instead of looking for TypeScript sources it does not hold',
+    file: 'supervisor/install-paths.ts',
+    find: "const layout: Layout = path.endsWith('.js') ? 'built' : 'sources';",
+    replace: "const layout: Layout = path.endsWith('.ts') ? 'built' : 'sources';",
+    tests: ['test/unit/install-paths.test.ts'],
+  },
+  {
+    id: 'package.pool-no-tsx',
+    behaviour: "the built package's pool threads start without tsx (which the package does not install)",
+    file: 'supervisor/install-paths.ts',
+    find: "taskExecArgv: () => (built ? [] : ['--import',",
+    replace: "taskExecArgv: () => (false ? [] : ['--import',",
+    tests: ['test/unit/install-paths.test.ts'],
+  },
+  {
+    id: 'package.externals-deps-only',
+    behaviour: 'the build fails when the output imports a package that is not a run-time dependency (dev tooling never needed by the package)',
+    file: 'scripts/build-externals.mjs',
+    find: "if (name.startsWith('node:') || allowed.has(name)) continue;",
+    replace: 'continue;',
+    tests: ['test/unit/build-externals.test.ts'],
+  },
+  {
+    id: 'package.externals-dev-exception',
+    behaviour: "esbuild is allowed only as the development bundler's dynamic import, never as a static one",
+    file: 'scripts/build-externals.mjs',
+    find: "if (imp.kind === 'dynamic-import' && DEV_ONLY_IMPORTS.get(input)?.has(name)) continue;",
+    replace: "if (DEV_ONLY_IMPORTS.get(input)?.has(name)) continue;",
+    tests: ['test/unit/build-externals.test.ts'],
   },
   // ---- a repository or worktree that vanished under a job ---------------------------------------
   {
@@ -897,6 +1011,14 @@ export const mutants = [
     find: '  return (await canonicalPath(r.stdout.trim())) === (await canonicalPath(repoPath));',
     replace: '  return true;',
     tests: ['test/integration/git-discard.test.ts'],
+  },
+  {
+    id: 'vanished.hygiene-skips-a-vanished-repository',
+    behaviour: "start-up hygiene does not reconcile a repository whose .git is gone (it would quarantine an enclosing repository's job worktrees)",
+    file: 'supervisor/git/hygiene.ts',
+    find: '  if (!(await repositoryPresent(input.repoPath)))\n',
+    replace: '  if (false)\n',
+    tests: ['test/integration/git-hygiene.test.ts'],
   },
   {
     id: 'vanished.symlink-not-followed',
@@ -956,6 +1078,22 @@ export const mutants = [
     tests: ['test/unit/redact.test.ts'],
   },
 
+  {
+    id: 'redact.supervisor-events',
+    behaviour: 'the events the server writes itself (job creation, setup command output, a lost worker\'s reason) are redacted',
+    file: 'supervisor/events/event-log.ts',
+    find: 'const redactor = this.redactor;',
+    replace: 'const redactor = undefined as Redactor | undefined;',
+    tests: ['test/integration/agent-env.test.ts'],
+  },
+  {
+    id: 'redact.server-log',
+    behaviour: "the server's log file is redacted line by line as it is written",
+    file: 'supervisor/log.ts',
+    find: "const hooks = redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {};",
+    replace: 'const hooks = {};',
+    tests: ['test/unit/redact.test.ts'],
+  },
   // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
   {
     id: 'share.sse-projection',
@@ -1052,8 +1190,8 @@ export const mutants = [
     id: 'hardgit.driver-scan',
     behaviour: "the repository's filter and merge drivers are switched off before a command that could run them",
     file: 'supervisor/git/git-exec.ts',
-    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
-    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;',
+    find: 'const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs, opts.env) : undefined;',
+    replace: 'const driverNames = needsDriverScan(args) && !cwd ? await scanDrivers(spawnGit, cwd, timeoutMs, opts.env) : undefined;',
     tests: ['test/integration/git-hardening.test.ts'],
   },
   {
@@ -1079,6 +1217,14 @@ export const mutants = [
     find: 'env: { ...setupEnv(process.env), ...opts.env },',
     replace: 'env: { ...process.env, ...opts.env },',
     tests: ['test/integration/git-worktree-setup.test.ts'],
+  },
+  {
+    id: 'hardgit.job-git-pin',
+    behaviour: "git in a job's worktree finds the repository through the user's checkout, not through the worktree's .git file",
+    file: 'supervisor/git/job-git.ts',
+    find: 'return { GIT_DIR: dirs.adminDir, GIT_COMMON_DIR: dirs.commonDir, GIT_WORK_TREE: wt };',
+    replace: 'return {} as JobGitEnv;',
+    tests: ['test/integration/git-hardening.test.ts'],
   },
   // ---- ref guard (issue 13: refs and HEAD checked after every turn) ---------------------------------
   {

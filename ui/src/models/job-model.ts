@@ -125,6 +125,7 @@ export class JobModel {
         this.alarms.value = [...this.alarms.value, { seq: e.seq, ts: e.ts, message: e.message, changes: e.changes }];
         return;
       case 'job_created':
+      case 'job_restarted': // its transcript line (a system entry, emitted with it) is what the page shows
         return;
       default:
         assertNever(e);
