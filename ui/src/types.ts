@@ -27,6 +27,7 @@ const LISTENED: Record<DomainEvent['type'], true> = {
   job_resolved: true,
   session_started: true,
   containment_alarm: true,
+  job_restarted: true,
 };
 export const EVENT_TYPES = Object.keys(LISTENED) as readonly DomainEvent['type'][];
 
