@@ -1,4 +1,3 @@
-import type { Redactor } from '../../machines/redact.ts';
 import type { Logger } from 'pino';
 import { conflict, notFound } from '../../machines/app-error.ts';
 import type { SequencedEvent } from '../../machines/domain-events.ts';
@@ -52,11 +51,6 @@ export interface JobSupervisorDeps {
   workerArgs?: string[];
   /** How much lower than the server's the workers' CPU priority is (config `workerNice`). */
   workerNice?: number;
-  /**
-   * Applied to the events the supervisor writes itself (setup command output, a lost worker's
-   * reason): the same redaction the workers apply to theirs (machines/redact.ts).
-   */
-  redactor?: Redactor;
 }
 
 /**
@@ -153,8 +147,7 @@ export class JobSupervisor {
     const job = this.mustGet(jobId);
     const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
     if (!r) throw conflict('INVALID_STATE', `cannot ${event.type.toLowerCase()} a job that is ${job.state}`);
-    const redactor = this.deps.redactor;
-    this.deps.eventLog.append(jobId, redactor ? r.events.map((e) => ({ ...e, event: redactor.value(e.event) })) : r.events);
+    this.deps.eventLog.append(jobId, r.events);
     this.noticeTurnEnds(jobId, r.events);
     return this.mustGet(jobId);
   }
