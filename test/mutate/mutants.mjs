@@ -890,6 +890,14 @@ export const mutants = [
     tests: ['test/integration/approval-across-restart.test.ts'],
   },
   {
+    id: 'approval.grant-raw-form',
+    behaviour: 'a repeated call is matched with its grant as the approval was stored (redacted), so a command with a secret in it still runs once approved',
+    file: 'workers/agent-actor.ts',
+    find: 'detail: deps.asStored ? deps.asStored(detail) : detail })',
+    replace: 'detail })',
+    tests: ['test/integration/approval-across-restart.test.ts'],
+  },
+  {
     id: 'restart.graceful-stop-not-recorded',
     behaviour: 'a graceful stop is recorded so the next start names the restart graceful_stop, not lost',
     file: 'supervisor/jobs/job-supervisor.ts',
@@ -1003,6 +1011,14 @@ export const mutants = [
     find: '  return (await canonicalPath(r.stdout.trim())) === (await canonicalPath(repoPath));',
     replace: '  return true;',
     tests: ['test/integration/git-discard.test.ts'],
+  },
+  {
+    id: 'vanished.hygiene-skips-a-vanished-repository',
+    behaviour: "start-up hygiene does not reconcile a repository whose .git is gone (it would quarantine an enclosing repository's job worktrees)",
+    file: 'supervisor/git/hygiene.ts',
+    find: '  if (!(await repositoryPresent(input.repoPath)))\n',
+    replace: '  if (false)\n',
+    tests: ['test/integration/git-hygiene.test.ts'],
   },
   {
     id: 'vanished.symlink-not-followed',
