@@ -46,6 +46,12 @@ export interface AgentActorDeps {
    * answered them all the agent is told the answers; an approved call gets a one-shot grant.
    */
   heldApprovals?: readonly ApprovalRequest[];
+  /**
+   * A value as the job's events store it (redacted: machines/redact.ts). A held approval is known
+   * only as stored, so a repeated call is matched against its grant in that form too: the call the
+   * user approved is the one they saw, secrets shown as placeholders.
+   */
+  asStored?: <T>(v: T) => T;
 }
 
 const REJECTED = 'The user rejected this action.';
@@ -124,7 +130,7 @@ export function createAgentActor(deps: AgentActorDeps) {
       // The detail as an approval stores it: a grant is matched against the approval the user answered.
       const detail = verdict.reason ? { ...req.detail, reason: verdict.reason } : req.detail;
       // Only a call the policy would ask about is granted; a hard deny above stays a deny.
-      if (grants.take({ toolName: req.toolName, kind: req.kind, detail })) {
+      if (grants.take({ toolName: req.toolName, kind: req.kind, detail: deps.asStored ? deps.asStored(detail) : detail })) {
         sendBack({ type: 'AGENT.LOG', level: 'info', message: `allowed without asking again (approved before the restart): ${req.summary}` });
         return Promise.resolve({ behavior: 'allow' });
       }

@@ -60,7 +60,7 @@ export class JobRunner {
       agentHome: join(io.jobDir, 'agent-home'),
       ...(start.idle ? { firstMessage: null } : start.firstMessage ? { firstMessage: start.firstMessage } : {}),
       ...(start.fallbackPrompt ? { fallbackPrompt: start.fallbackPrompt } : {}),
-      ...(start.heldApprovals?.length ? { heldApprovals: start.heldApprovals } : {}),
+      ...(start.heldApprovals?.length ? { heldApprovals: start.heldApprovals, asStored: (v) => io.redactor.value(v) } : {}),
       newId: randomUUID,
       now: () => new Date().toISOString(),
       watchdogMs: watchdogMsFromEnv(process.env),

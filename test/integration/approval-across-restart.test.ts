@@ -57,3 +57,24 @@ for (const agent of ['claude', 'copilot'] as const) {
   });
 }
 
+
+describe('an approval of a command with a secret in it, across a graceful stop (claude)', () => {
+  it('is shown redacted, held as stored, and approving it runs the real command once', async () => {
+    const repo = makeRepo();
+    const first = await start(repo);
+    const token = `ghp_${'Qw7'.repeat(12)}`; // a GitHub token's shape: redacted in everything the server stores
+    const marker = `${token}.txt`;
+    const { job, approvalId } = await jobWaitingForApproval(first, repo, 'claude', marker);
+    const shown = (await api<Approval[]>(first.url, 'GET', `/api/approvals?jobId=${job.id}`)).body[0]!;
+    assert.equal(shown.summary, 'touch [REDACTED:github-token].txt');
+    const sessionBefore = (await api<Job>(first.url, 'GET', `/api/jobs/${job.id}`)).body.agentSessionId;
+    await cplDown(first);
+    const second = await start(repo, first.home);
+    await assertStillPending(second, job, approvalId, 'graceful_stop');
+    const events = await answer(second, job, approvalId, { resolution: 'approved' });
+    // The agent repeats the real command; it is matched with its grant as the user saw it (redacted) and runs once.
+    await assertApprovedRan(second, job, approvalId, events, marker, sessionBefore);
+    // (job_created carries the user's own prompt as its title: what the user typed, not what the agent did.)
+    assert.deepEqual(events.filter((e) => e.event !== 'job_created' && JSON.stringify(e).includes(token)).map((e) => e.data), [], 'the token is in no event of the agent');
+  });
+});

@@ -890,6 +890,14 @@ export const mutants = [
     tests: ['test/integration/approval-across-restart.test.ts'],
   },
   {
+    id: 'approval.grant-raw-form',
+    behaviour: 'a repeated call is matched with its grant as the approval was stored (redacted), so a command with a secret in it still runs once approved',
+    file: 'workers/agent-actor.ts',
+    find: 'detail: deps.asStored ? deps.asStored(detail) : detail })',
+    replace: 'detail })',
+    tests: ['test/integration/approval-across-restart.test.ts'],
+  },
+  {
     id: 'restart.graceful-stop-not-recorded',
     behaviour: 'a graceful stop is recorded so the next start names the restart graceful_stop, not lost',
     file: 'supervisor/jobs/job-supervisor.ts',
