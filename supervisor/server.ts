@@ -85,12 +85,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (isStorageUnavailable(err)) return;
       log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox and it is asked to re-send them");
       resync(jobId);
-    });
+    }, redactor);
     // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
     const workerEnv = workerEnvFor(process.env, config, paths.home);
     const workerArgs = await workerLaunchArgs(log);
-    // The server's own events (setup output, a lost worker's stderr tail) are redacted too.
-    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice, redactor });
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
     storage.onChange((v) => {
       if (v.state === 'ok') supervisor.storageRecovered();

@@ -6,14 +6,15 @@
  * the agent's own credential, are (the credential's value redacted from the stored transcript).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Job, LogLine, TranscriptEntry } from '../../api/contract.ts';
+import type { Approval, Job, LogLine, TranscriptEntry } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { waitFor, workerPid } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { SseClient } from '../helpers/sse-client.ts';
 
 const PASSWORD = 'env-test-login-password-4711';
 const SECRETS = {
@@ -96,6 +97,40 @@ describe('issue 13: the agent environment is an allow-list', () => {
     }
     assert.ok(workerVars.includes(`CODEPLANE_HOME=${home}`), 'the worker has what it reads');
     assert.ok(workerVars.includes('MY_BUILD_FLAVOR=blue-flavor'));
+  });
+
+  it('an approval shows the command redacted, and approving it runs the real one', { timeout: STEP_MS * 2 }, async () => {
+    const fileName = `${SETUP_TOKEN}.txt`;
+    const created = await call<Job>('POST', '/api/jobs', { repo, agent: 'claude', prompt: `make a file [[bash touch ${fileName}]]`, permissionMode: 'review_and_approve' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const job = created.body;
+    let pending: Approval[] = [];
+    const deadline = Date.now() + STEP_MS;
+    while (pending.length === 0) {
+      assert.ok(Date.now() < deadline, 'the approval to be asked');
+      await new Promise((r) => setTimeout(r, 200));
+      pending = (await call<Approval[]>('GET', `/api/approvals?jobId=${job.id}`)).body.filter((a) => a.resolution === undefined);
+    }
+    const approval = pending[0]!;
+    assert.equal(approval.summary, 'touch [REDACTED:github-token].txt');
+    assert.equal(JSON.stringify(approval).includes(SETUP_TOKEN), false, 'the token is in no field of the approval');
+    assert.equal((await call('POST', `/api/approvals/${approval.id}/resolve`, { resolution: 'approved' })).status, 200);
+    for (;;) {
+      const j = await call<Job>('GET', `/api/jobs/${job.id}`);
+      if (j.body.state === 'review' || j.body.state === 'failed') break;
+      assert.ok(Date.now() < deadline, `the job to settle (it is ${j.body.state})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(existsSync(join(job.worktreePath, fileName)), 'the real command ran: the file has the real name');
+    // The server's own event (the job's creation, its title from the prompt) is redacted too.
+    const sse = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`, 0, { cookie });
+    try {
+      const createdEvent = await sse.waitFor((e) => e.event === 'job_created', STEP_MS, 'job_created');
+      assert.equal(JSON.stringify(createdEvent.data).includes(SETUP_TOKEN), false, JSON.stringify(createdEvent.data));
+      assert.match(String(createdEvent.data['title']), /\[REDACTED:github-token\]/);
+    } finally {
+      sse.close();
+    }
   });
 });
 
