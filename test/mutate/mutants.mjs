@@ -1021,6 +1021,14 @@ export const mutants = [
     tests: ['test/integration/git-hygiene.test.ts'],
   },
   {
+    id: 'vanished.prepare-checks-the-repository',
+    behaviour: 'a queued job whose repository lost its .git fails with REPO_MISSING instead of adding a worktree and branch to an enclosing repository',
+    file: 'supervisor/jobs/job-preparation.ts',
+    find: '  if (!(await repositoryPresent(job.repo))) throw new Error(repoMissingReason(job.repo));\n',
+    replace: '',
+    tests: ['test/integration/vanished-workspace.test.ts'],
+  },
+  {
     id: 'vanished.symlink-not-followed',
     behaviour: "a symbolic link planted at a job's worktree path is removed by discard, never followed (what it points to survives)",
     file: 'supervisor/git/discard.ts',
@@ -1217,6 +1225,14 @@ export const mutants = [
     find: 'env: { ...setupEnv(process.env), ...opts.env },',
     replace: 'env: { ...process.env, ...opts.env },',
     tests: ['test/integration/git-worktree-setup.test.ts'],
+  },
+  {
+    id: 'hardgit.submodules',
+    behaviour: "the server's status and diff never start git inside a submodule or nested repository (--ignore-submodules=dirty)",
+    file: 'machines/git-invocation.ts',
+    find: "      return chosen('--ignore-submodules') ? [] : ['--ignore-submodules=dirty'];",
+    replace: '      return [];',
+    tests: ['test/unit/git-invocation.test.ts'],
   },
   {
     id: 'hardgit.job-git-pin',
