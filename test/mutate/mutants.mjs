@@ -1235,6 +1235,14 @@ export const mutants = [
     tests: ['test/integration/git-worktree-setup.test.ts'],
   },
   {
+    id: 'hardgit.submodules',
+    behaviour: "the server's status and diff never start git inside a submodule or nested repository (--ignore-submodules=dirty)",
+    file: 'machines/git-invocation.ts',
+    find: "      return chosen('--ignore-submodules') ? [] : ['--ignore-submodules=dirty'];",
+    replace: '      return [];',
+    tests: ['test/unit/git-invocation.test.ts'],
+  },
+  {
     id: 'hardgit.job-git-pin',
     behaviour: "git in a job's worktree finds the repository through the user's checkout, not through the worktree's .git file",
     file: 'supervisor/git/job-git.ts',
