@@ -181,7 +181,7 @@ describe('a repository deleted while the server was down', () => {
         after = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body;
       }
       assert.equal(after.state, 'failed');
-      assert.match(after.failureReason ?? '', /CodePlane was restarted while the job ran; REPO_MISSING: the repository .* was deleted or moved/);
+      assert.match(after.failureReason ?? '', /^CodePlane .*; REPO_MISSING: the repository .* was deleted or moved/);
       assert.deepEqual(workerPids(job.id), [], 'no worker was started in the vanished workspace');
       const res = await api<{ resolution: string }>(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
       assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -191,6 +191,41 @@ describe('a repository deleted while the server was down', () => {
       await server.stop();
       rmSync(repo, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a repository that lost its .git while its job was queued', () => {
+  it('the job fails with REPO_MISSING when it comes to start, and nothing is created in the repository around it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ maxConcurrentJobs: 1 }));
+    const busy = makeRepo('cpl-vanish-busy-');
+    const outer = makeRepo('cpl-vanish-outer-');
+    const inner = join(outer, 'inner');
+    mkdirSync(inner);
+    git(inner, 'init', '-q', '-b', 'main');
+    git(inner, 'commit', '-q', '--allow-empty', '-m', 'init');
+    const server = await startServerProcess({ cwd: tmpdir(), home });
+    try {
+      for (const path of [busy, inner]) assert.equal((await api(server.url, 'POST', '/api/repos', { path })).status, 201);
+      const sse = await SseClient.open(`${server.url}/api/events`);
+      const { body: first } = await api<Job>(server.url, 'POST', '/api/jobs', { repo: busy, agent: 'claude', prompt: '[[slow 2000]]', permissionMode: 'full_auto' });
+      await sse.waitFor((e) => e.data['jobId'] === first.id && e.event === 'job_state_changed' && e.data['to'] === 'running', STEP_MS, 'the first job running');
+      const { body: queued } = await api<Job>(server.url, 'POST', '/api/jobs', { repo: inner, agent: 'claude', prompt: 'hello', permissionMode: 'full_auto' });
+      assert.equal(queued.state, 'queued');
+      rmSync(join(inner, '.git'), { recursive: true, force: true }); // git would now find `outer` from `inner`
+      assert.equal((await api(server.url, 'POST', `/api/jobs/${first.id}/cancel`)).status, 200);
+
+      const failed = await sse.waitFor((e) => e.data['jobId'] === queued.id && e.event === 'job_state_changed' && e.data['to'] === 'failed', STEP_MS, 'the queued job failed');
+      sse.close();
+      assert.match(String(failed.data['reason']), /^REPO_MISSING: the repository .*inner was deleted or moved before the job started/);
+      assert.equal(git(outer, 'branch', '--list', 'codeplane/*'), '', 'no job branch in the enclosing repository');
+      assert.equal(git(outer, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1, 'no worktree added to the enclosing repository');
+      assert.ok(!existsSync(queued.worktreePath));
+      assert.deepEqual(errorLines(home), []);
+    } finally {
+      await server.stop();
+      for (const d of [busy, outer, home]) rmSync(d, { recursive: true, force: true });
     }
   });
 });
