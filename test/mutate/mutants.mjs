@@ -964,6 +964,14 @@ export const mutants = [
     tests: ['test/unit/build-externals.test.ts'],
   },
   {
+    id: 'package.unused-dependency',
+    behaviour: 'the build fails when a dependency is imported by nothing in the package (an install would fetch and build it for nothing)',
+    file: 'scripts/build-externals.mjs',
+    find: "return Object.keys(dependencies ?? {}).filter((name) => !used.has(name));",
+    replace: "return [];",
+    tests: ['test/unit/build-externals.test.ts'],
+  },
+  {
     id: 'package.externals-dev-exception',
     behaviour: "esbuild is allowed only as the development bundler's dynamic import, never as a static one",
     file: 'scripts/build-externals.mjs',
