@@ -964,6 +964,14 @@ export const mutants = [
     tests: ['test/unit/build-externals.test.ts'],
   },
   {
+    id: 'package.unused-dependency',
+    behaviour: 'the build fails when a dependency is imported by nothing in the package (an install would fetch and build it for nothing)',
+    file: 'scripts/build-externals.mjs',
+    find: "return Object.keys(dependencies ?? {}).filter((name) => !used.has(name));",
+    replace: "return [];",
+    tests: ['test/unit/build-externals.test.ts'],
+  },
+  {
     id: 'package.externals-dev-exception',
     behaviour: "esbuild is allowed only as the development bundler's dynamic import, never as a static one",
     file: 'scripts/build-externals.mjs',
@@ -1225,6 +1233,14 @@ export const mutants = [
     find: 'env: { ...setupEnv(process.env), ...opts.env },',
     replace: 'env: { ...process.env, ...opts.env },',
     tests: ['test/integration/git-worktree-setup.test.ts'],
+  },
+  {
+    id: 'hardgit.submodules',
+    behaviour: "the server's status and diff never start git inside a submodule or nested repository (--ignore-submodules=dirty)",
+    file: 'machines/git-invocation.ts',
+    find: "      return chosen('--ignore-submodules') ? [] : ['--ignore-submodules=dirty'];",
+    replace: '      return [];',
+    tests: ['test/unit/git-invocation.test.ts'],
   },
   {
     id: 'hardgit.job-git-pin',
