@@ -47,7 +47,8 @@ const WORKER_RUNTIME = ['NODE_OPTIONS', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
 
 /**
  * The CodePlane variables a worker reads (workers/agents/registry.ts, workers/watchdog.ts,
- * workers/log.ts, workers/agents/copilot-provider.ts, the patterns themselves). CPL_PASSWORD
+ * workers/log.ts, workers/agents/copilot-provider.ts, the sandbox's settings, the patterns
+ * themselves). A new one must be named here, or the worker never sees it. CPL_PASSWORD
  * and the rest of the server's settings are not among them.
  */
 export const WORKER_OWN_NAMES: readonly string[] = [
@@ -60,6 +61,10 @@ export const WORKER_OWN_NAMES: readonly string[] = [
   'CODEPLANE_WATCHDOG_MS',
   'CODEPLANE_TOOL_WATCHDOG_MS',
   'CODEPLANE_AGENT_ENV',
+  // The per-job sandbox (workers/sandbox/): the supervisor's decision and the paths it checked.
+  'CODEPLANE_SANDBOX',
+  'CODEPLANE_BWRAP',
+  'CODEPLANE_WORKTREES_DIR',
   'CPL_LOG_LEVEL',
 ];
 

@@ -75,7 +75,9 @@ export const MIN_SECRET_LENGTH = 8;
 export function secretValuesFrom(env: Env): { name: string; value: string }[] {
   const out = new Map<string, string>();
   const add = (name: string, value: unknown) => {
-    if (typeof value === 'string' && value.trim().length >= MIN_SECRET_LENGTH && !out.has(value)) out.set(value, name);
+    // Trimmed: a value read from a file often ends in a newline that the text it leaks into does not have.
+    const v = typeof value === 'string' ? value.trim() : '';
+    if (v.length >= MIN_SECRET_LENGTH && !out.has(v)) out.set(v, name);
   };
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
@@ -128,4 +130,16 @@ function walk(v: unknown, text: (s: string) => string): unknown {
     return out;
   }
   return v;
+}
+
+/**
+ * A serialized JSON log line, redacted value by value (redacting the raw text could cut an
+ * escape sequence in half and break the line). A line that is not JSON is redacted as text.
+ */
+export function redactJsonLine(line: string, redactor: Redactor): string {
+  try {
+    return `${JSON.stringify(redactor.value(JSON.parse(line) as unknown))}\n`;
+  } catch {
+    return redactor.text(line);
+  }
 }

@@ -12,13 +12,14 @@
 // modules such as better-sqlite3 and node-pty must be; the agent SDKs find their CLI binaries
 // next to their own files; piscina and pino start threads from their own files), except the few
 // in BUNDLED. The build fails if the output imports a package that is not in package.json
-// `dependencies`, so dev tooling can never be needed at run time.
+// `dependencies` (so dev tooling can never be needed at run time), or if a dependency is imported
+// by nothing in the output (so an install downloads and builds only what runs).
 //
 //   node scripts/build.mjs [--server-only | --ui-only]
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { externalProblems, packageName, unusedDependencies } from './build-externals.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -26,40 +27,12 @@ const args = process.argv.slice(2);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /**
- * External imports the package may make at run time: node's own modules and `dependencies`.
- * The one exception is the development loop's bundler: supervisor/workers/worker-bundle.ts imports
- * esbuild only in the `sources` layout (install-paths.ts), a branch the built package never takes.
- */
-/**
  * Pure JavaScript dependencies compiled into dist/ instead of loaded from node_modules. Measured on
  * the idle server (bench `startup`): kysely's ESM build is 262 small modules, and loading them as
  * one bundled module leaves about 8 MB less resident memory. They stay in `dependencies` (the
  * development loop runs the sources, which import them).
  */
 const BUNDLED = new Set(['kysely']);
-
-const DEV_ONLY_IMPORTS = new Map([['supervisor/workers/worker-bundle.ts', new Set(['esbuild'])]]);
-
-function packageName(spec) {
-  if (spec.startsWith('node:')) return spec;
-  const parts = spec.split('/');
-  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-}
-
-function checkExternals(metafile) {
-  const allowed = new Set([...Object.keys(pkg.dependencies ?? {}), ...builtinModules]);
-  const problems = [];
-  for (const [input, info] of Object.entries(metafile.inputs)) {
-    for (const imp of info.imports) {
-      if (!imp.external) continue;
-      const name = packageName(imp.path);
-      if (name.startsWith('node:') || allowed.has(name)) continue;
-      if (imp.kind === 'dynamic-import' && DEV_ONLY_IMPORTS.get(input)?.has(name)) continue;
-      problems.push(`${input} imports ${imp.path} (${imp.kind}), which is not in dependencies`);
-    }
-  }
-  if (problems.length) throw new Error(`the build would need packages the install does not have:\n  ${problems.join('\n  ')}`);
-}
 
 /** Every bare import is external (left for node to resolve) except BUNDLED packages. */
 const externalPackages = {
@@ -98,7 +71,10 @@ async function buildServer() {
     banner: { js: '// Built by scripts/build.mjs from the TypeScript sources; do not edit.' },
     logLevel: 'warning',
   });
-  checkExternals(result.metafile);
+  const problems = externalProblems(result.metafile, pkg.dependencies);
+  if (problems.length) throw new Error(`the build would need packages the install does not have:\n  ${problems.join('\n  ')}`);
+  const unused = unusedDependencies(result.metafile, pkg.dependencies);
+  if (unused.length) throw new Error(`dependencies nothing in the package imports (move them to devDependencies, or remove them): ${unused.join(', ')}`);
   const cli = join(dist, 'cpl.js');
   writeFileSync(cli, `#!/usr/bin/env node\n${readFileSync(cli, 'utf8')}`);
   chmodSync(cli, 0o755);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StoredEvent } from '../api/contract.ts';
 import { LogFile } from '../machines/log-file.ts';
+import { redactJsonLine, type Redactor } from '../machines/redact.ts';
 import { terminalSafe } from './terminal/terminal-text.ts';
 
 const REDACT = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.cookie', 'privateKey', '*.privateKey'];
@@ -12,12 +13,16 @@ export function createRootLogger(logsDir: string, level = process.env['CPL_LOG_L
   return openRootLog(logsDir, level).log;
 }
 
-/** The same, with its file: what a full disk made it drop (`/api/health` reports it). */
-export function openRootLog(logsDir: string, level = process.env['CPL_LOG_LEVEL'] ?? 'info'): { log: Logger; file: LogFile } {
+/**
+ * The same, with its file: what a full disk made it drop (`/api/health` reports it). With a
+ * redactor, each line is redacted as it is written (a worker's stderr tail, an error quoting a token).
+ */
+export function openRootLog(logsDir: string, level = process.env['CPL_LOG_LEVEL'] ?? 'info', redactor?: Redactor): { log: Logger; file: LogFile } {
   mkdirSync(logsDir, { recursive: true });
   // A full disk drops lines (counted) instead of throwing or spinning: see machines/log-file.ts.
   const file = new LogFile(openSync(join(logsDir, 'codeplane.log'), 'a'));
-  return { log: pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid, role: 'supervisor' } }, file), file };
+  const hooks = redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {};
+  return { log: pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid, role: 'supervisor' }, ...hooks }, file), file };
 }
 
 /** One short readable line per job event, for a human watching the terminal: control characters shown, never obeyed. */
@@ -41,6 +46,8 @@ function describeEvent(e: StoredEvent): string | undefined {
       return `${t} job ${job} resolved: ${ev.resolution}`;
     case 'job_created':
       return `${t} job ${job} created: ${ev.title}`;
+    case 'job_restarted':
+      return `${t} job ${job} restarted (${ev.kind.replace('_', ' ')})${ev.heldApprovals?.length ? `, ${ev.heldApprovals.length} approval(s) still pending` : ''}`;
     case 'transcript_update':
     case 'log_line':
     case 'diff_update':

@@ -12,6 +12,7 @@ import { HomeError, prepareHome } from './home.ts';
 import { JobSupervisor } from './jobs/job-supervisor.ts';
 import { WorkspaceWatch } from './workspace-watch.ts';
 import { consoleLine, openRootLog } from './log.ts';
+import { createRedactor, secretValuesFrom } from '../machines/redact.ts';
 import { StorageState, isStorageUnavailable, type StorageView } from './storage/storage-state.ts';
 import { openStorage } from './storage/storage-open.ts';
 import { StorageWatch } from './storage/storage-watch.ts';
@@ -67,7 +68,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     prepareHome(paths);
     const { config, unknownKeys } = loadConfig(paths.config);
     paths = pathsFor(opts.home, config.worktreesDir);
-    const { log, file: logFile } = openRootLog(paths.logs);
+    // Secrets out of the server's own log lines and events, as the workers do with theirs (machines/redact.ts).
+    const redactor = createRedactor(secretValuesFrom(process.env));
+    const { log, file: logFile } = openRootLog(paths.logs, undefined, redactor);
     if (unknownKeys.length) log.warn({ unknownKeys }, `config.json has unknown keys: ${unknownKeys.join(', ')}`);
     const storage = new StorageState();
     storage.onChange((v) => announceStorage(v, log));
@@ -82,7 +85,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (isStorageUnavailable(err)) return;
       log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox and it is asked to re-send them");
       resync(jobId);
-    });
+    }, redactor);
     // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
     const workerEnv = workerEnvFor(process.env, config, paths.home);
     const workerArgs = await workerLaunchArgs(log);

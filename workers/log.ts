@@ -2,7 +2,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { LogFile } from '../machines/log-file.ts';
-import type { Redactor } from '../machines/redact.ts';
+import { redactJsonLine, type Redactor } from '../machines/redact.ts';
 
 export const REDACT_PATHS = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'env', '*.env'];
 
@@ -19,16 +19,4 @@ export function createWorkerLogger(home: string, jobId: string, redactor?: Redac
     // Over the serialized line: an error's message or stack quoting a token is caught wherever it sits.
     ...(redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {}),
   }, dest).child({ jobId });
-}
-
-/**
- * A serialized JSON line, redacted value by value (redacting the raw text could cut an escape
- * sequence in half and break the line). A line that is not JSON is redacted as text.
- */
-export function redactJsonLine(line: string, redactor: Redactor): string {
-  try {
-    return `${JSON.stringify(redactor.value(JSON.parse(line) as unknown))}\n`;
-  } catch {
-    return redactor.text(line);
-  }
 }

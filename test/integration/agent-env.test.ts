@@ -6,14 +6,15 @@
  * the agent's own credential, are (the credential's value redacted from the stored transcript).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Job, LogLine, TranscriptEntry } from '../../api/contract.ts';
+import type { Approval, Job, LogLine, TranscriptEntry } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { waitFor, workerPid } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { SseClient } from '../helpers/sse-client.ts';
 
 const PASSWORD = 'env-test-login-password-4711';
 const SECRETS = {
@@ -24,6 +25,7 @@ const SECRETS = {
 };
 const ANTHROPIC_API_KEY = 'sk-ant-api03-envtest-0123456789abcdefghijklmnop';
 const STEP_MS = 180_000;
+const SETUP_TOKEN = `ghp_${'Zx9'.repeat(12)}`;
 
 describe('issue 13: the agent environment is an allow-list', () => {
   let server: ServerProcess;
@@ -35,7 +37,8 @@ describe('issue 13: the agent environment is an allow-list', () => {
   before(async () => {
     repo = makeRepo('cpl-env-repo-');
     home = mkdtempSync(join(tmpdir(), 'cpl-env-home-'));
-    writeFileSync(join(home, 'config.json'), JSON.stringify({ agentEnv: ['MY_BUILD_*'], workerNice: 0 }));
+    // The setup command's output is the server's own event (not the worker's): redacted all the same.
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ agentEnv: ['MY_BUILD_*'], workerNice: 0, setupCommands: { [repo]: `echo setup prints ${SETUP_TOKEN}` } }));
     server = await startServerProcess({
       cwd: repo,
       home,
@@ -81,7 +84,10 @@ describe('issue 13: the agent environment is an allow-list', () => {
     assert.doesNotMatch(out, /NOT_LISTED_FLAVOR|red-flavor/);
     assert.doesNotMatch(out, /^(CPL|CODEPLANE)_/m, 'nothing of CodePlane\'s own reaches the agent');
     assert.doesNotMatch(out, /^(AWS_SECRET_ACCESS_KEY|DATABASE_URL|NODE_OPTIONS)=/m);
-    const everything = JSON.stringify(entries) + JSON.stringify((await call<LogLine[]>('GET', `/api/jobs/${job.id}/logs?limit=5000`)).body);
+    const logs = (await call<LogLine[]>('GET', `/api/jobs/${job.id}/logs?limit=5000`)).body;
+    assert.ok(logs.some((l) => l.message === 'setup prints [REDACTED:github-token]'), `the setup output, redacted: ${JSON.stringify(logs.map((l) => l.message))}`);
+    const everything = JSON.stringify(entries) + JSON.stringify(logs);
+    assert.equal(everything.includes(SETUP_TOKEN), false);
     for (const [k, v] of Object.entries(SECRETS)) assert.equal(everything.includes(v), false, `${k}'s value is in the transcript or the logs`);
     // The worker's own environment: readable by any process of the same user, so it holds no secret either.
     const workerVars = environ.split('\0').filter(Boolean);
@@ -91,6 +97,40 @@ describe('issue 13: the agent environment is an allow-list', () => {
     }
     assert.ok(workerVars.includes(`CODEPLANE_HOME=${home}`), 'the worker has what it reads');
     assert.ok(workerVars.includes('MY_BUILD_FLAVOR=blue-flavor'));
+  });
+
+  it('an approval shows the command redacted, and approving it runs the real one', { timeout: STEP_MS * 2 }, async () => {
+    const fileName = `${SETUP_TOKEN}.txt`;
+    const created = await call<Job>('POST', '/api/jobs', { repo, agent: 'claude', prompt: `make a file [[bash touch ${fileName}]]`, permissionMode: 'review_and_approve' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const job = created.body;
+    let pending: Approval[] = [];
+    const deadline = Date.now() + STEP_MS;
+    while (pending.length === 0) {
+      assert.ok(Date.now() < deadline, 'the approval to be asked');
+      await new Promise((r) => setTimeout(r, 200));
+      pending = (await call<Approval[]>('GET', `/api/approvals?jobId=${job.id}`)).body.filter((a) => a.resolution === undefined);
+    }
+    const approval = pending[0]!;
+    assert.equal(approval.summary, 'touch [REDACTED:github-token].txt');
+    assert.equal(JSON.stringify(approval).includes(SETUP_TOKEN), false, 'the token is in no field of the approval');
+    assert.equal((await call('POST', `/api/approvals/${approval.id}/resolve`, { resolution: 'approved' })).status, 200);
+    for (;;) {
+      const j = await call<Job>('GET', `/api/jobs/${job.id}`);
+      if (j.body.state === 'review' || j.body.state === 'failed') break;
+      assert.ok(Date.now() < deadline, `the job to settle (it is ${j.body.state})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(existsSync(join(job.worktreePath, fileName)), 'the real command ran: the file has the real name');
+    // The server's own event (the job's creation, its title from the prompt) is redacted too.
+    const sse = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`, 0, { cookie });
+    try {
+      const createdEvent = await sse.waitFor((e) => e.event === 'job_created', STEP_MS, 'job_created');
+      assert.equal(JSON.stringify(createdEvent.data).includes(SETUP_TOKEN), false, JSON.stringify(createdEvent.data));
+      assert.match(String(createdEvent.data['title']), /\[REDACTED:github-token\]/);
+    } finally {
+      sse.close();
+    }
   });
 });
 

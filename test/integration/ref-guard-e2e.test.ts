@@ -19,6 +19,7 @@ import { SseClient, type SseEvent } from '../helpers/sse-client.ts';
 /** A hang guard only: the first job of a fresh server bundles the worker, which takes long on a loaded machine. */
 const STEP_MS = 180_000;
 const ENDS = ['review', 'failed', 'canceled'];
+const ALARM_MS = 60_000;
 
 const rev = (cwd: string, ref: string): string => git(cwd, 'rev-parse', ref);
 const exists = (cwd: string, ref: string): boolean => {
@@ -74,7 +75,8 @@ describe('issue 13: refs and HEAD checked after every turn (sandbox off, full_au
     }
   }
   const alarm = async (jobId: string, nth: number): Promise<ContainmentChange[]> => {
-    await sse.waitFor((x) => x.event === 'containment_alarm' && x.data['jobId'] === jobId && forJob(jobId, 'containment_alarm').length >= nth, STEP_MS, `alarm ${nth} of ${jobId}`);
+    // The check follows the turn's end at once (a few git commands): a minute is generous on a loaded machine.
+    await sse.waitFor((x) => x.event === 'containment_alarm' && x.data['jobId'] === jobId && forJob(jobId, 'containment_alarm').length >= nth, ALARM_MS, `alarm ${nth} of ${jobId}`);
     return forJob(jobId, 'containment_alarm')[nth - 1]!.data['changes'] as ContainmentChange[];
   };
 
@@ -115,6 +117,10 @@ describe('issue 13: refs and HEAD checked after every turn (sandbox off, full_au
     assert.deepEqual((await alarm(job.id, 3)).map((c) => `${c.change} ${c.ref} ${c.undone}`), ['moved refs/heads/other true']);
     assert.equal(rev(repo, 'other'), other);
     assert.equal(rev(repo, job.branch), mine, "the job's branch still has its commit");
+
+    // In the snapshot the job page opens with.
+    const snap = (await api<{ alarms: { changes: ContainmentChange[] }[] }>(server.url, 'GET', `/api/jobs/${job.id}/snapshot`)).body;
+    assert.deepEqual(snap.alarms.map((a) => a.changes.length), [4, 1, 1]);
 
     // In the transcript (REST), so it is read wherever the transcript is.
     const transcript = (await api<TranscriptEntry[]>(server.url, 'GET', `/api/jobs/${job.id}/transcript`)).body;

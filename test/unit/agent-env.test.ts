@@ -89,6 +89,14 @@ describe('the worker environment', () => {
     assert.equal(worker['CODEPLANE_WATCHDOG_MS'], '1000');
     assert.deepEqual(JSON.parse(worker[AGENT_ENV_VAR]!), ['JAVA_HOME']);
   });
+  it("passes the sandbox's settings to the worker, never to the agent", () => {
+    const env: Record<string, string> = { ...SERVER, CODEPLANE_SANDBOX: 'on', CODEPLANE_BWRAP: '/usr/bin/bwrap', CODEPLANE_WORKTREES_DIR: '/w' };
+    const w = workerEnvFrom(env);
+    for (const k of ['CODEPLANE_SANDBOX', 'CODEPLANE_BWRAP', 'CODEPLANE_WORKTREES_DIR']) {
+      assert.equal(w[k], env[k], k);
+      assert.equal(k in agentEnvForJob('claude', w), false, k);
+    }
+  });
   it('never has the login password, other CodePlane variables or unlisted secrets', () => {
     for (const k of ['CPL_PASSWORD', 'cpl_password', 'CODEPLANE_SOMETHING', 'AWS_SECRET_ACCESS_KEY', 'DATABASE_URL', 'BASH_ENV', 'SSH_AUTH_SOCK']) assert.equal(k in worker, false, k);
   });

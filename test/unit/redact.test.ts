@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRedactor, looksSecret, secretValuesFrom } from '../../machines/redact.ts';
+import { createRedactor, looksSecret, redactJsonLine, secretValuesFrom } from '../../machines/redact.ts';
 import { EventRedactor, releasable } from '../../workers/event-redaction.ts';
-import { redactJsonLine } from '../../workers/log.ts';
 import type { DraftEvent } from '../../machines/domain-events.ts';
 
 // Token-shaped test values, built here so no file holds something a scanner would take for a real one.
@@ -118,6 +117,7 @@ describe('redaction: the values of secret environment variables', () => {
     MY_SERVICE_PASSWORD: 'correct horse battery',
     apiKey: 'camel-case-key-3',
     SHORT_SECRET: 'seven77',
+    FILE_TOKEN: '  read-from-a-file-5\n',
     CODEPLANE_COPILOT_PROVIDER: '{"type":"openai","baseUrl":"http://127.0.0.1:1","apiKey":"byok-provider-key-4"}',
     ORDINARY_SETTING: 'ordinary-but-long-value',
   };
@@ -129,6 +129,7 @@ describe('redaction: the values of secret environment variables', () => {
   it('replaces each secret value wherever it occurs, whatever its shape', () => {
     const out = s.text('ANTHROPIC_API_KEY=plain-looking-value-1\ntoken not-token-shaped-2 and "correct horse battery" and camel-case-key-3 and byok-provider-key-4');
     for (const v of ['plain-looking-value-1', 'not-token-shaped-2', 'correct horse battery', 'camel-case-key-3', 'byok-provider-key-4']) assert.equal(out.includes(v), false, v);
+    assert.equal(s.text('cat token.txt: read-from-a-file-5'), 'cat token.txt: [REDACTED:env:FILE_TOKEN]', 'a value with surrounding whitespace is matched trimmed');
     assert.match(out, /\[REDACTED:env:ANTHROPIC_API_KEY\]/);
     assert.match(out, /\[REDACTED:env:CODEPLANE_COPILOT_PROVIDER\]/);
   });
@@ -220,5 +221,25 @@ describe('the worker log file', () => {
     for (const v of [GHP, 'plain-value-of-gh-token', JWT]) assert.equal(text.includes(v), false, v);
     assert.match(text, /\[REDACTED:env:GH_TOKEN\]/);
     assert.match(text, /\[REDACTED:github-token\]/);
+  });
+});
+
+describe("the server's log file", () => {
+  it('is redacted as it is written, with the server\'s own secret values', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openRootLog } = await import('../../supervisor/log.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'cpl-redact-root-log-'));
+    const { log } = openRootLog(dir, 'info', createRedactor(secretValuesFrom({ CPL_PASSWORD: 'the-login-password-1' })));
+    log.warn({ jobId: 'j1', tail: `worker stderr: ${SLACK} the-login-password-1` }, `job worker exited: ${GHP}`);
+    log.flush();
+    const file = join(dir, 'codeplane.log');
+    const deadline = Date.now() + 10_000;
+    while (!readFileSync(file, 'utf8').includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const text = readFileSync(file, 'utf8');
+    const line = JSON.parse(text.trim()) as { msg: string; tail: string };
+    assert.equal(line.msg, 'job worker exited: [REDACTED:github-token]');
+    assert.equal(line.tail, 'worker stderr: [REDACTED:slack-token] [REDACTED:env:CPL_PASSWORD]');
   });
 });
