@@ -145,7 +145,8 @@ export class JobSupervisor {
   /** A supervisor-side transition (no live worker): appended like any worker event. */
   applyWithoutWorker(jobId: string, event: JobMachineEvent): Job {
     const job = this.mustGet(jobId);
-    const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
+    const pendingApprovals = job.state === 'waiting_for_approval' ? approvalsRepo.listApprovals(this.deps.db, { state: 'pending', jobId }).map((a) => a.id) : [];
+    const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), pendingApprovals, ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
     if (!r) throw conflict('INVALID_STATE', `cannot ${event.type.toLowerCase()} a job that is ${job.state}`);
     this.deps.eventLog.append(jobId, r.events);
     this.noticeTurnEnds(jobId, r.events);
