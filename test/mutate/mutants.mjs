@@ -1110,6 +1110,14 @@ export const mutants = [
     replace: 'const hooks = {};',
     tests: ['test/unit/redact.test.ts'],
   },
+  {
+    id: 'redact.linear-time',
+    behaviour: 'the redaction rules stay linear on hostile near-misses (an unbounded name in the assignment rule is quadratic)',
+    file: 'machines/redact.ts',
+    find: '[A-Z0-9_]{0,63}(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]{0,63}',
+    replace: '[A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*',
+    tests: ['test/unit/redact.test.ts'],
+  },
   // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
   {
     id: 'share.sse-projection',
