@@ -1309,6 +1309,14 @@ export const mutants = [
     tests: ['test/unit/log-file.test.ts'],
   },
   {
+    id: 'storage.outbox-spill-loses',
+    behaviour: 'a worker whose spill file is refused by a full disk keeps the events in memory: none is lost',
+    file: 'workers/outbox.ts',
+    find: '    const half = this.unacked.slice(0, Math.ceil(this.unacked.length / 2));',
+    replace: '    const half = this.unacked.splice(0, Math.ceil(this.unacked.length / 2));',
+    tests: ['test/unit/outbox-spill.test.ts'],
+  },
+  {
     id: 'hardgit.submodules',
     behaviour: "the server's status and diff never start git inside a submodule or nested repository (--ignore-submodules=dirty)",
     file: 'machines/git-invocation.ts',
