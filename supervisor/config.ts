@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ClientKeys, TrustedProxyError } from '../api/client-address.ts';
 import { PushHostsError, canonicalHostPort } from './push-endpoint.ts';
-import { DecodeError, array, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
+import { DecodeError, array, bool, decode, int, literal, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (docs/configuration.md). */
 export interface FileConfig {
@@ -45,6 +45,13 @@ export interface FileConfig {
   pushSubject?: string;
   /** `host:port`s a push subscription may point at besides the browsers' push services (a self-hosted push service). */
   pushAllowedHosts: string[];
+  /**
+   * "on": every agent CLI and all it runs live in an operating-system sandbox (bubblewrap); a job
+   * is refused where it cannot be built. "off": agents run with the user's full rights.
+   */
+  sandbox: 'on' | 'off';
+  /** The bubblewrap binary (absolute, or a name looked up on PATH); default `bwrap` on PATH. */
+  bwrapPath?: string;
 }
 
 export interface AgentConfig {
@@ -67,9 +74,10 @@ export const DEFAULT_CONFIG: FileConfig = {
   trustedProxies: [],
   loginAttemptsPerMinute: 30,
   pushAllowedHosts: [],
+  sandbox: 'on',
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts', 'sandbox', 'bwrapPath']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -94,6 +102,8 @@ const fileDecoder = object({
   loginAttemptsPerMinute: optional(int({ min: 1, max: 600 })),
   pushSubject: optional(str({ min: 1, max: 500 })),
   pushAllowedHosts: optional(array(str({ min: 1, max: 260 }), { max: 100 })),
+  sandbox: optional(literal('on', 'off')),
+  bwrapPath: optional(str({ min: 1, max: 4096 })),
 });
 
 export class ConfigError extends Error {
@@ -157,6 +167,8 @@ export function loadConfig(file: string): LoadedConfig {
       loginAttemptsPerMinute: v.loginAttemptsPerMinute ?? DEFAULT_CONFIG.loginAttemptsPerMinute,
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),
       pushAllowedHosts: v.pushAllowedHosts ?? [],
+      sandbox: v.sandbox ?? DEFAULT_CONFIG.sandbox,
+      ...(v.bwrapPath ? { bwrapPath: v.bwrapPath } : {}),
     },
     unknownKeys,
     created: false,

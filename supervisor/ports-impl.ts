@@ -18,6 +18,7 @@ import type { Paths } from './paths.ts';
 import { VERSION } from './version.ts';
 import { createAgentsPort } from './agents-port.ts';
 import { withDiskUsage, type DiskUsageTracker } from './disk-usage-tracker.ts';
+import type { SandboxGate } from './sandbox-gate.ts';
 
 export interface PortDeps {
   review: ReviewService;
@@ -32,6 +33,8 @@ export interface PortDeps {
   shares: SharesPort;
   push: PushPort;
   diskUsage: DiskUsageTracker;
+  /** Refuses to start agents where the sandbox cannot be built (unless the user turned it off). */
+  sandbox: SandboxGate;
 }
 
 const ACTIVE_STATES = ['preparing', 'running', 'waiting_for_approval'] as const;
@@ -41,10 +44,12 @@ const DISK_USAGE_WAIT_MS = 300;
 /** The supervisor side of api/ports.ts: translate API calls into storage reads and supervisor commands. */
 export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string): Promise<Repo | undefined> } {
   const { db } = d;
+  /** Jobs run by this server say so when its agents run without the sandbox. */
+  const marked = (job: Job): Job => (d.sandbox.sandboxed ? job : { ...job, unsandboxed: true });
   const mustGet = (id: string): Job => {
     const job = jobsRepo.getJob(db, id);
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}`);
-    return job;
+    return marked(job);
   };
   const addRepo = async (path: string): Promise<Repo> => {
     const info = await inspectRepo(path);
@@ -80,6 +85,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
     },
     jobs: {
       create: async (input) => {
+        await d.sandbox.require();
         const repo = reposRepo.findRepo(db, input.repo);
         const plan = await planJob(input, repo, d.paths.worktrees, (branch) => jobsRepo.branchInUse(db, repo?.id ?? '', branch));
         const now = new Date().toISOString();
@@ -90,7 +96,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       },
       list: (q) => {
         const page = jobsRepo.listJobs(db, q);
-        return { ...page, items: page.items.map((j) => withDiskUsage(j, d.diskUsage.peek(j.id))) };
+        return { ...page, items: page.items.map((j) => withDiskUsage(marked(j), d.diskUsage.peek(j.id))) };
       },
       get: (id) => withDiskUsage(mustGet(id), d.diskUsage.peek(id)),
       detail: async (id) => {
@@ -126,11 +132,15 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       sendMessage: async (id, content) => {
         const job = mustGet(id);
         if (!['running', 'waiting_for_approval', 'review'].includes(job.state)) throw conflict('INVALID_STATE', `cannot send a message to a job that is ${job.state}`);
+        await d.sandbox.require(); // a message may start a new worker (a job idle in review)
         const w = await d.supervisor.ensureWorker(id);
         w.send({ type: 'follow_up', content });
       },
       cancel: (id) => d.supervisor.cancel(id),
-      resume: (id, instruction) => d.supervisor.resume(id, instruction),
+      resume: async (id, instruction) => {
+        await d.sandbox.require();
+        return marked(await d.supervisor.resume(id, instruction));
+      },
     },
     approvals: {
       list: (q) => approvalsRepo.listApprovals(db, q),

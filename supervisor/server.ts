@@ -1,3 +1,5 @@
+import { SandboxGate } from './sandbox-gate.ts';
+import { findBwrap, probeSandbox } from './sandbox-probe.ts';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,6 +78,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!workerEnv['CODEPLANE_TOOL_WATCHDOG_MS']) workerEnv['CODEPLANE_TOOL_WATCHDOG_MS'] = String(config.agentToolWatchdogSeconds * 1000);
     if (config.agents.claude.userConfig && !workerEnv['CODEPLANE_CLAUDE_USER_CONFIG']) workerEnv['CODEPLANE_CLAUDE_USER_CONFIG'] = '1';
     if (config.agents.copilot.userConfig && !workerEnv['CODEPLANE_COPILOT_USER_CONFIG']) workerEnv['CODEPLANE_COPILOT_USER_CONFIG'] = '1';
+    // The sandbox: config decides (an inherited CODEPLANE_SANDBOX does not turn it off behind the config's back).
+    workerEnv['CODEPLANE_SANDBOX'] = config.sandbox;
+    workerEnv['CODEPLANE_WORKTREES_DIR'] = paths.worktrees;
+    const bwrap = findBwrap(config.bwrapPath);
+    if (bwrap) workerEnv['CODEPLANE_BWRAP'] = bwrap;
+    else delete workerEnv['CODEPLANE_BWRAP'];
+    const sandbox = new SandboxGate(config.sandbox, () => probeSandbox(config.bwrapPath !== undefined ? { bwrapPath: config.bwrapPath } : {}));
+    if (config.sandbox === 'off') log.warn('config "sandbox": "off": agents run WITHOUT the operating-system sandbox');
+    else await sandbox.require().catch((e: unknown) => log.warn(`${e instanceof Error ? e.message : String(e)} (jobs are refused until it is fixed)`));
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
@@ -83,7 +94,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
-    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, sandbox, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
     await reconcileAllWorktrees(db, paths.worktrees, log);
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {

@@ -4,6 +4,8 @@ import type { AgentCommand, JobMachineEvent } from '../machines/job-events.ts';
 import type { JobSpec } from '../machines/job-spec.ts';
 import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
+import type { AgentSandbox } from './sandbox/agent-sandbox.ts';
+import { UNSANDBOXED_NOTE } from './sandbox/sandbox-setting.ts';
 import { decide, type FsFacts } from './permission-policy.ts';
 import { describeSilence, realClock, Watchdog, type Silence, type WatchdogClock } from './watchdog.ts';
 import { readdirSync, realpathSync } from 'node:fs';
@@ -16,6 +18,10 @@ export interface AgentActorDeps {
   /** See AgentStartOptions.userConfig and agentHome. */
   userConfig?: boolean;
   agentHome?: string;
+  /** See AgentStartOptions.sandbox. */
+  sandbox?: AgentSandbox;
+  /** The user turned the sandbox off: the transcript says so each time the agent starts. */
+  unsandboxed?: boolean;
   /** See AgentStartOptions.firstMessage. */
   firstMessage?: string | null;
   /** When the agent's own session cannot be resumed: the first message of a fresh one (a summary of the job). */
@@ -196,9 +202,11 @@ export function createAgentActor(deps: AgentActorDeps) {
         ...(deps.executablePath ? { executablePath: deps.executablePath } : {}),
         ...(deps.userConfig !== undefined ? { userConfig: deps.userConfig } : {}),
         ...(deps.agentHome !== undefined ? { agentHome: deps.agentHome } : {}),
+        ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
         ...(firstMessage !== undefined ? { firstMessage } : {}),
       });
     let resuming = !!input.agentSessionId;
+    if (deps.unsandboxed) sendBack({ type: 'AGENT.TRANSCRIPT', entry: { role: 'system', text: UNSANDBOXED_NOTE } });
     let session = open(input.agentSessionId, deps.firstMessage);
     // A first message starts a turn; a session opened idle (restored in review) waits for one.
     if (deps.firstMessage !== null) watchdog.arm();
