@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { isAbsolute } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { bwrapArgs } from '../workers/sandbox/bwrap-args.ts';
 import { findOnPath } from './tunnel.ts';
 
@@ -17,8 +17,10 @@ const OFF = 'or set "sandbox": "off" in config.json to run agents without it';
 
 /** The bubblewrap binary to use: the configured one (absolute), else `bwrap` from PATH; undefined when there is none. */
 export function findBwrap(configured: string | undefined, path = process.env['PATH'] ?? ''): string | undefined {
-  if (configured !== undefined) return isAbsolute(configured) ? configured : findOnPath(configured, path);
-  return findOnPath('bwrap', path);
+  if (configured === undefined) return findOnPath('bwrap', path);
+  if (!isAbsolute(configured)) return findOnPath(configured, path);
+  const abs = resolve(configured);
+  return findOnPath(basename(abs), dirname(abs)) === abs ? abs : undefined; // an executable file, or none
 }
 
 export function probeSandbox(opts: { bwrapPath?: string; platform?: NodeJS.Platform; path?: string; timeoutMs?: number } = {}): Promise<SandboxProbe> {

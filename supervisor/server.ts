@@ -81,7 +81,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // The sandbox: config decides (an inherited CODEPLANE_SANDBOX does not turn it off behind the config's back).
     workerEnv['CODEPLANE_SANDBOX'] = config.sandbox;
     workerEnv['CODEPLANE_WORKTREES_DIR'] = paths.worktrees;
-    const bwrap = findBwrap(config.bwrapPath);
+    // The configured binary even while it is missing: installing it is picked up without a restart (the gate probes again).
+    const bwrap = findBwrap(config.bwrapPath) ?? config.bwrapPath;
     if (bwrap) workerEnv['CODEPLANE_BWRAP'] = bwrap;
     else delete workerEnv['CODEPLANE_BWRAP'];
     const sandbox = new SandboxGate(config.sandbox, () => probeSandbox(config.bwrapPath !== undefined ? { bwrapPath: config.bwrapPath } : {}));
