@@ -33,6 +33,8 @@ export interface AppOptions {
   /** Who a login attempt comes from (trusted proxies, our tunnel); defaults to the socket peer. */
   clientKeys?: ClientKeys;
   loginLimiter?: LoginLimiter;
+  /** The built browser UI's directory (the supervisor knows where it is installed). */
+  uiDir: string;
 }
 
 const SECURITY_HEADERS = {
@@ -75,10 +77,10 @@ export function createApp(ports: Ports, opts: AppOptions): Koa {
     reviewRoutes(ports),
     approvalRoutes(ports),
     eventRoutes(ports, sse),
-    staticRoutes(),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
+  app.use(staticRoutes({ root: opts.uiDir }));
   return app;
 }

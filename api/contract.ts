@@ -3,10 +3,10 @@
  * No runtime code here: the UI imports this file.
  */
 import type { DiffFile, DiffHunk, DiffLine, DiffResult } from '../machines/diff-types.ts';
-import type { ApprovalKind, ApprovalResolution, DomainEvent, LogLevel, TranscriptEntry } from '../machines/domain-events.ts';
+import type { ApprovalKind, ApprovalResolution, ContainmentChange, DomainEvent, LogLevel, TranscriptEntry } from '../machines/domain-events.ts';
 import type { AgentId, JobState, PermissionMode, Resolution } from '../machines/job-spec.ts';
 
-export type { AgentId, JobState, PermissionMode, Resolution, TranscriptEntry, DomainEvent };
+export type { AgentId, JobState, PermissionMode, Resolution, TranscriptEntry, DomainEvent, ContainmentChange };
 /** `GET /api/jobs/:id/diff`: one page of the job's diff (see machines/diff-types.ts). */
 export type { DiffFile, DiffHunk, DiffLine, DiffResult };
 
@@ -105,12 +105,28 @@ export interface ApiErrorBody {
 }
 
 export interface Health {
-  status: 'ok';
+  /** `degraded` while the storage refuses writes (see `storage`). */
+  status: 'ok' | 'degraded';
   version: string;
   uptimeSeconds: number;
   activeJobs: number;
   queuedJobs: number;
+  storage: StorageHealth;
 }
+
+/** What went wrong with a database write (a full disk, an I/O error, another process's lock, a read-only file). */
+export type StorageFaultCause = 'disk_full' | 'io_error' | 'locked' | 'read_only_file';
+/** The database is not the one CodePlane recorded: gone at start, replaced, or deleted while running. */
+export type IdentityProblem = 'missing' | 'replaced' | 'deleted';
+
+/** Whether the database takes writes; anything but `ok` means writes answer 503 STORAGE_UNAVAILABLE. */
+export type StorageView =
+  | { state: 'ok' }
+  | { state: 'read_only'; cause: StorageFaultCause; reason: string; since: string }
+  | { state: 'identity_problem'; problem: IdentityProblem; reason: string; since: string };
+
+/** `/api/health`'s `storage`: the state, and the log lines a full disk made the server drop. */
+export type StorageHealth = StorageView & { logLinesDropped: number };
 
 /** `GET /api/agents`: whether each agent can run here. `authenticated: null` = could not tell. */
 export interface AgentInfo {

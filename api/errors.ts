@@ -25,7 +25,10 @@ export function errorMiddleware(log: Logger) {
     } catch (e) {
       const { status, body } = toResponse(e);
       discardBody(ctx);
-      if (status >= 500) log.error({ err: e, path: ctx.path, method: ctx.method }, 'request failed');
+      const storage = e instanceof AppError && e.code === 'STORAGE_UNAVAILABLE';
+      // A refused write while the storage is read-only is said once, when the state changes (server.ts), not per request.
+      if (status >= 500 && !storage) log.error({ err: e, path: ctx.path, method: ctx.method }, 'request failed');
+      if (storage) ctx.set('Retry-After', '5');
       ctx.status = status;
       ctx.body = body;
       if (status === 405 && e instanceof Error && 'headers' in e) ctx.set('Allow', String((e as { headers?: { Allow?: string } }).headers?.Allow ?? ''));

@@ -93,7 +93,10 @@ export interface SharesPort {
   revoke(token: string): boolean;
   /** The job a live token grants, or undefined (unknown, expired, revoked). */
   jobFor(token: string): string | undefined;
+  /** The job's share view, through the share projection (supervisor/share-projection.ts). */
   view(token: string): ShareView;
+  /** The job a live token grants and the same projection for its event stream, or undefined. */
+  streamFor(token: string): { jobId: string; project: (e: StoredEvent) => StoredEvent | undefined } | undefined;
   /** Calls `onEnd` once when the token is revoked or expires; returns an unsubscribe. */
   watch(token: string, onEnd: () => void): () => void;
 }

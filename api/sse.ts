@@ -12,6 +12,8 @@ export interface SseOptions {
   /** How long a client may stay behind before it is cut off. */
   slowClientMs?: number;
   replayPageSize?: number;
+  /** What this stream shows of each event (a share's projection), undefined to leave one out; the events as stored when absent. */
+  project?: (e: StoredEvent) => StoredEvent | undefined;
 }
 
 /** Each stored event is one immutable object shared by every subscriber: serialize it once for all of them. */
@@ -107,7 +109,9 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
   // fanned out to many clients, costs one socket write per client instead of one per event.
   let pending = '';
   let batch: StoredEvent[] = [];
-  const filterKey = opts.jobId ?? '*';
+  // A projected stream's bytes differ from the stored events': never shared with an unprojected stream's.
+  const filterKey = `${opts.project ? 'projected:' : ''}${opts.jobId ?? '*'}`;
+  const project = opts.project;
   const flush = () => {
     const out = pending;
     const live = batch;
@@ -118,9 +122,11 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
     if (live.length > 0) stream.write(liveBytes(filterKey, live));
     if (out !== '' || live.length > 0) checkPace();
   };
-  const write = (e: StoredEvent) => {
-    if (closed || e.id <= cursor) return;
-    cursor = e.id;
+  const write = (stored: StoredEvent) => {
+    if (closed || stored.id <= cursor) return;
+    cursor = stored.id;
+    const e = project ? project(stored) : stored;
+    if (e === undefined) return;
     if (batch.length === 0 && pending === '') setImmediate(flush);
     batch.push(e);
   };
@@ -139,11 +145,15 @@ export function streamEvents(ctx: Context, events: EventsPort, opts: SseOptions)
 
   void (async () => {
     for (;;) {
-      const page = events.readRawAfter(cursor, { ...filter, limit: pageSize });
+      const page = project ? events.readAfter(cursor, { ...filter, limit: pageSize }) : events.readRawAfter(cursor, { ...filter, limit: pageSize });
       for (const r of page) {
         if (r.id <= cursor) continue;
         cursor = r.id;
-        pending += rawFrame(r);
+        if (!project) pending += rawFrame(r as RawStoredEvent);
+        else {
+          const e = project(r as StoredEvent);
+          if (e) pending += frame(e);
+        }
       }
       flush(); // a replay page is one write, and its size counts for the pace check below
       if (closed) return;

@@ -25,7 +25,7 @@ import { startBenchServer, type BenchServer } from './lib/server.ts';
 import { BenchSse } from './lib/sse.ts';
 import { median, nowMs, sleep, waitUntil } from './lib/stats.ts';
 
-const WORKER = /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job (\S+)/;
+const WORKER = /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js|dist\/worker\.js) --job (\S+)/;
 
 function workerPidOf(home: string, jobId: string): number | undefined {
   return processesWithHome(home).find((p) => WORKER.exec(cmdline(p))?.[2] === jobId);

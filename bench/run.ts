@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: issue 8's benchmarks, each against a raw baseline measured
+ * `npm run bench`: the benchmarks of issues 8 and 15 (start-up), each against a raw baseline measured
  * in the same run on the same machine (these machines are shared and noisy,
  * so only ratios mean something). Prints one table, writes
  * bench/out/results-<timestamp>.json and appends the table to bench/RESULTS.md.
  *
  *   npm run bench [-- [--quick] [--profile] [--only=latency,scale,…] [--no-record] [--comment=TEXT]]
  *
- * --quick: smaller workloads (not recorded unless --record); --profile: CPU
+ * --quick and --only: not recorded in RESULTS.md unless --record; --profile: CPU
  * profiles of the server and workers in the measured windows, summarised at
  * the end (bench/out/prof-<timestamp>/). Every process started is stopped at
  * the end, including detached job workers and agent CLIs (found by their
@@ -29,6 +29,7 @@ import { parking } from './parking.ts';
 import { recovery } from './recovery.ts';
 import { replay } from './replay.ts';
 import { scale } from './scale.ts';
+import { startup } from './startup.ts';
 import { throughput } from './throughput.ts';
 import { uiRender } from './ui-render.ts';
 
@@ -39,9 +40,11 @@ interface Bench {
   run(ctx: BenchContext): Promise<BenchOutcome>;
 }
 
-// Run order groups benchmarks by the fixture they share: the 50-job fleet
+// Run order: start-up alone first, then benchmarks grouped by the fixture they share: the 50-job fleet
 // (latency, memory, scale), nothing (throughput, job start), the seeded history (replay, UI).
 const BENCHES: Bench[] = [
+  // First, on a machine nothing else of the run loads yet.
+  { key: 'startup', order: 9, run: startup },
   { key: 'memory', order: 4, run: memory },
   { key: 'scale', order: 6, run: scale },
   { key: 'latency', order: 1, run: eventLatency },
@@ -141,7 +144,7 @@ const jsonFile = writeJson(stamp, {
   ...(profileDir ? { profiles } : {}),
 });
 process.stdout.write(`results: ${jsonFile}\n`);
-const record = !flag('no-record') && (!ctx.quick || flag('record')) && !only;
+const record = !flag('no-record') && (!ctx.quick || flag('record')) && (!only || flag('record'));
 if (record) {
   const md = appendResultsMd({ date: new Date().toISOString(), machine: machineInfo, seconds, rows, args, ...(option('comment') ? { comment: option('comment')! } : {}) });
   process.stdout.write(`recorded in ${md}\n`);

@@ -97,8 +97,8 @@ export interface DiffTaskInput {
   patchArgs: string[];
   /** `git` arguments producing `--numstat -z` for whole-change totals, run only when the page is not the whole change. */
   numstatArgs: string[];
-  /** The complete environment for git (the supervisor owns which variables git may see). */
-  env: Record<string, string | undefined>;
+  /** Variables this diff sets itself (GIT_INDEX_FILE); the rest is the hardened environment of machines/git-invocation.ts. */
+  env: Record<string, string>;
   limits: DiffLimits;
 }
 
@@ -109,11 +109,14 @@ export interface DiffTaskOutput extends DiffPage {
   threadId: number;
 }
 
-/** One git command for a pool thread (see workers/tasks/git-task.ts): the caller owns the command and git's whole environment. */
+/** One git command for a pool thread (see workers/tasks/git-task.ts), run hardened by machines/git-invocation.ts. */
 export interface GitTaskInput {
   cwd: string;
   args: string[];
-  env: Record<string, string | undefined>;
+  /** Variables this command sets itself (GIT_INDEX_FILE); never the caller's whole environment. */
+  env?: Record<string, string>;
+  /** The repository's filter/merge driver names (the driver scan), switched off for this command. */
+  driverNames?: string[];
   /** Written to git's stdin (then closed). */
   input?: string;
   /** Killed (SIGKILL) past this; its exit then reads as a failure. */

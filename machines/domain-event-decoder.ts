@@ -46,6 +46,15 @@ const diffFile = object({
   deletions: int({ min: 0 }),
 });
 
+export const containmentChange = object({
+  ref: str({ min: 1 }),
+  change: literal('created', 'moved', 'deleted'),
+  before: optional(str()),
+  after: optional(str()),
+  undone: bool,
+  reason: optional(str()),
+});
+
 const stats = object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) });
 
 /** One decoder per event type; a `Record` over the union keeps the table exhaustive. */
@@ -75,6 +84,7 @@ const decoders: { [K in DomainEventType]: Decoder<Omit<Extract<DomainEvent, { ty
   }),
   session_started: object({ agentSessionId: str({ min: 1 }), model: optional(str()) }),
   job_created: object({ title: str(), agent: literal(...AGENT_IDS), repoId: str({ min: 1 }) }),
+  containment_alarm: object({ message: str(), changes: array(containmentChange) }),
 };
 
 export const domainEventDecoder: Decoder<DomainEvent> = (v, f) => {

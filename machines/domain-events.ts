@@ -57,6 +57,24 @@ export interface Telemetry {
   turns?: number;
 }
 
+/**
+ * A ref (or HEAD) that an agent's turn changed outside the job's own branch,
+ * and what the ref guard did about it (issue 13).
+ */
+export interface ContainmentChange {
+  /** `refs/…`, `HEAD` (the repository's, in the user's checkout), or `worktree:HEAD` (the job's worktree). */
+  ref: string;
+  change: 'created' | 'moved' | 'deleted';
+  /** Object id, `ref: <target>` for a symbolic ref, or `broken`; absent when created. */
+  before?: string;
+  /** The same, as found after the turn; absent when deleted. */
+  after?: string;
+  /** Put back to `before`. */
+  undone: boolean;
+  /** Why not undone (it changed again since the check, git refused). */
+  reason?: string;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type DomainEvent =
@@ -69,7 +87,8 @@ export type DomainEvent =
   | ({ type: 'telemetry' } & Telemetry)
   | { type: 'job_resolved'; resolution: Resolution; prUrl?: string; conflictFiles?: string[] }
   | { type: 'session_started'; agentSessionId: string; model?: string }
-  | { type: 'job_created'; title: string; agent: AgentId; repoId: string };
+  | { type: 'job_created'; title: string; agent: AgentId; repoId: string }
+  | { type: 'containment_alarm'; message: string; changes: ContainmentChange[] };
 
 export type DomainEventType = DomainEvent['type'];
 
@@ -84,6 +103,7 @@ export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
   'job_resolved',
   'session_started',
   'job_created',
+  'containment_alarm',
 ];
 
 /** An event numbered by its job's outbox, as it travels and is stored. */

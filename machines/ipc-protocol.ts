@@ -1,6 +1,6 @@
 import { DecodeError, array, bool, int, literal, object, optional, record, str, type Decoder } from './decode.ts';
-import { domainEventDecoder } from './domain-event-decoder.ts';
-import type { DiffFileStat, DiffStats, SequencedEvent } from './domain-events.ts';
+import { containmentChange, domainEventDecoder } from './domain-event-decoder.ts';
+import type { ContainmentChange, DiffFileStat, DiffStats, SequencedEvent } from './domain-events.ts';
 import { RESOLUTIONS, jobSpecDecoder, type JobSpec, type Resolution } from './job-spec.ts';
 
 /**
@@ -37,7 +37,11 @@ export type SupervisorMessage =
   | { type: 'resolve'; resolution: Resolution; prUrl?: string }
   | { type: 'resume'; instruction?: string }
   | { type: 'shutdown'; reason: string }
-  | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] };
+  /** The job's repository or worktree vanished: the job fails with `reason`. */
+  | { type: 'workspace_lost'; reason: string }
+  | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] }
+  /** The ref guard's alarm, numbered by the worker like every event of its job. */
+  | { type: 'publish_alarm'; message: string; changes: ContainmentChange[] };
 
 export type WorkerMessage =
   /** `pendingApprovals`: what the worker still waits for, so answers given while it was away can be re-sent. */
@@ -48,7 +52,7 @@ export type WorkerMessage =
   | { type: 'protocol_error'; message: string };
 
 const seq = int({ min: 0 });
-const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'publish_diff'] as const;
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'workspace_lost', 'publish_diff', 'publish_alarm'] as const;
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
@@ -72,11 +76,13 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
   cancel: object({ reason: optional(str()) }),
   resolve: object({ resolution: literal(...RESOLUTIONS), prUrl: optional(str()) }),
   shutdown: object({ reason: str() }),
+  workspace_lost: object({ reason: str({ min: 1, max: 10_000 }) }),
   resume: object({ instruction: optional(str({ max: 100_000 })) }),
   publish_diff: object({
     stats: object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) }),
     files: array(object({ path: str(), status: literal('added', 'modified', 'deleted', 'renamed'), additions: int({ min: 0 }), deletions: int({ min: 0 }) })),
   }),
+  publish_alarm: object({ message: str(), changes: array(containmentChange) }),
 };
 
 const sequencedEvent: Decoder<SequencedEvent> = object({

@@ -1,4 +1,4 @@
-import type { ApprovalRequest, ApprovalResolution, DiffFileStat, DiffStats, LogLevel, Telemetry, TranscriptDraft } from './domain-events.ts';
+import type { ContainmentChange, ApprovalRequest, ApprovalResolution, DiffFileStat, DiffStats, LogLevel, Telemetry, TranscriptDraft } from './domain-events.ts';
 import type { Resolution } from './job-spec.ts';
 
 /** Everything the job machine reacts to: from the supervisor, the worker, or the agent. */
@@ -13,12 +13,16 @@ export type JobMachineEvent =
   | { type: 'RESUME'; instruction?: string }
   | { type: 'RESOLVE'; resolution: Resolution; prUrl?: string }
   | { type: 'WORKER_LOST'; reason: string }
+  /** The job's repository or worktree vanished from disk: nothing it does can land, so it fails with the reason. */
+  | { type: 'WORKSPACE_LOST'; reason: string }
   /** A new worker continues the job from its persisted snapshot (after a crash or a server restart). */
   | { type: 'RECOVERED'; reason: string }
   // the user, through the supervisor
   | { type: 'FOLLOW_UP'; content: string }
   /** The supervisor computed the worktree's diff (it owns git; the job owns the event's seq). */
   | { type: 'DIFF.UPDATED'; stats: DiffStats; files: DiffFileStat[] }
+  /** The supervisor's ref guard undid changes the agent's turn made outside the job's branch. */
+  | { type: 'GUARD.ALARM'; message: string; changes: ContainmentChange[] }
   | { type: 'APPROVAL_DECIDED'; approvalId: string; resolution: ApprovalResolution; note?: string }
   // the agent, through its adapter
   | { type: 'AGENT.TRANSCRIPT'; entry: TranscriptDraft }

@@ -40,6 +40,7 @@ export const jobMachine = setup({
     agent: fromCallback<AgentCommand, AgentActorInput, JobMachineEvent>(() => () => undefined),
   },
   guards: {
+    isDiscard: ({ event }) => event.type === 'RESOLVE' && event.resolution === 'discarded',
     isPending: ({ context, event }) => event.type === 'APPROVAL_DECIDED' || event.type === 'AGENT.APPROVAL_WITHDRAWN'
       ? context.pendingApprovals.includes(event.approvalId)
       : false,
@@ -133,6 +134,12 @@ export const jobMachine = setup({
       if (event.type !== 'DIFF.UPDATED') throw new Error('unreachable');
       return { type: 'diff_update', stats: event.stats, files: event.files };
     }),
+    /** The alarm itself, and a system line in the transcript so it is read wherever the transcript is (share views, `cpl run`). */
+    emitAlarm: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'GUARD.ALARM') throw new Error('unreachable');
+      enqueue.emit({ type: 'containment_alarm', message: event.message, changes: event.changes });
+      enqueue.emit({ type: 'transcript_update', entry: { role: 'system', text: `Containment alarm: ${event.message}` } });
+    }),
     recordFailure: assign({ failureReason: ({ event }) => reasonOf(event) }),
     clearFailure: assign({ failureReason: () => undefined }),
   },
@@ -140,6 +147,8 @@ export const jobMachine = setup({
   id: 'job',
   initial: 'queued',
   context: ({ input }) => ({ jobId: input.jobId, pendingApprovals: [], agentSessionId: input.agentSessionId }),
+  // The ref guard checks after a turn, which may have ended in review, failed or canceled: recorded in any of them.
+  on: { 'GUARD.ALARM': { actions: 'emitAlarm' } },
   states: {
     queued: {
       on: {
@@ -183,6 +192,7 @@ export const jobMachine = setup({
             'AGENT.TURN_FAILED': { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'running', to: 'failed' } }] },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'running', to: 'canceled' } } },
             WORKER_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'running', to: 'failed' } }] },
+            WORKSPACE_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'running', to: 'failed' } }] },
           },
         },
         waiting_for_approval: {
@@ -216,6 +226,7 @@ export const jobMachine = setup({
             },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'canceled' } } },
             WORKER_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'failed' } }] },
+            WORKSPACE_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'failed' } }] },
           },
         },
         review: {
@@ -235,20 +246,24 @@ export const jobMachine = setup({
             RECOVERED: { actions: 'emitRecoveryNote' },
             RESOLVE: { target: '#job.completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'review', to: 'completed' } }] },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'review', to: 'canceled' } } },
+            WORKSPACE_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'review', to: 'failed' } }] },
           },
         },
       },
       exit: 'withdrawAllApprovals',
     },
     completed: { type: 'final' },
+    // A job that ended without landing may still be discarded: its worktree and branch are removed.
     failed: {
       on: {
         RESUME: { target: 'preparing', actions: ['clearFailure', { type: 'stateChanged', params: { from: 'failed', to: 'preparing', reason: 'resumed' } }] },
+        RESOLVE: { guard: 'isDiscard', target: 'completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'failed', to: 'completed' } }] },
       },
     },
     canceled: {
       on: {
         RESUME: { target: 'preparing', actions: { type: 'stateChanged', params: { from: 'canceled', to: 'preparing', reason: 'resumed' } } },
+        RESOLVE: { guard: 'isDiscard', target: 'completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'canceled', to: 'completed' } }] },
       },
     },
   },

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ClientKeys, TrustedProxyError } from '../api/client-address.ts';
-import { PushHostsError, canonicalHostPort } from './push-endpoint.ts';
+import { PushHostsError, canonicalHostPort } from './push/push-endpoint.ts';
+import { agentEnvPatternError } from '../machines/agent-env.ts';
 import { DecodeError, array, bool, decode, int, literal, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (docs/configuration.md). */
@@ -46,6 +47,11 @@ export interface FileConfig {
   /** `host:port`s a push subscription may point at besides the browsers' push services (a self-hosted push service). */
   pushAllowedHosts: string[];
   /**
+   * Variables of the server's environment an agent gets besides the built-in allow-list
+   * (machines/agent-env.ts): exact names or prefixes ending in `*`, e.g. `["AWS_*", "JAVA_HOME"]`.
+   */
+  agentEnv: string[];
+  /**
    * "on": every agent CLI and all it runs live in an operating-system sandbox (bubblewrap); a job
    * is refused where it cannot be built. "off": agents run with the user's full rights.
    */
@@ -74,10 +80,11 @@ export const DEFAULT_CONFIG: FileConfig = {
   trustedProxies: [],
   loginAttemptsPerMinute: 30,
   pushAllowedHosts: [],
+  agentEnv: [],
   sandbox: 'on',
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts', 'sandbox', 'bwrapPath']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts', 'agentEnv', 'sandbox', 'bwrapPath']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -102,6 +109,7 @@ const fileDecoder = object({
   loginAttemptsPerMinute: optional(int({ min: 1, max: 600 })),
   pushSubject: optional(str({ min: 1, max: 500 })),
   pushAllowedHosts: optional(array(str({ min: 1, max: 260 }), { max: 100 })),
+  agentEnv: optional(array(str({ min: 1, max: 200 }), { max: 200 })),
   sandbox: optional(literal('on', 'off')),
   bwrapPath: optional(str({ min: 1, max: 4096 })),
 });
@@ -149,6 +157,10 @@ export function loadConfig(file: string): LoadedConfig {
       throw e;
     }
   }
+  for (const entry of v.agentEnv ?? []) {
+    const why = agentEnvPatternError(entry);
+    if (why) throw new ConfigError(`${file}: "agentEnv": ${JSON.stringify(entry)}: ${why}`);
+  }
   return {
     config: {
       ...(v.worktreesDir ? { worktreesDir: v.worktreesDir } : {}),
@@ -167,6 +179,7 @@ export function loadConfig(file: string): LoadedConfig {
       loginAttemptsPerMinute: v.loginAttemptsPerMinute ?? DEFAULT_CONFIG.loginAttemptsPerMinute,
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),
       pushAllowedHosts: v.pushAllowedHosts ?? [],
+      agentEnv: v.agentEnv ?? [],
       sandbox: v.sandbox ?? DEFAULT_CONFIG.sandbox,
       ...(v.bwrapPath ? { bwrapPath: v.bwrapPath } : {}),
     },

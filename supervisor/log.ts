@@ -2,16 +2,27 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StoredEvent } from '../api/contract.ts';
-import { terminalSafe } from './terminal-text.ts';
+import { LogFile } from '../machines/log-file.ts';
+import { redactJsonLine, type Redactor } from '../machines/redact.ts';
+import { terminalSafe } from './terminal/terminal-text.ts';
 
 const REDACT = ['password', '*.password', 'token', '*.token', 'apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.cookie', 'privateKey', '*.privateKey'];
 
 /** The supervisor's root logger: JSON lines in `logs/codeplane.log`; children per job via `.child({jobId})`. */
 export function createRootLogger(logsDir: string, level = process.env['CPL_LOG_LEVEL'] ?? 'info'): Logger {
+  return openRootLog(logsDir, level).log;
+}
+
+/**
+ * The same, with its file: what a full disk made it drop (`/api/health` reports it). With a
+ * redactor, each line is redacted as it is written (a worker's stderr tail, an error quoting a token).
+ */
+export function openRootLog(logsDir: string, level = process.env['CPL_LOG_LEVEL'] ?? 'info', redactor?: Redactor): { log: Logger; file: LogFile } {
   mkdirSync(logsDir, { recursive: true });
-  // An fd opened here makes the stream ready at once, so an early process.exit cannot race its opening.
-  const dest = pino.destination({ fd: openSync(join(logsDir, 'codeplane.log'), 'a'), sync: false });
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid, role: 'supervisor' } }, dest);
+  // A full disk drops lines (counted) instead of throwing or spinning: see machines/log-file.ts.
+  const file = new LogFile(openSync(join(logsDir, 'codeplane.log'), 'a'));
+  const hooks = redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {};
+  return { log: pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid, role: 'supervisor' }, ...hooks }, file), file };
 }
 
 /** One short readable line per job event, for a human watching the terminal: control characters shown, never obeyed. */

@@ -34,3 +34,5 @@ export function pathsFor(home: string, worktreesDir?: string): Paths {
 /** The job worker's socket. Short on purpose: Unix socket paths are limited to ~107 bytes. */
 export const socketPathFor = (paths: Paths, jobId: string): string => join(paths.run, `${jobId}.sock`);
 export const jobDirFor = (paths: Paths, jobId: string): string => join(paths.jobs, jobId);
+/** Where start-up hygiene moves worktrees it cannot account for (git/quarantine.ts). */
+export const quarantineDirFor = (home: string): string => join(home, 'quarantine');

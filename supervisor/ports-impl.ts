@@ -6,19 +6,25 @@ import * as approvalsRepo from './db/approvals-repo.ts';
 import * as eventsRepo from './db/events-repo.ts';
 import * as jobsRepo from './db/jobs-repo.ts';
 import * as reposRepo from './db/repos-repo.ts';
-import type { EventHub } from './event-hub.ts';
-import type { EventLog } from './event-log.ts';
+import type { EventHub } from './events/event-hub.ts';
+import type { EventLog } from './events/event-log.ts';
 import { inspectRepo } from './git/repo-info.ts';
-import { refuseReservedRepoPath } from './repo-path-guard.ts';
-import { newId } from './ids.ts';
-import { planJob } from './job-creation.ts';
-import type { JobSupervisor } from './job-supervisor.ts';
-import type { ReviewService } from './review-service.ts';
+import { refuseReservedRepoPath } from './repos/repo-path-guard.ts';
+import { newId } from './jobs/ids.ts';
+import { planJob } from './jobs/job-creation.ts';
+import type { JobSupervisor } from './jobs/job-supervisor.ts';
+import type { ReviewService } from './review/review-service.ts';
 import type { Paths } from './paths.ts';
 import { VERSION } from './version.ts';
-import { createAgentsPort } from './agents-port.ts';
-import { withDiskUsage, type DiskUsageTracker } from './disk-usage-tracker.ts';
-import type { SandboxGate } from './sandbox-gate.ts';
+import { createAgentsPort } from './agents/agents-port.ts';
+import { withDiskUsage, type DiskUsageTracker } from './review/disk-usage-tracker.ts';
+import { jobLeaves } from './jobs/job-settle.ts';
+import type { JobState } from '../machines/job-spec.ts';
+
+/** The states a cancel takes a job out of, and how long its answer waits for the agent to stop. */
+const CANCELABLE: ReadonlySet<JobState> = new Set(['preparing', 'running', 'waiting_for_approval', 'review']);
+const CANCEL_ANSWER_WAIT_MS = 10_000;
+import type { SandboxGate } from './sandbox/sandbox-gate.ts';
 
 export interface PortDeps {
   review: ReviewService;
@@ -35,6 +41,8 @@ export interface PortDeps {
   diskUsage: DiskUsageTracker;
   /** Refuses to start agents where the sandbox cannot be built (unless the user turned it off). */
   sandbox: SandboxGate;
+  /** Log lines a full disk made the server drop (machines/log-file.ts). */
+  logLinesDropped?: () => number;
 }
 
 const ACTIVE_STATES = ['preparing', 'running', 'waiting_for_approval'] as const;
@@ -64,14 +72,17 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
     shares: d.shares,
     push: d.push,
     agents: createAgentsPort({ configFile: d.paths.config }),
+    // Reads only (never a write, which a locked or full database would refuse or make wait).
     health: () => {
       const counts = jobsRepo.countByState(db);
+      const storage = db.storage.current();
       return {
-        status: 'ok',
+        status: storage.state === 'ok' ? 'ok' : 'degraded',
         version: VERSION,
         uptimeSeconds: Math.round((performance.now() - d.startedAt) / 1000),
         activeJobs: ACTIVE_STATES.reduce((n, s) => n + counts[s], 0),
         queuedJobs: counts.queued,
+        storage: { ...storage, logLinesDropped: d.logLinesDropped?.() ?? 0 },
       };
     },
     registerIfRepo: (path) => addRepo(path).catch(() => undefined),
@@ -134,9 +145,15 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         if (!['running', 'waiting_for_approval', 'review'].includes(job.state)) throw conflict('INVALID_STATE', `cannot send a message to a job that is ${job.state}`);
         await d.sandbox.require(); // a message may start a new worker (a job idle in review)
         const w = await d.supervisor.ensureWorker(id);
-        w.send({ type: 'follow_up', content });
+        // In review the message starts a new turn (the ref guard records the refs first); otherwise it joins the running one.
+        if (mustGet(id).state === 'review') await d.supervisor.startTurn(mustGet(id), () => w.send({ type: 'follow_up', content }));
+        else w.send({ type: 'follow_up', content });
       },
-      cancel: (id) => d.supervisor.cancel(id),
+      // Answers with the state the job goes to: a live worker stops its agent first (bounded wait).
+      cancel: async (id) => {
+        const job = await d.supervisor.cancel(id);
+        return CANCELABLE.has(job.state) ? jobLeaves(d.hub, id, CANCELABLE, () => mustGet(id), CANCEL_ANSWER_WAIT_MS) : job;
+      },
       resume: async (id, instruction) => {
         await d.sandbox.require();
         return marked(await d.supervisor.resume(id, instruction));

@@ -1,27 +1,36 @@
-import { SandboxGate } from './sandbox-gate.ts';
-import { findBwrap, probeSandbox } from './sandbox-probe.ts';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { createApp } from '../api/app.ts';
 import { LoginLimiter } from '../api/login-limiter.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { StorageError, openDatabase, type Db } from './db/database.ts';
-import { EventHub } from './event-hub.ts';
-import { EventLog } from './event-log.ts';
+import { StorageError, type Db } from './db/database.ts';
+import { EventHub } from './events/event-hub.ts';
+import { EventLog } from './events/event-log.ts';
 import { HomeError, prepareHome } from './home.ts';
-import { JobSupervisor } from './job-supervisor.ts';
-import { consoleLine, createRootLogger } from './log.ts';
+import { JobSupervisor } from './jobs/job-supervisor.ts';
+import { WorkspaceWatch } from './workspace-watch.ts';
+import { consoleLine, openRootLog } from './log.ts';
+import { createRedactor, secretValuesFrom } from '../machines/redact.ts';
+import { StorageState, isStorageUnavailable, type StorageView } from './storage/storage-state.ts';
+import { openStorage } from './storage/storage-open.ts';
+import { StorageWatch } from './storage/storage-watch.ts';
+import { terminalSafe } from './terminal/terminal-text.ts';
 import { pathsFor } from './paths.ts';
 import { createPorts } from './ports-impl.ts';
 import { DiffPool } from './git/diff-pool.ts';
-import { RemoteAccessError, setupRemoteAccess } from './remote-access.ts';
-import { DiskUsageTracker } from './disk-usage-tracker.ts';
-import { workerLaunchArgs } from './worker-bundle.ts';
-import { ReviewService } from './review-service.ts';
+import { RemoteAccessError, setupRemoteAccess } from './remote/remote-access.ts';
+import { DiskUsageTracker } from './review/disk-usage-tracker.ts';
+import { workerLaunchArgs } from './workers/worker-bundle.ts';
+import { INSTALL } from './install-paths.ts';
+import { workerEnvFor } from './workers/worker-env.ts';
+import { SandboxGate } from './sandbox/sandbox-gate.ts';
+import { findBwrap, probeSandbox } from './sandbox/sandbox-probe.ts';
+import { ReviewService } from './review/review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
-import { startOtelExport } from './otel-export.ts';
-import { TerminalService } from './terminal-service.ts';
+import { startOtelExport } from './telemetry/otel-export.ts';
+import { TerminalService } from './terminal/terminal-service.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -61,23 +70,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     prepareHome(paths);
     const { config, unknownKeys } = loadConfig(paths.config);
     paths = pathsFor(opts.home, config.worktreesDir);
-    const log = createRootLogger(paths.logs);
+    // Secrets out of the server's own log lines and events, as the workers do with theirs (machines/redact.ts).
+    const redactor = createRedactor(secretValuesFrom(process.env));
+    const { log, file: logFile } = openRootLog(paths.logs, undefined, redactor);
     if (unknownKeys.length) log.warn({ unknownKeys }, `config.json has unknown keys: ${unknownKeys.join(', ')}`);
-    db = openDatabase(paths.db);
+    const storage = new StorageState();
+    storage.onChange((v) => announceStorage(v, log));
+    const opened = openStorage(paths.db, storage, log);
+    db = opened.db;
+    if (!storage.writable()) announceStorage(storage.current(), log);
     const hub = new EventHub({ onListenerError: (err, e) => log.error({ err, eventId: e.id, jobId: e.jobId }, 'an event listener failed') });
     const otel = await startOtelExport(hub, log); // undefined unless OTEL_EXPORTER_OTLP_ENDPOINT (or a per-signal one) is set
     let resync = (_jobId: string): void => undefined;
     const eventLog = new EventLog(db, hub, (jobId, err) => {
+      // Read-only storage: the worker keeps the events; the storage watch's recovery asks for them (below).
+      if (isStorageUnavailable(err)) return;
       log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox and it is asked to re-send them");
       resync(jobId);
     });
-    const workerEnv: NodeJS.ProcessEnv = { ...process.env, CODEPLANE_HOME: paths.home };
-    if (config.agents.claude.path && !workerEnv['CODEPLANE_CLAUDE_PATH']) workerEnv['CODEPLANE_CLAUDE_PATH'] = config.agents.claude.path;
-    if (config.agents.copilot.path && !workerEnv['CODEPLANE_COPILOT_PATH']) workerEnv['CODEPLANE_COPILOT_PATH'] = config.agents.copilot.path;
-    if (!workerEnv['CODEPLANE_WATCHDOG_MS']) workerEnv['CODEPLANE_WATCHDOG_MS'] = String(config.agentWatchdogSeconds * 1000);
-    if (!workerEnv['CODEPLANE_TOOL_WATCHDOG_MS']) workerEnv['CODEPLANE_TOOL_WATCHDOG_MS'] = String(config.agentToolWatchdogSeconds * 1000);
-    if (config.agents.claude.userConfig && !workerEnv['CODEPLANE_CLAUDE_USER_CONFIG']) workerEnv['CODEPLANE_CLAUDE_USER_CONFIG'] = '1';
-    if (config.agents.copilot.userConfig && !workerEnv['CODEPLANE_COPILOT_USER_CONFIG']) workerEnv['CODEPLANE_COPILOT_USER_CONFIG'] = '1';
+    // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
+    const workerEnv = workerEnvFor(process.env, config, paths.home);
     // The sandbox: config decides (an inherited CODEPLANE_SANDBOX does not turn it off behind the config's back).
     workerEnv['CODEPLANE_SANDBOX'] = config.sandbox;
     workerEnv['CODEPLANE_WORKTREES_DIR'] = paths.worktrees;
@@ -89,15 +101,33 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.sandbox === 'off') log.warn('config "sandbox": "off": agents run WITHOUT the operating-system sandbox');
     else await sandbox.require().catch((e: unknown) => log.warn(`${e instanceof Error ? e.message : String(e)} (jobs are refused until it is fixed)`));
     const workerArgs = await workerLaunchArgs(log);
-    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
+    // The server's own events (setup output, a lost worker's stderr tail) are redacted too.
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice, redactor });
     resync = (jobId) => supervisor.resync(jobId);
-    const pool = new DiffPool();
+    storage.onChange((v) => {
+      if (v.state === 'ok') supervisor.storageRecovered();
+    });
+    const watch = new StorageWatch({
+      db,
+      ...(opened.file ? { file: opened.file } : {}),
+      intervalMs: positiveEnvInt('CPL_STORAGE_CHECK_MS') ?? 2000,
+      minFreeBytes: positiveEnvInt('CPL_STORAGE_MIN_FREE_BYTES') ?? 1024 * 1024,
+      onIdentityProblem: (_finding, rescue) =>
+        void rescue.then((copy) => {
+          if (copy) loud(log, { copy }, `a copy of the database as this server still held it was saved to ${copy}; stop CodePlane and move it to ${paths.db} to keep it`);
+        }),
+    });
+    watch.start();
+    const pool = new DiffPool({ onError: (err) => log.error({ err }, 'a diff thread failed outside a task') });
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
-    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, sandbox, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push });
-    await reconcileAllWorktrees(db, paths.worktrees, log);
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, sandbox, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push, logLinesDropped: () => logFile.dropped });
+    // The directory `cpl up` runs in first, so hygiene covers it too (after a lost database it is the one that matters).
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
+    // Without the user's database nothing can tell which worktrees are theirs: touch none (they stay listed in the log).
+    if (storage.current().state !== 'identity_problem') await reconcileAllWorktrees(db, paths.worktrees, paths.home, log);
+    else log.warn('start-up worktree hygiene skipped: the database is not the one CodePlane recorded');
     if (opts.consoleEvents ?? process.stdout.isTTY) hub.subscribe({}, (e) => {
       const line = consoleLine(e);
       if (line) process.stdout.write(`${line}\n`);
@@ -116,6 +146,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       hosts: remote.hosts,
       clientKeys: remote.clientKeys,
       loginLimiter: new LoginLimiter({ globalPerMinute: config.loginAttemptsPerMinute }),
+      uiDir: INSTALL.uiDir,
     });
     server = await listen(app.callback(), opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
@@ -123,9 +154,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const { tunnelUrl } = await remote.attach(server, port, terminals);
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${port}`;
-    writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, host: opts.host, port, ...(opts.remote ? { remote: true } : {}) }), { mode: 0o600 });
+    try {
+      writeFileSync(paths.serverInfo, JSON.stringify({ pid: process.pid, url, host: opts.host, port, ...(opts.remote ? { remote: true } : {}) }), { mode: 0o600 });
+    } catch (e) {
+      // A full disk: the server runs (read-only); `cpl status`/`cpl down` then cannot find it by this file.
+      log.warn({ err: e, file: paths.serverInfo }, 'could not write the server info file');
+    }
     log.info({ url }, 'server listening');
-    await supervisor.recoverAtStartup();
+    try {
+      await supervisor.recoverAtStartup();
+    } catch (e) {
+      // Read-only storage cannot record what it finds; the jobs are recovered when writes work (or at the next start).
+      log.error({ err: e }, 'could not recover every job at start-up');
+    }
     supervisor.tick();
     // Slots held by long approval waits free up with time, not with events: look again now and then.
     const ticker = setInterval(() => supervisor.tick(), 15_000);
@@ -143,6 +184,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     const parker = idleMs > 0 ? setInterval(parkIdle, Math.min(30_000, Math.max(250, idleMs / 4))) : undefined;
     parker?.unref();
+    // A repository or worktree deleted under a job fails the job, naming it (workspace-watch.ts).
+    const workspaces = new WorkspaceWatch({ db, log, lost: supervisor.workspaceLost });
+    workspaces.start();
 
     let closing: Promise<void> | undefined;
     const theDb = db;
@@ -155,6 +199,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         (closing ??= (async () => {
           clearInterval(ticker);
           clearInterval(parker);
+          watch.stop();
+          workspaces.stop();
           await terminals.close(); // closes the terminal WebSockets, which the HTTP server would otherwise wait for
           theServer.closeAllConnections();
           await new Promise<void>((r) => theServer.close(() => r()));
@@ -168,6 +214,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           rmSync(paths.serverInfo, { force: true });
           log.info('server stopped');
           log.flush();
+          logFile.close();
         })()),
     };
   } catch (e) {
@@ -180,6 +227,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') throw new StartupError(`port ${opts.port} on ${opts.host} is already in use; pick another with --port or CPL_PORT`);
     if (e instanceof Error && 'code' in e && (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')) throw new StartupError(`cannot listen on ${opts.host}: ${e.message}`);
     throw e;
+  }
+}
+
+/**
+ * Storage trouble is said loudly: the log (which may itself be on the full disk, and then drops
+ * the line) and the terminal running `cpl up` (stderr), control characters shown, not obeyed.
+ */
+function announceStorage(v: StorageView, log: Logger): void {
+  switch (v.state) {
+    case 'ok':
+      log.warn('the database accepts writes again');
+      process.stderr.write('CodePlane: the database accepts writes again.\n');
+      return;
+    case 'read_only':
+      loud(log, { storage: v }, `the database refuses writes (${v.cause}): ${v.reason}. CodePlane is read-only until that passes.`);
+      return;
+    case 'identity_problem':
+      loud(log, { storage: v }, `DATABASE ${v.problem.toUpperCase()}: ${v.reason}. CodePlane refuses every write and removes no worktree.`);
+      return;
+  }
+}
+
+function loud(log: Logger, fields: Record<string, unknown>, message: string): void {
+  log.error(fields, message);
+  try {
+    process.stderr.write(`CodePlane: ${terminalSafe(message)}\n`);
+  } catch {
+    // stderr gone: the log has it
   }
 }
 

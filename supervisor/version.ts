@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { INSTALL } from './install-paths.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+const pkg = JSON.parse(readFileSync(INSTALL.packageJson, 'utf8')) as { version?: unknown };
 export const VERSION = typeof pkg.version === 'string' ? pkg.version : '0.0.0';

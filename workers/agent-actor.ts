@@ -6,7 +6,7 @@ import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
 import type { AgentSandbox } from './sandbox/agent-sandbox.ts';
 import { UNSANDBOXED_NOTE } from './sandbox/sandbox-setting.ts';
-import { decide, type FsFacts } from './permission-policy.ts';
+import { decide, type FsFacts } from './policy/permission-policy.ts';
 import { describeSilence, realClock, Watchdog, type Silence, type WatchdogClock } from './watchdog.ts';
 import { readdirSync, realpathSync } from 'node:fs';
 

@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { executablePathFor, userConfigFor } from './agents/registry.ts';
 import { Outbox } from './outbox.ts';
 import { agentSandboxFor } from './sandbox/job-sandbox.ts';
+import { agentEnvForJob } from './agent-env-for-job.ts';
+import { EventRedactor } from './event-redaction.ts';
+import type { Redactor } from '../machines/redact.ts';
 import { toolWatchdogMsFromEnv, watchdogMsFromEnv } from './watchdog.ts';
 
 type StartMessage = Extract<SupervisorMessage, { type: 'start' }>;
@@ -30,6 +33,8 @@ export interface RunnerIo {
   spillFile: string;
   /** The job's own data directory (it outlives this worker). */
   jobDir: string;
+  /** Applied to every event and the persisted snapshot before they leave the worker (machines/redact.ts). */
+  redactor: Redactor;
 }
 
 /** One job's statechart with its agent, inside the worker process. */
@@ -39,17 +44,19 @@ export class JobRunner {
   private readonly agent: ReturnType<typeof createAgentActor>;
   private lastState: string;
   private readonly recovery: string | undefined;
+  /** Every event passes here before the outbox: secrets never reach the supervisor's store. */
+  private readonly redaction: EventRedactor;
 
   constructor(start: StartMessage, adapter: AgentAdapter, private readonly io: RunnerIo) {
     const spec: JobSpec = start.spec;
     this.outbox = new Outbox(start.nextSeq, { spillFile: io.spillFile });
     const agentHome = join(io.jobDir, 'agent-home');
     const sandbox = agentSandboxFor(spec, { env: process.env, jobDir: io.jobDir, agentHome, userConfig: userConfigFor(spec.agent) });
+    this.redaction = new EventRedactor(io.redactor);
     this.agent = createAgentActor({
       adapter,
       spec,
-      // Claude Code's Bash keeps a cwd between calls; the policy assumes each command starts in the worktree.
-      env: { ...process.env, CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR: '1' },
+      env: agentEnvForJob(spec.agent, process.env),
       executablePath: executablePathFor(spec.agent),
       userConfig: userConfigFor(spec.agent),
       // The agent's own config and sessions, when the user's are not loaded: kept with the job so resume finds them.
@@ -100,8 +107,12 @@ export class JobRunner {
         return this.send(msg.type, msg.prUrl === undefined ? { type: 'RESOLVE', resolution: msg.resolution } : { type: 'RESOLVE', resolution: msg.resolution, prUrl: msg.prUrl });
       case 'resume':
         return this.send(msg.type, msg.instruction === undefined ? { type: 'RESUME' } : { type: 'RESUME', instruction: msg.instruction });
+      case 'publish_alarm':
+        return this.send(msg.type, { type: 'GUARD.ALARM', message: msg.message, changes: msg.changes });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
+      case 'workspace_lost':
+        return this.send(msg.type, { type: 'WORKSPACE_LOST', reason: msg.reason });
       case 'shutdown':
         // A checkpoint, not a cancel: the job keeps its state and the next worker resumes it
         // (after a server restart, or the next message to a job that idled in review).
@@ -121,9 +132,11 @@ export class JobRunner {
     return this.agent.closed();
   }
 
-  /** Numbers an event and hands it to the channel (from the machine, or a streamed delta straight from the agent). */
+  /** Redacts, numbers and hands an event to the channel (from the machine, or a streamed delta straight from the agent). */
   private publish(draft: DraftEvent): void {
-    this.outbox.add(draft);
+    const events = this.redaction.redact(draft);
+    if (events.length === 0) return;
+    for (const e of events) this.outbox.add(e);
     this.io.flush();
   }
 
@@ -142,7 +155,8 @@ export class JobRunner {
     this.lastState = state;
     // The persisted snapshot lets a replacement worker continue where this one stopped.
     const persisted = this.actor.getPersistedSnapshot() as unknown as Record<string, unknown>;
-    this.io.send({ type: 'snapshot', seq: this.outbox.peekNextSeq - 1, snapshot: persisted });
+    // The snapshot is stored too (a failure reason may quote the agent's stderr).
+    this.io.send({ type: 'snapshot', seq: this.outbox.peekNextSeq - 1, snapshot: this.io.redactor.value(persisted) });
     if (isTerminal(state)) this.io.finished();
   }
 }

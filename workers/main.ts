@@ -10,10 +10,13 @@ import { parseWorkerArgs } from './args.ts';
 import { loadAdapter } from './agents/registry.ts';
 import { JobRunner, type Command } from './job-runner.ts';
 import { createWorkerLogger } from './log.ts';
+import { createRedactor, secretValuesFrom } from '../machines/redact.ts';
 
 const START_TIMEOUT_MS = 30_000;
 const args = parseWorkerArgs(process.argv.slice(2));
-const log = createWorkerLogger(args.home, args.jobId);
+/** Secrets out of every event and log line this worker writes: token shapes, and its secret variables' values. */
+const redactor = createRedactor(secretValuesFrom(process.env));
+const log = createWorkerLogger(args.home, args.jobId, redactor);
 let runner: JobRunner | undefined;
 let finishing = false;
 
@@ -47,6 +50,7 @@ const channel = new WorkerChannel(args.socketPath, args.jobId, {
           checkpoint: (reason) => void checkpoint(reason),
           spillFile: join(args.home, 'jobs', args.jobId, 'outbox-spill.jsonl'),
           jobDir: join(args.home, 'jobs', args.jobId),
+          redactor,
         });
         channel.setOutbox(runner.outbox);
         log.info({ agent: msg.spec.agent, worktree: msg.spec.worktreePath }, 'job starting');

@@ -31,11 +31,12 @@ export function shareRoutes(ports: Ports, opts: { hosts: HostPolicy; sse: Omit<S
   });
   r.get('/api/share/:token/events', (ctx) => {
     const token = ctx.params['token']!;
-    const jobId = ports.shares.jobFor(token);
-    if (jobId === undefined) throw gone();
+    const stream = ports.shares.streamFor(token);
+    if (stream === undefined) throw gone();
     const last = parseLastEventId(ctx.get('last-event-id') || undefined, queryString(ctx, 'lastEventId'));
     if (last === 'invalid') throw invalid('INVALID_LAST_EVENT_ID', 'Last-Event-ID must be a non-negative integer', 'lastEventId');
-    streamEvents(ctx, ports.events, { ...opts.sse, lastEventId: last, jobId });
+    // The same projection as the REST view: what a share shows cannot differ between the two.
+    streamEvents(ctx, ports.events, { ...opts.sse, lastEventId: last, jobId: stream.jobId, project: stream.project });
     // The stream ends with the share: revoked or expired, the viewer is cut off at once.
     const stop = ports.shares.watch(token, () => ctx.res.destroy());
     ctx.req.once('close', stop);

@@ -1,8 +1,6 @@
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,8 +27,6 @@ const NOT_BUILT = `<!doctype html>
 <p>The API is under <code>/api</code> (<a href="/api/health">/api/health</a>). The browser UI is not built:
 run <code>npm run build</code> (or <code>npm start</code>, which builds it) and reload.</p>
 </body></html>`;
-
-export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url));
 
 /** A file under `root` for a URL path, or undefined (never escapes root). */
 function resolveFile(root: string, urlPath: string): { path: string; stat: Stats } | undefined {
@@ -70,12 +66,15 @@ function send(ctx: Context, file: { path: string; stat: Stats }, cacheControl: s
  * service worker revalidated every time, and index.html for every other page
  * path (the UI routes with the History API). /api stays the API's.
  */
-export function staticRoutes(opts: { root?: string } = {}): Router {
-  const root = normalize(opts.root ?? DEFAULT_UI_DIR);
-  const r = new Router();
-  const handler = (ctx: Context) => {
+export function staticRoutes(opts: { root: string }): Middleware {
+  const root = normalize(opts.root);
+  // A plain middleware, not a router: a router's catch-all GET would be "matched" for every path,
+  // and the API routers' allowedMethods would then answer 405 to a POST to a route that does not
+  // exist. Unknown routes are 404 NOT_FOUND for every method.
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     const p = ctx.path;
-    if (p === '/api' || p.startsWith('/api/')) return; // unknown API routes stay JSON 404s
+    if (p === '/api' || p.startsWith('/api/')) return next(); // unknown API routes stay JSON 404s
     const index = resolveFile(root, '/index.html');
     if (!index) {
       ctx.type = 'html';
@@ -86,10 +85,7 @@ export function staticRoutes(opts: { root?: string } = {}): Router {
     const file = p === '/' ? undefined : resolveFile(root, p);
     if (file) return send(ctx, file, p.startsWith('/assets/') ? IMMUTABLE : REVALIDATE);
     // A missing file with an extension is a 404, not the app (a stale asset must not get HTML).
-    if (extname(p) !== '') return;
+    if (extname(p) !== '') return next();
     send(ctx, index, REVALIDATE);
   };
-  r.get(/.*/, handler);
-  r.head(/.*/, handler);
-  return r;
 }

@@ -8,7 +8,7 @@ import { waitUntil } from './stats.ts';
  * configured by default, may resolve a command with empty stdout when the
  * machine is loaded (it settles 50 ms after the child's `exit`, before stdout
  * is drained: steveukx/git-js#608), which the server reported as
- * INVALID_BRANCH / UNKNOWN_BASE_REF. Fixed in supervisor/git/git-client.ts;
+ * INVALID_BRANCH / UNKNOWN_BASE_REF. Fixed in supervisor/git/git-exec.ts (simple-git is no longer used);
  * benchmarks still retry them and report how many there were (should be 0).
  */
 export const gitFlakes = { create: 0, prepare: 0 };

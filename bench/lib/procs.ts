@@ -41,7 +41,7 @@ export function processesWithHome(home: string): number[] {
   return out;
 }
 
-const WORKER_CMD = /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job /;
+const WORKER_CMD = /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js|dist\/worker\.js) --job /;
 
 /** The job workers running under `home`, and the agent CLIs they started. */
 export function workersAndClis(home: string): { workers: number[]; clis: number[] } {
@@ -98,7 +98,7 @@ export function killByHome(home: string): number {
 /** CPU milliseconds so far of the server, all job workers, and all agent CLIs (children of workers). */
 export function cpuByRole(home: string, serverPid: number): { server: number; workers: number; clis: number } {
   const procs = processesWithHome(home);
-  const workers = new Set(procs.filter((p) => /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job /.test(cmdline(p))));
+  const workers = new Set(procs.filter((p) => /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js|dist\/worker\.js) --job /.test(cmdline(p))));
   let w = 0;
   let c = 0;
   for (const p of procs) {

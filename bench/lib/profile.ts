@@ -18,14 +18,14 @@ export function profileEnv(spool: string, autostart = false): NodeJS.ProcessEnv 
   return {
     NODE_OPTIONS: `--import=${join(ROOT, 'bench/lib/cpu-profile-preload.mjs')}`,
     CPL_BENCH_PROF_DIR: spool,
-    CPL_BENCH_PROF_MATCH: 'bin/cpl.js|workers/main.ts|dist/worker/',
+    CPL_BENCH_PROF_MATCH: 'bin/cpl.js|dist/cpl.js|workers/main.ts|dist/worker',
     ...(autostart ? { CPL_BENCH_PROF_AUTOSTART: '1' } : {}),
   };
 }
 
 /** The server and the workers of `jobIds` (all workers when not given). */
 function signalAll(home: string, serverPid: number, jobIds?: readonly string[]): void {
-  const isTarget = (cmd: string) => /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js) --job /.test(cmd) && (!jobIds || jobIds.some((id) => cmd.includes(`--job ${id} `)));
+  const isTarget = (cmd: string) => /(workers\/main\.ts|dist\/worker\/[0-9a-f]+\/main\.js|dist\/worker\.js) --job /.test(cmd) && (!jobIds || jobIds.some((id) => cmd.includes(`--job ${id} `)));
   const targets = [serverPid, ...processesWithHome(home).filter((p) => isTarget(cmdline(p)))];
   for (const pid of new Set(targets)) {
     try {

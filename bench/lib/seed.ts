@@ -9,8 +9,8 @@ import type { DomainEvent, SequencedEvent, TranscriptEntry } from '../../machine
 import { openDatabase, type Db } from '../../supervisor/db/database.ts';
 import { insertJob } from '../../supervisor/db/jobs-repo.ts';
 import { insertRepo } from '../../supervisor/db/repos-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 
 export interface Seeded {
   db: Db;

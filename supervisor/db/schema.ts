@@ -124,6 +124,14 @@ export interface PushSubscriptionsTable {
   created_at: string;
 }
 
+/** One row (one = 1): the database's identity (migrations/004-storage-identity.ts). */
+export interface StorageIdentityTable {
+  one: number;
+  db_id: string;
+  created_at: string;
+  probed_at: string | null;
+}
+
 export interface Schema {
   repos: ReposTable;
   jobs: JobsTable;
@@ -134,4 +142,5 @@ export interface Schema {
   auth_secrets: AuthSecretsTable;
   api_tokens: ApiTokensTable;
   push_subscriptions: PushSubscriptionsTable;
+  storage_identity: StorageIdentityTable;
 }

@@ -9,8 +9,9 @@ import { gitOut, runGit, splitZ } from './git-exec.ts';
  * have no `user.name`/`user.email`; a merge that fails with "Please tell me
  * who you are" after the user clicked "merge" is a dead end. We only supply
  * `-c user.*` when the repository's effective config lacks it, so a
- * configured identity (or GIT_AUTHOR_* / GIT_COMMITTER_* in the environment,
- * which git ranks above config) always wins.
+ * configured identity always wins. (GIT_AUTHOR_* / GIT_COMMITTER_* in the
+ * server's environment do not count: the server's git sees no GIT_* variable
+ * it did not set itself, machines/git-invocation.ts.)
  */
 export const FALLBACK_IDENTITY = { name: 'CodePlane', email: 'codeplane@localhost' } as const;
 

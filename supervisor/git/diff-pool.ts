@@ -1,31 +1,26 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DiffTaskInput, DiffTaskOutput, GitTaskInput, GitTaskOutput } from '../../machines/diff-types.ts';
-import { GitCommandError, gitEnv, type GitResult, type GitRunOptions } from './git-exec.ts';
+import { runHardened, type GitResult, type GitRunOptions, type GitSpawn } from './git-exec.ts';
+import { INSTALL } from '../install-paths.ts';
 
 /**
  * The piscina pool that runs diff tasks off the supervisor's event loop.
  *
- * WHY `execArgv: ['--import', <tsx loader URL>]`: the task file is TypeScript.
- * `bin/cpl.js` registers tsx with `register()` on the main thread only, and
- * loader hooks registered that way are not inherited by worker threads in
- * Node 20, so each pool thread must load tsx itself. The loader is passed as
- * an absolute file URL resolved from THIS file: a bare `--import tsx` would be
- * resolved against the process's cwd, which is wherever the user ran `cpl up`.
- * Setting execArgv explicitly also stops threads inheriting flags such as
- * `--test` from the parent process.
+ * The task modules and the threads' node options come from install-paths.ts:
+ * built JavaScript with no options in the package, the TypeScript sources with
+ * tsx's loader in development (see INSTALL.taskExecArgv for why).
  */
-const TASK_FILE = new URL('../../workers/tasks/diff-task.ts', import.meta.url).href;
-const GIT_TASK_FILE = new URL('../../workers/tasks/git-task.ts', import.meta.url).href;
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const TASK_FILE = INSTALL.taskUrl('diff-task');
+const GIT_TASK_FILE = INSTALL.taskUrl('git-task');
 
 export interface DiffPoolOptions {
   /** Default: half the CPUs, at least 1, at most 4 — diffs are bursty, not sustained. */
   maxThreads?: number;
   /** Threads exit after this long without work (ms). Default 30 s. */
   idleTimeoutMs?: number;
+  /** A thread that failed outside any task (it could not start, say): reported here, never thrown at the server. */
+  onError?: (e: unknown) => void;
 }
 
 export class DiffPool {
@@ -36,11 +31,13 @@ export class DiffPool {
     const maxThreads = opts.maxThreads ?? Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
     this.pool = new Piscina<DiffTaskInput | GitTaskInput, DiffTaskOutput | GitTaskOutput>({
       filename: TASK_FILE,
-      execArgv: ['--import', TSX_LOADER],
+      execArgv: INSTALL.taskExecArgv(),
       minThreads: 0,
       maxThreads,
       idleTimeout: opts.idleTimeoutMs ?? 30_000,
     });
+    // Piscina emits such failures as 'error' events: without a listener the process would die of one.
+    this.pool.on('error', (e: unknown) => opts.onError?.(e));
   }
 
   run(input: DiffTaskInput, signal?: AbortSignal): Promise<DiffTaskOutput> {
@@ -48,15 +45,25 @@ export class DiffPool {
     return this.pool.run(input, signal ? { signal } : {}) as Promise<DiffTaskOutput>;
   }
 
-  /** runGit (git-exec.ts), with the process started from a pool thread (see workers/tasks/git-task.ts). */
+  /** runGit (git-exec.ts), with each process started from a pool thread (see workers/tasks/git-task.ts). */
   async git(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
     if (this.closed) throw new Error('diff pool is closed');
-    const input: GitTaskInput = { cwd, args: [...args], env: gitEnv(opts.env), timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.input !== undefined ? { input: opts.input } : {}) };
-    const out = (await this.pool.run(input, { filename: GIT_TASK_FILE })) as GitTaskOutput;
-    const result: GitResult = { code: out.code, stdout: out.stdout, stderr: out.stderr };
-    if (!(opts.okCodes ?? [0]).includes(result.code)) throw new GitCommandError(args, result);
-    return result;
+    return runHardened(this.spawnGit, cwd, args, opts);
   }
+
+  private readonly spawnGit: GitSpawn = async (cwd, args, opts) => {
+    if (this.closed) throw new Error('diff pool is closed');
+    const input: GitTaskInput = {
+      cwd,
+      args: [...args],
+      timeoutMs: opts.timeoutMs,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.driverNames ? { driverNames: [...opts.driverNames] } : {}),
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    };
+    const out = (await this.pool.run(input, { filename: GIT_TASK_FILE })) as GitTaskOutput;
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
+  };
 
   /** Graceful: running diffs finish, then threads exit. Idempotent. */
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { invalid } from '../../machines/app-error.ts';
 import type { DiffPool } from './diff-pool.ts';
 import { DEFAULT_DIFF_LIMITS, MAX_DIFF_LIMITS, type DiffLimits, type DiffResult, type DiffTaskInput } from '../../machines/diff-types.ts';
-import { gitEnv, runGit, revParse, type GitRun } from './git-exec.ts';
+import { runGit, revParse, type GitRun } from './git-exec.ts';
 
 /**
  * The job's live diff: everything the agent changed in its worktree —
@@ -35,7 +35,7 @@ export interface ComputeDiffOptions {
 const DIFF_FLAGS = [
   '-c', 'core.quotePath=false',
   '-c', 'diff.suppressBlankEmpty=false',
-  'diff', '--cached', '-M', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', '--no-relative',
+  'diff', '--cached', '-M', '--no-color', '--full-index', '--no-relative',
   '--src-prefix=a/', '--dst-prefix=b/',
 ];
 
@@ -50,7 +50,7 @@ export async function computeDiff(opts: ComputeDiffOptions): Promise<DiffResult>
     const env = { GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index'), git) };
     const input: DiffTaskInput = {
       cwd,
-      env: gitEnv(env),
+      env,
       limits,
       patchArgs: [...DIFF_FLAGS, baseCommit, '--'],
       numstatArgs: [...DIFF_FLAGS, '--numstat', '-z', baseCommit, '--'],

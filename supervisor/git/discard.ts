@@ -1,7 +1,8 @@
-import { rm, stat } from 'node:fs/promises';
-import { relative, isAbsolute } from 'node:path';
+import { lstat, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { conflict, invalid } from '../../machines/app-error.ts';
 import { revParse, runGit } from './git-exec.ts';
+import { repositoryPresent } from './repo-present.ts';
 import { canonicalPath, listWorktrees, shortBranch } from './worktree-list.ts';
 
 /**
@@ -14,7 +15,8 @@ import { canonicalPath, listWorktrees, shortBranch } from './worktree-list.ts';
  * directory is a linked worktree of this repository — or, once unregistered,
  * lies under the CodePlane worktrees root — and never the user's main working
  * tree. A refusal removes nothing. Running it twice is fine: the second run
- * finds nothing left and reports so.
+ * finds nothing left and reports so. A repository that vanished: only the
+ * leftover directory under the worktrees root goes (there is no branch to delete).
  */
 export interface DiscardJobInput {
   repoPath: string;
@@ -37,8 +39,12 @@ export async function discardJob(input: DiscardJobInput): Promise<DiscardJobResu
   const base = shortBranch(input.baseRef);
   if (!branch || branch === base) throw conflict('REFUSE_BASE_BRANCH', `refusing to delete "${branch}": it is the job's base branch`, { branch });
 
+  await unlinkPlantedSymlink(input.worktreePath, input.worktreesRoot);
   const target = await canonicalPath(input.worktreePath);
-  const worktrees = await listWorktrees(input.repoPath);
+  // A repository deleted or moved under the job: no git at all (see repositoryPresent); only the
+  // job's own leftover directory under the worktrees root is removed.
+  const repoThere = await repositoryPresent(input.repoPath);
+  const worktrees = repoThere ? await listWorktrees(input.repoPath) : [];
   const entries = await Promise.all(worktrees.map(async (w) => ({ ...w, canonical: await canonicalPath(w.path) })));
   const main = entries.find((w) => w.main);
   if (main && (main.canonical === target || isInside(target, main.canonical) === 'self'))
@@ -67,6 +73,7 @@ export async function discardJob(input: DiscardJobInput): Promise<DiscardJobResu
     await rm(target, { recursive: true, force: true });
     worktreeRemoved = true;
   }
+  if (!repoThere) return { resolution: 'discarded', worktreeRemoved, branchDeleted: false };
   await runGit(input.repoPath, ['worktree', 'prune'], { okCodes: [0, 128] });
 
   let branchDeleted = false;
@@ -76,6 +83,21 @@ export async function discardJob(input: DiscardJobInput): Promise<DiscardJobResu
     branchDeleted = true;
   }
   return { resolution: 'discarded', worktreeRemoved, branchDeleted };
+}
+
+/**
+ * A symbolic link where the job's worktree was (the worktree deleted, a link put in its place):
+ * never followed — what it points to is not the job's, and removing "the worktree" through it
+ * deleted that directory. Only the link goes, and only under the worktrees root; elsewhere the
+ * discard is refused.
+ */
+async function unlinkPlantedSymlink(worktreePath: string, worktreesRoot: string | undefined): Promise<void> {
+  const isLink = await lstat(worktreePath).then((st) => st.isSymbolicLink(), () => false);
+  if (!isLink) return;
+  const lexical = join(await canonicalPath(dirname(worktreePath)), basename(worktreePath));
+  if (!worktreesRoot || isInside(lexical, await canonicalPath(worktreesRoot)) !== 'inside')
+    throw invalid('REFUSE_NOT_A_JOB_WORKTREE', `refusing to remove ${worktreePath}: it is a symbolic link outside the worktrees directory`, 'worktreePath');
+  await unlink(worktreePath);
 }
 
 /** 'inside' when `p` is strictly below `root`, 'self' when `root` is below or equal to `p`, else 'outside'. */

@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
+import { DRIVER_SCAN_ARGS, gitInvocation, needsDriverScan, parseConfigNames } from '../../machines/git-invocation.ts';
 
 /**
- * A thin `git` runner for the review/land modules.
+ * The server's git runner: every git command CodePlane runs goes through runGit (or DiffPool.git,
+ * the same from a pool thread), which runs it hardened by machines/git-invocation.ts: no hook,
+ * fsmonitor, filter or merge driver, external diff or ssh command of the repository runs, and
+ * git sees none of the server's GIT_* variables. test/unit/git-spawn-sites.test.ts checks that
+ * no other module starts git.
+ *
  *
  * WHY not simple-git here: merge/diff need the exact exit code together with
  * stdout (`git merge-tree` answers "conflicts" as exit 1 *with* output),
@@ -33,70 +39,71 @@ export class GitCommandError extends Error {
   }
 }
 
-/**
- * Variables that would redirect git away from `cwd` if the server itself was
- * started from a git hook or a `git rebase -x` shell. Never inherit them.
- */
-const LEAKY_GIT_ENV = [
-  'GIT_DIR',
-  'GIT_WORK_TREE',
-  'GIT_INDEX_FILE',
-  'GIT_PREFIX',
-  'GIT_OBJECT_DIRECTORY',
-  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
-  'GIT_COMMON_DIR',
-  'GIT_NAMESPACE',
-];
-
-let baseEnv: Readonly<NodeJS.ProcessEnv> | undefined;
-
-/**
- * The environment of a git command: the server's, minus variables that would point git at
- * another repository, plus `extra`. Built once (copying process.env per command was 2.5 % of
- * a busy server's main thread): the server never changes its environment after it starts.
- */
-export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  if (!baseEnv) {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of LEAKY_GIT_ENV) delete env[k];
-    // Never block on a credential prompt or an editor: nobody is at this terminal.
-    env.GIT_TERMINAL_PROMPT = '0';
-    env.GIT_EDITOR = 'true';
-    baseEnv = Object.freeze(env);
-  }
-  return Object.keys(extra).length === 0 ? baseEnv : { ...baseEnv, ...extra };
-}
-
 /** How a git command is run: runGit here, or DiffPool.git from a pool thread. */
 export type GitRun = (cwd: string, args: readonly string[], opts?: GitRunOptions) => Promise<GitResult>;
 
-/** Runs `git <args>` in `cwd`; rejects with GitCommandError unless the exit code is in `okCodes` (default `[0]`). */
-export function runGit(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
-  const okCodes = opts.okCodes ?? [0];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: gitEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+/** One git process as gitInvocation builds it, its whole output collected. */
+export type GitSpawn = (cwd: string, args: readonly string[], opts: GitSpawnOptions) => Promise<GitResult>;
+export interface GitSpawnOptions {
+  env?: Record<string, string>;
+  driverNames?: readonly string[];
+  input?: string;
+  timeoutMs: number;
+}
+
+/**
+ * `git <args>` hardened (machines/git-invocation.ts). A command that may run a filter or
+ * merge driver first asks git which ones the repository configures, so each is switched off.
+ */
+export async function runHardened(spawnGit: GitSpawn, cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;
+  const result = await spawnGit(cwd, args, {
+    timeoutMs,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(driverNames?.length ? { driverNames } : {}),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+  });
+  if ((opts.okCodes ?? [0]).includes(result.code)) return result;
+  throw new GitCommandError(args, result);
+}
+
+/** The filter and merge drivers configured for `cwd` (machines/git-invocation.ts DRIVER_SCAN_ARGS). */
+export async function scanDrivers(spawnGit: GitSpawn, cwd: string, timeoutMs = 120_000): Promise<string[]> {
+  const scan = await spawnGit(cwd, DRIVER_SCAN_ARGS, { timeoutMs });
+  // 1: none configured. Anything else (not a repository, unreadable config): the command fails by itself.
+  return scan.code === 0 ? parseConfigNames(scan.stdout) : [];
+}
+
+/** One hardened git process started from this thread. */
+export const spawnGitHere: GitSpawn = (cwd, args, opts) =>
+  new Promise((resolve, reject) => {
+    const inv = gitInvocation(args, { inherited: process.env, ...(opts.env ? { env: opts.env } : {}), ...(opts.driverNames ? { driverNames: opts.driverNames } : {}) });
+    const child = spawn('git', inv.args, { cwd, env: inv.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const result = {
+      resolve({
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
-      };
-      if (okCodes.includes(result.code)) resolve(result);
-      else reject(new GitCommandError(args, result));
+      });
     });
     child.stdin.on('error', () => undefined); // git may exit before reading its input
     child.stdin.end(opts.input ?? '');
   });
+
+/** Runs `git <args>` in `cwd`; rejects with GitCommandError unless the exit code is in `okCodes` (default `[0]`). */
+export function runGit(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+  return runHardened(spawnGitHere, cwd, args, opts);
 }
 
 /** `git <args>` stdout, trimmed. */

@@ -1,6 +1,8 @@
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { runGit } from './git-exec.ts';
+import { quarantineWorktree, type QuarantineRecord } from './quarantine.ts';
 import { canonicalPath, listWorktrees } from './worktree-list.ts';
 import { worktreePathFor } from './worktrees.ts';
 
@@ -8,11 +10,13 @@ import { worktreePathFor } from './worktrees.ts';
  * Start-up hygiene: worktrees left behind by a crash between "create
  * worktree" and "record job", or by a job row deleted by hand.
  *
- * WHY directories are removed but branches only reported: a worktree
- * directory under CodePlane's own root that no job knows is pure litter and
- * can be hundreds of MB (node_modules). A `codeplane/*` branch without a job
- * may hold the only copy of work someone wants — deleting commits is the
- * user's call, so we list them.
+ * WHY nothing is deleted: a worktree no job knows may be litter, or it may
+ * be a job's only copy of uncommitted work whose database row was lost (a
+ * database deleted or recreated). Telling the two apart is not possible from
+ * here, so unknown worktrees are moved to the quarantine (git/quarantine.ts)
+ * — off the worktrees root, out of the way of new jobs — or, when they cannot
+ * be moved, left in place and reported. A `codeplane/*` branch without a job
+ * is likewise only reported.
  *
  * Call it when no job is being created (at start-up, before the scheduler
  * runs): a worktree added a moment ago but not yet recorded would look orphaned.
@@ -28,10 +32,15 @@ export interface ReconcileInput {
   codeplaneBranchPrefix?: string;
   /** As registered (`basename` of the repo path by default); part of the worktree directory name. */
   repoName?: string;
+  /** Where unknown worktrees are moved (`$CODEPLANE_HOME/quarantine`). */
+  quarantineRoot: string;
 }
 
 export interface ReconcileReport {
-  removed: string[];
+  /** Unknown worktrees moved to the quarantine. */
+  quarantined: QuarantineRecord[];
+  /** Unknown worktrees that could not be moved: still where they were. */
+  left: Array<{ path: string; reason: string }>;
   /** `codeplane/*` branches that no known job owns (reported, NOT deleted). */
   orphanBranches: string[];
   errors: Array<{ path: string; message: string }>;
@@ -49,14 +58,22 @@ export async function reconcileWorktrees(input: ReconcileInput): Promise<Reconci
   for (const d of dirs) if (d.isDirectory()) candidates.add(await canonicalPath(join(repoDir, d.name)));
   for (const w of registered) if (!w.main && w.canonical.startsWith(`${root}/`)) candidates.add(w.canonical);
 
-  const report: ReconcileReport = { removed: [], orphanBranches: [], errors: [] };
+  const report: ReconcileReport = { quarantined: [], left: [], orphanBranches: [], errors: [] };
   for (const path of [...candidates].sort()) {
     if (known.has(path)) continue;
+    if (!existsSync(path)) continue; // registered but gone: `worktree prune` below forgets it
     try {
       const reg = registered.find((w) => w.canonical === path);
-      if (reg) await runGit(input.repoPath, ['worktree', 'remove', '--force', '--force', reg.path], { okCodes: [0, 128] });
-      await rm(path, { recursive: true, force: true });
-      report.removed.push(path);
+      const outcome = await quarantineWorktree({
+        repoPath: input.repoPath,
+        path: reg?.path ?? path,
+        registered: reg !== undefined,
+        ...(reg?.branch ? { branch: reg.branch } : {}),
+        quarantineRoot: input.quarantineRoot,
+        reason: 'no job in the database owns this worktree (found at start-up)',
+      });
+      if ('moved' in outcome) report.quarantined.push(outcome.moved);
+      else report.left.push(outcome.left);
     } catch (e) {
       report.errors.push({ path, message: e instanceof Error ? e.message : String(e) });
     }

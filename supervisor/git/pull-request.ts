@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { AppError, conflict } from '../../machines/app-error.ts';
+import { toolEnvForGit } from '../../machines/git-invocation.ts';
 import { commitPendingChanges } from './commit-changes.ts';
-import { GitCommandError, gitOut, runGit, tail } from './git-exec.ts';
+import { GitCommandError, gitOut, runGit, scanDrivers, spawnGitHere, tail } from './git-exec.ts';
 import { shortBranch } from './worktree-list.ts';
 
 /**
@@ -28,6 +29,7 @@ export interface CreatePullRequestInput {
   remote?: string;
   /** Default: `gh` on PATH. */
   ghPath?: string;
+  /** Extra variables for gh (tests drive the fake gh with them). */
   env?: Record<string, string>;
 }
 
@@ -49,7 +51,9 @@ const unavailable = (code: string, message: string, hint: string, details: Recor
 
 export async function createPullRequest(input: CreatePullRequestInput): Promise<PullRequestResult> {
   const gh = input.ghPath ?? 'gh';
-  const env = { GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', GIT_TERMINAL_PROMPT: '0', ...input.env };
+  // gh runs git itself (`git status`, `git remote`, ...): its environment carries the same
+  // hardening as the server's own git (machines/git-invocation.ts), as GIT_CONFIG_* variables.
+  const env = toolEnvForGit(process.env, { GH_PROMPT_DISABLED: '1', GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1', ...input.env }, await scanDrivers(spawnGitHere, input.repoPath));
   const remote = await pickRemote(input.repoPath, input.remote);
   const probe = await run(gh, ['--version'], input.repoPath, env);
   if (probe === 'missing') throw unavailable('GH_NOT_FOUND', `the GitHub CLI (${gh}) was not found`, 'Install it from https://cli.github.com and run `gh auth login`');
@@ -58,7 +62,7 @@ export async function createPullRequest(input: CreatePullRequestInput): Promise<
   const base = baseBranchName(input.baseRef, remote);
   const { head } = await commitPendingChanges(input.worktreePath, input.title);
   try {
-    await runGit(input.repoPath, ['push', '--porcelain', remote, `refs/heads/${branch}:refs/heads/${branch}`], { env, timeoutMs: 300_000 });
+    await runGit(input.repoPath, ['push', '--porcelain', remote, `refs/heads/${branch}:refs/heads/${branch}`], { timeoutMs: 300_000 });
   } catch (e) {
     if (!(e instanceof GitCommandError)) throw e;
     throw conflict('PUSH_FAILED', `pushing "${branch}" to ${remote} failed: ${tail(e.result.stderr, 1000)}`, { remote, branch });
@@ -108,7 +112,7 @@ type RunResult = { code: number; stdout: string; stderr: string } | 'missing';
 
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { droppedFromGitEnv } from '../../machines/git-invocation.ts';
 import { runGit, splitZ } from './git-exec.ts';
 
 /**
@@ -75,6 +76,17 @@ export interface SetupCommandOptions {
 }
 
 /**
+ * The setup command's environment: the server's, without CodePlane's own variables (the login
+ * password is not the repository's business: `npm ci` runs the repository's scripts) and
+ * without GIT_* (a GIT_DIR inherited by the server would point the command's git elsewhere).
+ */
+function setupEnv(inherited: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(inherited)) if (!droppedFromGitEnv(k)) env[k] = v;
+  return env;
+}
+
+/**
  * Runs the repo's setup command in the worktree, streaming each output line.
  * The command runs in its own process group so a timeout ends everything it
  * started (a dev server, a watcher), not just the shell.
@@ -95,7 +107,7 @@ export function runSetupCommand(opts: SetupCommandOptions): Promise<SetupResult>
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', opts.command], {
       cwd: opts.worktreePath,
-      env: { ...process.env, ...opts.env },
+      env: { ...setupEnv(process.env), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -18,8 +18,6 @@ import { api, type ServerProcess } from '../helpers/server-process.ts';
 /** The merge refused with 409 MERGE_CONFLICT, on purpose. */
 const CONFLICT_409 = /status of 409 .* @ https?:\/\/[^ ]+\/api\/jobs\/[^/ ]+\/resolve$/;
 const PROVOKED_400 = /status of 400 .* @ https?:\/\/[^ ]+\/api\/jobs$/;
-/** A resume right after a cancel may meet the worker still stopping (409 JOB_STARTING); the UI retries. */
-const RESUME_RACE = /status of 409 .* @ https?:\/\/[^ ]+\/api\/jobs\/[^/ ]+\/resume$/;
 
 describe('the browser UI drives a job from the form to a merge', () => {
   let repo: string;
@@ -36,7 +34,6 @@ describe('the browser UI drives a job from the form to a merge', () => {
     ({ context, consoleWatch } = await newWatchedContext(browser, { viewport: { width: 1280, height: 860 }, colorScheme: 'light' }));
     consoleWatch.allow(AGENTS_404);
     consoleWatch.allow(PROVOKED_400);
-    consoleWatch.allow(RESUME_RACE);
     page = await context.newPage();
   });
   after(async () => {

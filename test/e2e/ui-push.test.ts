@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Browser, BrowserContext, Page, Worker } from 'playwright-core';
 import type { Approval, Job } from '../../api/contract.ts';
-import { pushPayloadFor, type PushPayload } from '../../supervisor/push-payload.ts';
+import { pushPayloadFor, type PushPayload } from '../../supervisor/push/push-payload.ts';
 import { ensureUiBuilt, horizontalOverflow, launchBrowser, screenshot, smallTapTargets, watchConsole, type ConsoleWatch } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';

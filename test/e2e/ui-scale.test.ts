@@ -13,8 +13,8 @@ import type { SequencedEvent, TranscriptEntry } from '../../machines/domain-even
 import { openDatabase } from '../../supervisor/db/database.ts';
 import { insertJob } from '../../supervisor/db/jobs-repo.ts';
 import { listRepos } from '../../supervisor/db/repos-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 import { type ConsoleWatch, launchBrowser, newWatchedContext, screenshot, startServerWithUi } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';

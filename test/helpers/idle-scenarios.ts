@@ -67,12 +67,17 @@ export const IDLE_SCENARIOS: Scenario[] = [
       const worker = workerPid(job.id);
       const [cli] = await h.cliPids(job.id, a.cli);
       assert.ok(worker && cli);
-      await new Promise((r) => setTimeout(r, IDLE_PARK_MS * 3));
+      // The positive marker that the parker looked while this job idled: a job that reached review
+      // after it (so its worker was busy more recently) is parked.
+      const bystander = await h.createJob(a.id, 'bystander');
+      await h.reached(bystander.id, 'review');
+      await h.waitEvent(bystander.id, 'log_line', (d) => PARKED.test(String(d['message'])));
       assert.ok(alive(worker) && alive(cli), 'a job waiting for an answer keeps its agent');
       await h.resolve(approval.id, 'approved');
       assert.equal(await h.settles(job.id, ['review', 'failed']), 'review');
       assert.equal((await h.cliPids(job.id, a.cli)).length, 1, 'the same CLI finished the turn');
       await h.finish(job.id, a.cli);
+      await h.finish(bystander.id, a.cli);
     },
   },
 ];

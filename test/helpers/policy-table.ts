@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PermissionMode } from '../../machines/job-spec.ts';
 import type { PermissionRequest } from '../../workers/agents/adapter.ts';
-import { decide, type FsFacts, type PolicyVerdict } from '../../workers/permission-policy.ts';
+import { decide, type FsFacts, type PolicyVerdict } from '../../workers/policy/permission-policy.ts';
 
 /**
  * The permission policy's table tests: requests as the adapters build them,

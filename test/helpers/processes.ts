@@ -8,7 +8,7 @@ export function workerPid(jobId: string): number | undefined {
 /** Every worker process of a job: a test that means "the same single worker" must check there is one. */
 export function workerPids(jobId: string): number[] {
   try {
-    const out = execFileSync('pgrep', ['-f', `(workers/main[.]ts|dist/worker/[0-9a-f]+/main[.]js) --job ${jobId} `], { encoding: 'utf8' }).trim();
+    const out = execFileSync('pgrep', ['-f', `(workers/main[.]ts|dist/worker/[0-9a-f]+/main[.]js|dist/worker[.]js) --job ${jobId} `], { encoding: 'utf8' }).trim();
     return out.split('\n').filter(Boolean).map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Approval, Job, TranscriptEntry } from '../../api/contract.ts';
 import type { LogLine } from '../../api/contract.ts';
 import { makeRepo } from './git-repo.ts';
@@ -23,11 +25,14 @@ export class ScenarioServer {
     readonly sse: SseClient,
   ) {}
 
-  /** Starts a server on a fresh repository; `env` adds to (or, with undefined, removes from) the server's environment. */
-  static async start(env: NodeJS.ProcessEnv = {}): Promise<ScenarioServer> {
+  /** Starts a server on a fresh repository; `env` adds to (or, with undefined, removes from) the server's environment; `config` is its config.json. */
+  static async start(env: NodeJS.ProcessEnv = {}, config?: Record<string, unknown>): Promise<ScenarioServer> {
     const repo = makeRepo('cpl-scenario-repo-');
+    const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
+    if (config) writeFileSync(join(home, 'config.json'), JSON.stringify(config));
     const server = await startServerProcess({
       cwd: repo,
+      home,
       // The developer's own agent configuration and tokens must not steer the fakes.
       env: { COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined, ...env },
     });

@@ -20,10 +20,10 @@ export class SseClient {
   private ended = false;
   private buffer = '';
 
-  static open(url: string, lastEventId?: number): Promise<SseClient> {
+  static open(url: string, lastEventId?: number, headers: Record<string, string> = {}): Promise<SseClient> {
     const c = new SseClient();
     return new Promise((resolve, reject) => {
-      const req = request(url, { headers: { Accept: 'text/event-stream', ...(lastEventId !== undefined ? { 'Last-Event-ID': String(lastEventId) } : {}) } }, (res) => {
+      const req = request(url, { headers: { Accept: 'text/event-stream', ...headers, ...(lastEventId !== undefined ? { 'Last-Event-ID': String(lastEventId) } : {}) } }, (res) => {
         c.res = res;
         c.status = res.statusCode ?? 0;
         res.setEncoding('utf8');

@@ -30,6 +30,8 @@ const SERVER_ENV: Record<ServerKind, NodeJS.ProcessEnv> = {
   },
   'idle-park': { CODEPLANE_CLAUDE_PATH: FAKE_CLAUDE, CODEPLANE_COPILOT_PATH: FAKE_COPILOT, CODEPLANE_IDLE_WORKER_MS: String(IDLE_PARK_MS) },
 };
+/** The fakes' knobs are not in the agent's environment allow-list: this server's config lists them. */
+const SERVER_CONFIG: Partial<Record<ServerKind, Record<string, unknown>>> = { 'exits-at-once': { agentEnv: ['FAKE_*'] } };
 const ALL_SCENARIOS = [...SCENARIOS, ...IDLE_SCENARIOS];
 
 describe('agent scenarios: claude and copilot through the real server', () => {
@@ -37,7 +39,7 @@ describe('agent scenarios: claude and copilot through the real server', () => {
   before(async () => {
     // Started side by side: a server start is mostly waiting.
     const kinds = [...new Set(ALL_SCENARIOS.map((s) => s.server ?? 'main'))];
-    const started = await Promise.allSettled(kinds.map(async (k) => servers.set(k, await ScenarioServer.start(SERVER_ENV[k]))));
+    const started = await Promise.allSettled(kinds.map(async (k) => servers.set(k, await ScenarioServer.start(SERVER_ENV[k], SERVER_CONFIG[k]))));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   });

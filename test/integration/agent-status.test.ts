@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../../machines/app-error.ts';
 import { toResponse } from '../../api/errors.ts';
-import { findAgentBinary } from '../../supervisor/agent-binaries.ts';
-import { agentStatus, agentStatuses } from '../../supervisor/agent-status.ts';
-import { createAgentsPort } from '../../supervisor/agents-port.ts';
+import { findAgentBinary } from '../../supervisor/agents/agent-binaries.ts';
+import { agentStatus, agentStatuses } from '../../supervisor/agents/agent-status.ts';
+import { createAgentsPort } from '../../supervisor/agents/agents-port.ts';
 import { FAKE_CLAUDE, ROOT } from '../helpers/server-process.ts';
 
 const FAKE_COPILOT = join(ROOT, 'test/fixtures/fake-copilot');

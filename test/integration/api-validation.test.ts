@@ -62,6 +62,28 @@ describe('bad input is refused with a clear error', () => {
     }
   });
 
+  describe('a body field the endpoint does not know is refused with 400 UNKNOWN_FIELD naming it, before anything happens', () => {
+    // One row per route that reads a body; the ids need not exist: the body is judged first.
+    const cases: [string, string, () => Record<string, unknown>, string][] = [
+      ['POST', '/api/jobs', () => ({ repo, prompt: 'x', agent: 'claude', isAdmin: true }), 'isAdmin'],
+      ['POST', '/api/jobs/jnope/messages', () => ({ content: 'hi', role: 'system' }), 'role'],
+      ['POST', '/api/jobs/jnope/resume', () => ({ instruction: 'go on', force: true }), 'force'],
+      ['POST', '/api/jobs/jnope/resolve', () => ({ action: 'merge', push: true }), 'push'],
+      ['POST', '/api/approvals/nope/resolve', () => ({ resolution: 'approved', approvedBy: 'root' }), 'approvedBy'],
+      ['POST', '/api/repos', () => ({ path: repo, name: 'mine' }), 'name'],
+      ['POST', '/api/auth/login', () => ({ password: 'correct horse', remember: true }), 'remember'],
+      ['POST', '/api/push/subscriptions', () => ({ endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: { p256dh: 'a', auth: 'b', extra: 1 } }), 'keys.extra'],
+      ['DELETE', '/api/push/subscriptions', () => ({ endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: {} }), 'keys'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      it(`${method} ${path} names "${field}"`, async () => {
+        const jobs = await jobCount();
+        await expectError(method, path, body(), 400, 'UNKNOWN_FIELD', field);
+        assert.equal(await jobCount(), jobs);
+      });
+    }
+  });
+
   it('refuses a body that is not JSON', () => expectError('POST', '/api/jobs', '{"repo": ', 400, 'INVALID_JSON'));
   it('refuses a body that is not an object', () => expectError('POST', '/api/jobs', '[1,2]', 400, 'INVALID_INPUT'));
   it('refuses a non-JSON content type', () => expectError('POST', '/api/jobs', 'repo=x', 400, 'UNSUPPORTED_MEDIA_TYPE', undefined, { 'content-type': 'application/x-www-form-urlencoded' }));
@@ -86,6 +108,13 @@ describe('bad input is refused with a clear error', () => {
   it('refuses a directory that is not a git repository', () =>
     expectError('POST', '/api/repos', { path: mkdtempSync(join(tmpdir(), 'cpl-plain-')) }, 400, 'NOT_A_GIT_REPO', 'path'));
   it('answers 404 with a code for an unknown route', () => expectError('GET', '/api/nothing-here', undefined, 404, 'NOT_FOUND'));
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    it(`answers 404 NOT_FOUND, not 405, to ${method} on an unknown route`, async () => {
+      await expectError(method, '/api/nothing-here', method === 'DELETE' ? undefined : {}, 404, 'NOT_FOUND');
+      await expectError(method, '/api/jobs/jnope/nothing', method === 'DELETE' ? undefined : {}, 404, 'NOT_FOUND');
+      await expectError(method, '/not-a-page', method === 'DELETE' ? undefined : {}, 404, 'NOT_FOUND');
+    });
+  }
   it('answers 405 for a wrong method', () => expectError('DELETE', '/api/health', undefined, 405, 'METHOD_NOT_ALLOWED'));
   it('refuses a malformed Last-Event-ID', () => expectError('GET', '/api/events', undefined, 400, 'INVALID_LAST_EVENT_ID', 'lastEventId', { 'last-event-id': 'abc' }));
   it('answers 404 for the event stream of an unknown job', () => expectError('GET', '/api/events?jobId=jnope', undefined, 404, 'JOB_NOT_FOUND'));

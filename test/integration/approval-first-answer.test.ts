@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ApprovalRequest } from '../../machines/domain-events.ts';
 import type { Db } from '../../supervisor/db/database.ts';
 import { getApproval, insertApproval, listApprovals, resolveApproval } from '../../supervisor/db/approvals-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 import { addJob, addRepo, seqd, tempDb, tsOf } from '../helpers/storage-db.ts';
 
 const request = (id: string, at = 1): ApprovalRequest => ({

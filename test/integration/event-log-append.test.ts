@@ -10,8 +10,8 @@ import type { Db } from '../../supervisor/db/database.ts';
 import { getApproval, listApprovals } from '../../supervisor/db/approvals-repo.ts';
 import { getJob, getLastSeq, updateJob } from '../../supervisor/db/jobs-repo.ts';
 import { deleteRepo } from '../../supervisor/db/repos-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 import { addJob, addRepo, logged, said, seqd, stateChanged, tempDb, tsOf } from '../helpers/storage-db.ts';
 
 describe('EventLog.append', () => {
@@ -133,6 +133,18 @@ describe('EventLog.append', () => {
     assert.equal(getLastSeq(db, 'j1'), 20);
     assert.equal(getJob(db, 'j2')!.state, 'queued', 'other jobs untouched');
     assert.equal(getLastSeq(db, 'j2'), 0);
+  });
+
+  it('a job moved on by an event that does not come from `failed` drops the failure reason (no stale reason in review)', () => {
+    // The supervisor recorded a lost worker (running → failed) while a worker of the job still ran; that
+    // worker's next events say `from: running`. The job is in review: the earlier failure is no reason of it.
+    log.append('j1', [stateChanged(1, 'queued', 'preparing'), stateChanged(2, 'preparing', 'running'), stateChanged(3, 'running', 'failed', 'The job worker was killed (SIGKILL)')]);
+    assert.equal(getJob(db, 'j1')!.failureReason, 'The job worker was killed (SIGKILL)');
+    log.append('j1', [stateChanged(4, 'running', 'review')]);
+    const job = getJob(db, 'j1')!;
+    assert.equal(job.state, 'review');
+    assert.equal(job.failureReason, undefined);
+    assert.equal(job.completedAt, undefined);
   });
 
   it('projects approval requests as pending rows and worker answers as resolved', () => {

@@ -10,8 +10,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { StoredEvent } from '../../api/contract.ts';
 import type { Db } from '../../supervisor/db/database.ts';
 import { getJob, getLastSeq } from '../../supervisor/db/jobs-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 import { addJob, addRepo, logged, seqd, tempDb } from '../helpers/storage-db.ts';
 
 const turn = () => new Promise((r) => setImmediate(r));

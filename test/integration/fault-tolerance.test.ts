@@ -7,6 +7,7 @@ import { makeRepo } from '../helpers/git-repo.ts';
 import { alive, waitFor, workerPid, workerPids } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient, type SseEvent } from '../helpers/sse-client.ts';
+import { cpl } from '../helpers/cpl.ts';
 
 const servers: ServerProcess[] = [];
 const start = async (cwd: string, home?: string) => {
@@ -183,26 +184,17 @@ describe('cpl restart', () => {
     await sse.waitFor((e) => e.event === 'transcript_update' && e.data['jobId'] === job.id, 30_000);
     sse.close();
     const pid = workerPid(job.id)!;
-    const { spawn } = await import('node:child_process');
-    const { ROOT } = await import('../helpers/server-process.ts');
-    const restarted = spawn(process.execPath, [join(ROOT, 'bin/cpl.js'), 'restart'], { cwd: repo, env: { ...process.env, CODEPLANE_HOME: first.home, HOME: first.home } });
-    let out = '';
-    restarted.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    restarted.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
-    try {
-      await waitFor(() => /listening on (http:\/\/\S+)/.test(out), 30_000, `the restarted server: ${out}`);
-      const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
-      assert.equal(url, first.url, 'same address');
-      assert.equal(workerPid(job.id), pid, 'the worker kept running');
+    const restarted = await cpl(['restart'], { CODEPLANE_HOME: first.home, HOME: first.home }, { cwd: repo, ms: 90_000 });
+    assert.equal(restarted.code, 0, restarted.out);
+    const url = /listening on (http:\/\/\S+)/.exec(restarted.out)?.[1];
+    assert.equal(url, first.url, `same address: ${restarted.out}`);
+    assert.equal(workerPid(job.id), pid, 'the worker kept running');
+    {
       const live = await SseClient.open(`${url}/api/events?jobId=${job.id}`, 0);
       await live.waitFor(stateIs(job.id, 'review'), 30_000, 'review');
       live.close();
       const seqs = live.events.map((e) => Number(e.data['seq']));
       assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1));
-    } finally {
-      const gone = new Promise((r) => restarted.once('exit', r));
-      restarted.kill('SIGTERM');
-      await gone;
     }
   });
 });

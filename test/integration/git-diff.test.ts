@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { computeDiff } from '../../supervisor/git/diff.ts';
 import { DiffPool } from '../../supervisor/git/diff-pool.ts';
-import { gitEnv } from '../../supervisor/git/git-exec.ts';
 import type { DiffResult } from '../../machines/diff-types.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
 
@@ -139,7 +138,7 @@ describe('the job diff', () => {
     try {
       const out = await fresh.run({
         cwd: wt,
-        env: gitEnv(),
+        env: {},
         limits: { maxFiles: 10, maxBytes: 1e6, offset: 0 },
         patchArgs: ['diff', '--no-color', 'HEAD~0', '--', '.'],
         numstatArgs: [],

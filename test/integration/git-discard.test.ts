@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { discardJob } from '../../supervisor/git/discard.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
@@ -89,5 +89,70 @@ describe('discarding a job', () => {
     const r = await discardJob({ ...input, worktreePath: outside });
     assert.equal(r.worktreeRemoved, false);
     assert.ok(existsSync(join(outside, 'keep.txt')));
+  });
+
+  it('a repository deleted under the job: only the leftover worktree directory under the root goes, no git runs', async (t) => {
+    const { repo, root, wt, input } = setup(t);
+    const neighbour = join(root, 'repo-1234', 'job2');
+    mkdirSync(neighbour, { recursive: true });
+    writeFileSync(join(neighbour, 'keep.txt'), 'keep');
+    rmSync(repo, { recursive: true, force: true });
+    const r = await discardJob(input);
+    assert.deepEqual(r, { resolution: 'discarded', worktreeRemoved: true, branchDeleted: false });
+    assert.equal(existsSync(wt), false);
+    assert.ok(existsSync(join(neighbour, 'keep.txt')), 'a sibling directory is not the job\'s');
+    assert.deepEqual(await discardJob(input), { resolution: 'discarded', worktreeRemoved: false, branchDeleted: false }, 'and again: nothing left');
+  });
+
+  it('a repository whose .git was deleted inside an enclosing repository: that other repository\'s branches and worktrees are not touched', async (t) => {
+    const outer = makeRepo('cpl-outer-');
+    t.after(() => rmSync(outer, { recursive: true, force: true }));
+    const repo = join(outer, 'inner');
+    mkdirSync(repo);
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'init');
+    const root = mkdtempSync(join(tmpdir(), 'cpl-wtroot-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const wt = join(root, 'inner-1', 'job1');
+    git(repo, 'worktree', 'add', '-q', '-b', BRANCH, wt, 'main');
+    // The enclosing repository has a branch of the same name checked out nowhere: a discard that ran git in
+    // `inner` once its .git is gone would find the outer repository and delete it.
+    git(outer, 'branch', BRANCH);
+    rmSync(join(repo, '.git'), { recursive: true, force: true });
+    const r = await discardJob({ repoPath: repo, worktreePath: wt, branch: BRANCH, baseRef: 'main', worktreesRoot: root });
+    assert.equal(r.branchDeleted, false);
+    assert.equal(existsSync(wt), false);
+    assert.notEqual(git(outer, 'branch', '--list', BRANCH), '', 'the enclosing repository keeps its branch');
+  });
+
+  it('a symbolic link planted where the worktree was: the link goes, never what it points to', async (t) => {
+    const { repo, wt, branchExists, input } = setup(t);
+    const precious = mkdtempSync(join(tmpdir(), 'cpl-precious-'));
+    t.after(() => rmSync(precious, { recursive: true, force: true }));
+    writeFileSync(join(precious, 'thesis.txt'), 'years of work');
+    rmSync(wt, { recursive: true, force: true });
+    symlinkSync(precious, wt);
+    const r = await discardJob(input);
+    assert.equal(r.branchDeleted, true);
+    assert.ok(existsSync(join(precious, 'thesis.txt')), 'the directory behind the link is untouched');
+    assert.equal(lstatSync(wt, { throwIfNoEntry: false }), undefined, 'the link itself is gone');
+    assert.equal(branchExists(BRANCH), false);
+    assert.equal(git(repo, 'worktree', 'list', '--porcelain').includes(wt), false, 'the registration is pruned');
+  });
+
+  it('a symbolic link at a worktree path outside the worktrees root is refused, and nothing is removed', async (t) => {
+    const { wt, input } = setup(t);
+    const precious = mkdtempSync(join(tmpdir(), 'cpl-precious-'));
+    const link = join(mkdtempSync(join(tmpdir(), 'cpl-elsewhere-')), 'job1');
+    t.after(() => {
+      rmSync(precious, { recursive: true, force: true });
+      rmSync(dirname(link), { recursive: true, force: true });
+    });
+    writeFileSync(join(precious, 'thesis.txt'), 'years of work');
+    symlinkSync(precious, link);
+    await assert.rejects(discardJob({ ...input, worktreePath: link }), { code: 'REFUSE_NOT_A_JOB_WORKTREE' });
+    assert.ok(existsSync(join(precious, 'thesis.txt')));
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.ok(existsSync(join(wt, 'work.txt')));
   });
 });

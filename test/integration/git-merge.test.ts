@@ -8,13 +8,13 @@ import { AppError } from '../../machines/app-error.ts';
 import { conflictResolutionPrompt, mergeJob, type MergeJobInput } from '../../supervisor/git/merge.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
 
-// The code under test must work for a user with NO git identity: hide the global and
-// system config from every git it runs (the helper's `git` passes an identity via env).
-const emptyConfig = join(mkdtempSync(join(tmpdir(), 'cpl-gitcfg-')), 'gitconfig');
-writeFileSync(emptyConfig, '');
-process.env.GIT_CONFIG_GLOBAL = emptyConfig;
-process.env.GIT_CONFIG_NOSYSTEM = '1';
-after(() => rmSync(join(emptyConfig, '..'), { recursive: true, force: true }));
+// The code under test must work for a user with NO git identity: a HOME without a global
+// config for every git it runs (the helper's `git` passes an identity via env). GIT_CONFIG_GLOBAL
+// would not do: the server's git sees none of its GIT_* variables (machines/git-invocation.ts).
+const emptyHome = mkdtempSync(join(tmpdir(), 'cpl-gitcfg-'));
+process.env.HOME = emptyHome;
+process.env.XDG_CONFIG_HOME = emptyHome;
+after(() => rmSync(emptyHome, { recursive: true, force: true }));
 for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) delete process.env[k];
 
 const BRANCH = 'codeplane/job';

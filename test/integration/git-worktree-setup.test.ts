@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -83,6 +83,22 @@ describe('per-repository worktree setup', () => {
     assert.deepEqual(seen.filter(([s]) => s === 'stdout').map(([, l]) => l), ['one', 'three']);
     assert.deepEqual(seen.filter(([s]) => s === 'stderr').map(([, l]) => l), ['two']);
     assert.ok(existsSync(join(wt, 'setup-ran')), 'ran with the worktree as cwd');
+  });
+
+  it("never gives the setup command CodePlane's own variables (the password) or the server's GIT_*", async (t) => {
+    const { repo, wt } = setup(t);
+    git(repo, 'worktree', 'add', '-q', '-b', 'codeplane/env', wt, 'main');
+    const saved = { CPL_PASSWORD: process.env['CPL_PASSWORD'], GIT_DIR: process.env['GIT_DIR'], CODEPLANE_TOKEN: process.env['CODEPLANE_TOKEN'] };
+    Object.assign(process.env, { CPL_PASSWORD: 'hunter2-setup', GIT_DIR: join(repo, 'nowhere'), CODEPLANE_TOKEN: 'tok' });
+    t.after(() => {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    });
+    const lines: string[] = [];
+    const r = await runSetupCommand({ worktreePath: wt, command: 'env; git rev-parse --show-toplevel', onLine: (l) => lines.push(l) });
+    assert.equal(r.ok, true, r.tail.join('\n'));
+    assert.equal(lines.some((l) => l.includes('hunter2-setup') || l.startsWith('GIT_DIR=') || l.startsWith('CODEPLANE_TOKEN=')), false, lines.join('\n'));
+    assert.ok(lines.includes(realpathSync(wt)), "the command's git works on the worktree");
   });
 
   it('reports a failing setup command with its exit code and output tail', async (t) => {

@@ -8,6 +8,7 @@ import { LineSplitter, encodeFrame } from '../../machines/ipc-framing.ts';
 import { PROTOCOL_VERSION, type SupervisorMessage } from '../../machines/ipc-protocol.ts';
 import { WorkerChannel } from '../../workers/channel.ts';
 import { Outbox } from '../../workers/outbox.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 /** A raw socket speaking the protocol by hand, so the worker's end is tested as a supervisor sees it. */
 class RawPeer {
@@ -75,8 +76,7 @@ describe('worker IPC channel', () => {
     const batch = await peer.until((m) => m['type'] === 'events', 'events');
     assert.deepEqual((batch['events'] as { seq: number }[]).map((e) => e.seq), [1, 2]);
     peer.send({ type: 'ack', seq: 2 });
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(outbox.size, 0);
+    await waitFor(() => outbox.size === 0, 5000, 'the acknowledged events dropped from the outbox');
     peer.socket.destroy();
   });
 
@@ -132,8 +132,7 @@ describe('worker IPC channel', () => {
     peer.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, lastPersistedSeq: 0 });
     await peer.until((m) => m['type'] === 'hello_ack', 'hello_ack');
     peer.send({ type: 'approval_decision', approvalId: 'a1', resolution: 'rejected', note: 'no' });
-    const deadline = Date.now() + 2000;
-    while (commands.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => commands.length > 0, 5000, 'the decoded command');
     assert.deepEqual(commands, [{ type: 'approval_decision', approvalId: 'a1', resolution: 'rejected', note: 'no' }]);
     peer.socket.destroy();
   });

@@ -13,8 +13,8 @@ import {
   branchInUse, countByState, getSnapshot, listByStates, listJobs, listQueued, setSnapshot, updateJob,
 } from '../../supervisor/db/jobs-repo.ts';
 import { deleteRepo, findRepo, insertRepo, listRepos } from '../../supervisor/db/repos-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 import { addJob, addRepo, logged, tempDb } from '../helpers/storage-db.ts';
 
 const at = (minute: number): string => new Date(Date.UTC(2025, 0, 2, 0, minute)).toISOString();

@@ -6,6 +6,7 @@ import type { Job } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient, type SseEvent } from '../helpers/sse-client.ts';
+import { waitFor, workerPids } from '../helpers/processes.ts';
 
 const to = (jobId: string, state: string, nth = 1) => {
   let seen = 0;
@@ -49,7 +50,7 @@ describe('resuming a job', () => {
     await sse.waitFor((e) => e.event === 'transcript_update' && e.data['jobId'] === job.id && (e.data['entry'] as { role: string }).role === 'agent_delta', 30_000);
     await api(server.url, 'POST', `/api/jobs/${job.id}/cancel`);
     await sse.waitFor(to(job.id, 'canceled'), 30_000, 'canceled');
-    await new Promise((r) => setTimeout(r, 300)); // the worker exits after the cancel
+    await waitFor(() => workerPids(job.id).length === 0, 30_000, 'the worker to exit after the cancel');
     const res = await api<Job>(server.url, 'POST', `/api/jobs/${job.id}/resume`, { instruction: 'finish quickly' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     await sse.waitFor(to(job.id, 'review'), 30_000, 'review');

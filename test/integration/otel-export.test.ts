@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
-import { otelSignals } from '../../supervisor/otel-export.ts';
+import { otelSignals } from '../../supervisor/telemetry/otel-export.ts';
 import { attributes, startOtlpReceiver, type OtlpMetric, type OtlpReceiver, type OtlpSpan } from '../fixtures/otlp-receiver.mjs';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { waitFor } from '../helpers/processes.ts';

@@ -76,7 +76,7 @@ async function leftovers(binary: string, before: Set<number>, marker: string, ms
 
 const CLAUDE = bundledClaude();
 
-test('the real claude CLI runs a job through CodePlane against a mock Anthropic API', { timeout: 60_000 }, async (t) => {
+test('the real claude CLI runs a job through CodePlane against a mock Anthropic API', { timeout: 300_000 }, async (t) => {
   if (!CLAUDE) {
     t.skip(`the Claude Agent SDK platform package (@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}) is not installed; the real-CLI tier needs it`);
     return;
@@ -84,7 +84,8 @@ test('the real claude CLI runs a job through CodePlane against a mock Anthropic 
   const started = Date.now();
   const before = pgrep(CLAUDE);
   const home = mkdtempSync(join(tmpdir(), 'cpl-real-claude-'));
-  const marker = `CODEPLANE_HOME=${home}`;
+  // HOME, not CODEPLANE_HOME: no CODEPLANE_* variable reaches an agent (machines/agent-env.ts).
+  const marker = `HOME=${home}`;
   mkdirSync(join(home, '.claude'), { recursive: true });
   const repo = makeRepo('cpl-real-claude-repo-');
   let mock: MockAnthropic | undefined;
@@ -136,7 +137,7 @@ test('the real claude CLI runs a job through CodePlane against a mock Anthropic 
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const job = created.body;
 
-  const requested = await sse.waitFor((e) => e.event === 'approval_requested' && e.data['jobId'] === job.id, 30_000, 'approval_requested');
+  const requested = await sse.waitFor((e) => e.event === 'approval_requested' && e.data['jobId'] === job.id, 120_000, 'approval_requested');
   const asked = Date.now();
   const approval = requested.data['approval'] as { id: string; kind: string; summary: string };
   assert.equal(approval.kind, 'write');
@@ -148,7 +149,7 @@ test('the real claude CLI runs a job through CodePlane against a mock Anthropic 
 
   const answer = await api<Approval>(server.url, 'POST', `/api/approvals/${approval.id}/resolve`, { resolution: 'approved' });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id && ['review', 'failed'].includes(String(e.data['to'])), 30_000, 'review');
+  await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id && ['review', 'failed'].includes(String(e.data['to'])), 120_000, 'review');
 
   const reviewed = Date.now();
   const final = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body;

@@ -78,7 +78,7 @@ async function leftovers(binary: string, before: Set<number>, marker: string, ms
 
 const RUNTIME = bundledCopilotRuntime();
 
-test('the real Copilot runtime runs a job through CodePlane with a BYOK provider at a mock Anthropic API', { timeout: 60_000 }, async (t) => {
+test('the real Copilot runtime runs a job through CodePlane with a BYOK provider at a mock Anthropic API', { timeout: 300_000 }, async (t) => {
   if (!RUNTIME) {
     t.skip(`the Copilot SDK platform package (@github/copilot-sdk-${process.platform}-${process.arch}) is not installed; the real-CLI tier needs it`);
     return;
@@ -86,7 +86,8 @@ test('the real Copilot runtime runs a job through CodePlane with a BYOK provider
   const started = Date.now();
   const before = pgrep(RUNTIME);
   const home = mkdtempSync(join(tmpdir(), 'cpl-real-copilot-'));
-  const marker = `CODEPLANE_HOME=${home}`;
+  // HOME, not CODEPLANE_HOME: no CODEPLANE_* variable reaches an agent (machines/agent-env.ts).
+  const marker = `HOME=${home}`;
   const copilotHome = join(home, '.copilot');
   mkdirSync(copilotHome, { recursive: true });
   // The user's own Copilot home: the real runtime starts these MCP servers in every session it runs there.
@@ -138,7 +139,7 @@ test('the real Copilot runtime runs a job through CodePlane with a BYOK provider
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const job = created.body;
 
-  const requested = await sse.waitFor((e) => e.event === 'approval_requested' && e.data['jobId'] === job.id, 30_000, 'approval_requested');
+  const requested = await sse.waitFor((e) => e.event === 'approval_requested' && e.data['jobId'] === job.id, 120_000, 'approval_requested');
   const asked = Date.now();
   const approval = requested.data['approval'] as { id: string; kind: string; summary: string };
   assert.equal(approval.kind, 'write');
@@ -154,7 +155,7 @@ test('the real Copilot runtime runs a job through CodePlane with a BYOK provider
 
   const answer = await api<Approval>(server.url, 'POST', `/api/approvals/${approval.id}/resolve`, { resolution: 'approved' });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id && ['review', 'failed'].includes(String(e.data['to'])), 30_000, 'review');
+  await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id && ['review', 'failed'].includes(String(e.data['to'])), 120_000, 'review');
 
   const reviewed = Date.now();
   const final = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body;

@@ -23,6 +23,23 @@ describe('restart budget', () => {
     await server?.stop();
   });
 
+  it('a worker killed once mid-turn is restarted, and the job that reaches review carries no failure reason', async () => {
+    const sse = await SseClient.open(`${server.url}/api/events`);
+    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[slow 60]]', agent: 'claude', permissionMode: 'full_auto' });
+    const isJob = (e: SseEvent) => e.data['jobId'] === job.id;
+    await sse.waitFor((e) => isJob(e) && e.event === 'transcript_update' && (e.data['entry'] as { role: string }).role === 'agent_delta', 90_000, 'the agent streaming');
+    const [first] = workerPids(job.id);
+    assert.ok(first, 'a worker runs the job');
+    process.kill(first, 'SIGKILL');
+    await sse.waitFor((e) => isJob(e) && e.event === 'transcript_update' && /restarted it \(restart 1\)/.test(String((e.data['entry'] as { text?: string }).text)), 60_000, 'the recovery note');
+    const settled = await sse.waitFor((e) => isJob(e) && e.event === 'job_state_changed' && ['review', 'failed'].includes(String(e.data['to'])), 90_000, 'review');
+    sse.close();
+    assert.equal(settled.data['to'], 'review', JSON.stringify(settled.data));
+    const { body: after } = await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`);
+    assert.equal(after.state, 'review');
+    assert.equal(after.failureReason, undefined, 'no reason of a failure the job recovered from');
+  });
+
   it('a worker killed four times within the period: three restarts, then the job fails with the budget reason', async () => {
     const sse = await SseClient.open(`${server.url}/api/events`);
     const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[slow 400]]', agent: 'claude', permissionMode: 'full_auto' });

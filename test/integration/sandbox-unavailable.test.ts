@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
-import { findBwrap } from '../../supervisor/sandbox-probe.ts';
+import { findBwrap } from '../../supervisor/sandbox/sandbox-probe.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 

@@ -128,8 +128,13 @@ describe('share links expire', () => {
       const job = (await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: 'hello', agent: 'claude' })).body;
       const share = (await api<Share>(server.url, 'POST', `/api/jobs/${job.id}/shares`)).body;
       assert.equal((await api(server.url, 'GET', `/api/share/${share.token}`)).status, 200);
-      await new Promise((r) => setTimeout(r, 1500));
-      const gone = await api<Err>(server.url, 'GET', `/api/share/${share.token}`);
+      // Polled: the link must be gone soon after its 1 s TTL (a link that never expires times out here).
+      const until = Date.now() + 15_000;
+      let gone = await api<Err>(server.url, 'GET', `/api/share/${share.token}`);
+      while (gone.status === 200 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        gone = await api<Err>(server.url, 'GET', `/api/share/${share.token}`);
+      }
       assert.equal(gone.status, 404);
       assert.equal(gone.body.error.code, 'SHARE_NOT_FOUND');
     } finally {

@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import type { TerminalAttachment, TerminalEnd } from '../../api/ports.ts';
 import { insertJob, updateJob } from '../../supervisor/db/jobs-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { TerminalService } from '../../supervisor/terminal-service.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { TerminalService } from '../../supervisor/terminal/terminal-service.ts';
 import { alive, waitFor } from '../helpers/processes.ts';
 import { addRepo, tempDb } from '../helpers/storage-db.ts';
 

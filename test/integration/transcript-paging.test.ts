@@ -8,8 +8,8 @@ import { AppError } from '../../machines/app-error.ts';
 import type { SequencedEvent } from '../../machines/domain-events.ts';
 import type { Db } from '../../supervisor/db/database.ts';
 import { logLines, transcript } from '../../supervisor/db/events-repo.ts';
-import { EventHub } from '../../supervisor/event-hub.ts';
-import { EventLog } from '../../supervisor/event-log.ts';
+import { EventHub } from '../../supervisor/events/event-hub.ts';
+import { EventLog } from '../../supervisor/events/event-log.ts';
 import { addJob, addRepo, logged, said, tempDb } from '../helpers/storage-db.ts';
 
 describe('transcript and log pages', () => {

@@ -35,7 +35,8 @@ describe('the watchdog when the wall clock jumps back', () => {
     writeFileSync(offsetFile, '+0\n');
     // Workers at the server's own priority: a niced worker starves on a loaded CI machine, and this test is about clocks.
     const home = mkdtempSync(join(tmpdir(), 'cpl-faketime-home-'));
-    writeFileSync(join(home, 'config.json'), JSON.stringify({ workerNice: 0 }));
+    // libfaketime's settings are not in the worker's environment allow-list: listed (LD_PRELOAD is the server's runtime, which the worker keeps).
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ workerNice: 0, agentEnv: ['FAKETIME*', 'DONT_FAKE_MONOTONIC'] }));
     server = await startServerProcess({
       cwd: repo,
       home,

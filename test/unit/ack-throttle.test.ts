@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AckThrottle } from '../../supervisor/ack-throttle.ts';
+import { AckThrottle } from '../../supervisor/workers/ack-throttle.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -140,6 +140,21 @@ const table: Row[] = [
   ignored('completed', { type: 'CANCEL' }),
   ignored('completed', { type: 'RESOLVE', resolution: 'discarded' }),
   ignored('canceled', { type: 'CANCEL' }),
+  // A vanished repository or worktree fails the job from any state that holds a worktree (approvals withdrawn).
+  ok('running', { type: 'WORKSPACE_LOST', reason: 'REPO_MISSING: gone' }, 'failed', ['job_state_changed:running>failed']),
+  ok('waiting_for_approval', { type: 'WORKSPACE_LOST', reason: 'REPO_MISSING: gone' }, 'failed', [
+    'approval_resolved',
+    'job_state_changed:waiting_for_approval>failed',
+  ], ['a1']),
+  ok('review', { type: 'WORKSPACE_LOST', reason: 'WORKTREE_MISSING: gone' }, 'failed', ['job_state_changed:review>failed']),
+  ignored('queued', { type: 'WORKSPACE_LOST', reason: 'x' }),
+  ignored('failed', { type: 'WORKSPACE_LOST', reason: 'x' }),
+  ignored('completed', { type: 'WORKSPACE_LOST', reason: 'x' }),
+  // A job that ended without landing may be discarded (and only discarded).
+  ok('failed', { type: 'RESOLVE', resolution: 'discarded' }, 'completed', ['job_resolved', 'job_state_changed:failed>completed']),
+  ok('canceled', { type: 'RESOLVE', resolution: 'discarded' }, 'completed', ['job_resolved', 'job_state_changed:canceled>completed']),
+  ignored('failed', { type: 'RESOLVE', resolution: 'pr_created' }),
+  ignored('canceled', { type: 'RESOLVE', resolution: 'merged' }),
 ];
 
 describe('job statechart transition table', () => {
@@ -154,6 +169,12 @@ describe('job statechart transition table', () => {
 });
 
 describe('job statechart details', () => {
+  it('a vanished workspace is the failure reason', () => {
+    const { next, emitted } = run('review', [], { type: 'WORKSPACE_LOST', reason: 'WORKTREE_MISSING: the worktree /w was deleted' });
+    assert.equal(next.context.failureReason, 'WORKTREE_MISSING: the worktree /w was deleted');
+    assert.deepEqual(emitted[0], { type: 'job_state_changed', from: 'review', to: 'failed', reason: 'WORKTREE_MISSING: the worktree /w was deleted' });
+  });
+
   it('a state change carries the reason of the event that caused it', () => {
     const { emitted } = run('running', [], { type: 'AGENT.TURN_FAILED', reason: 'CLI exited with code 3' });
     assert.deepEqual(emitted[0], { type: 'job_state_changed', from: 'running', to: 'failed', reason: 'CLI exited with code 3' });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PermissionMode } from '../../machines/job-spec.ts';
 import type { PermissionRequest } from '../../workers/agents/adapter.ts';
-import { decide, type FsFacts } from '../../workers/permission-policy.ts';
+import { decide, type FsFacts } from '../../workers/policy/permission-policy.ts';
 import {
   GATE,
   NETWORK,
@@ -153,6 +153,11 @@ runTable('issue 13: a row for every git gate family', [
   row(bash('git fetch origin main:main'), GATE, /fetches into a local branch/),
   row(bash('git fetch . HEAD:main'), GATE, /fetches into a local branch/),
   row(bash("git fetch --refmap='+refs/heads/*:refs/heads/*' origin"), GATE, /fetches into a local branch/),
+  row(bash('git fetch origin +refs/heads/main:refs/heads/main'), GATE, /fetches into a local branch/),
+  row(bash('git fetch https://example.com/r.git main:main'), GATE, /fetches into a local branch/),
+  row(bash('git fetch git@example.com:org/r.git HEAD:refs/heads/x'), GATE, /fetches into a local branch/),
+  row(bash('git fetch https://example.com/r.git main'), NETWORK),
+  row(bash('git fetch git@example.com:org/r.git main'), NETWORK),
   row(bash('git reset --soft HEAD~1'), GATE, /moves the branch to another commit/),
   row(bash('git reset --keep HEAD~1'), GATE, /moves the branch/),
   row(bash('git reset --merge'), GATE, /moves the branch/),

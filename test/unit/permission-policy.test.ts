@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PermissionRequest } from '../../workers/agents/adapter.ts';
-import { decide, type FsFacts } from '../../workers/permission-policy.ts';
+import { decide, type FsFacts } from '../../workers/policy/permission-policy.ts';
 import {
   GATE,
   MODES,

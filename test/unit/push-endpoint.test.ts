@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createECDH } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { PushHostsError, allowedPushHosts, canonicalHostPort, p256KeyProblem, pushEndpointProblem } from '../../supervisor/push-endpoint.ts';
+import { PushHostsError, allowedPushHosts, canonicalHostPort, p256KeyProblem, pushEndpointProblem } from '../../supervisor/push/push-endpoint.ts';
 
 describe('push endpoints and keys (pure)', () => {
   const none = new Set<string>();

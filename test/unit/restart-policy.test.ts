@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideRestart } from '../../supervisor/restart-policy.ts';
+import { decideRestart } from '../../supervisor/jobs/restart-policy.ts';
 
 const policy = { intensity: 3, periodMs: 60_000 };
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { holdsSlot, pickJobsToStart } from '../../supervisor/scheduler.ts';
+import { holdsSlot, pickJobsToStart } from '../../supervisor/jobs/scheduler.ts';
 import { WaitClock } from '../../supervisor/wait-clock.ts';
 
 const j = (id: string, repoId = 'r1') => ({ id, repoId });

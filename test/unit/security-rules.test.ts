@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { HostPolicy, hasDotSegment, hostnameOf, originAllowed } from '../../api/host-guard.ts';
 import { nulField, tooDeep, unknownField } from '../../api/input-checks.ts';
 import { previewTarget, rewriteLocation } from '../../api/preview-target.ts';
-import { pushPayloadFor, redact } from '../../supervisor/push-payload.ts';
+import { pushPayloadFor, redact } from '../../supervisor/push/push-payload.ts';
 
 const req = (headers: Record<string, string>, remoteAddress = '127.0.0.1') => ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
 
@@ -75,5 +75,16 @@ describe('security rules (pure)', () => {
     assert.equal(p?.url, '/jobs/j1#approval-a1');
     assert.equal(p?.body, 'shell: export TOKEN=•••');
     assert.equal(pushPayloadFor({ id: 2, jobId: 'j1', seq: 4, ts: '', event: { type: 'log_line', level: 'info', message: 'x' } }, 'Fix it'), undefined);
+  });
+
+  it('a containment alarm is pushed with its own tag (the review push of the same turn does not replace it), naming the refs', () => {
+    const p = pushPayloadFor({ id: 3, jobId: 'j1', seq: 9, ts: '', event: { type: 'containment_alarm', message: 'm', changes: [
+      { ref: 'refs/heads/main', change: 'moved', before: 'a'.repeat(40), after: 'b'.repeat(40), undone: true },
+      { ref: 'HEAD', change: 'moved', before: 'ref: refs/heads/main', after: 'ref: refs/heads/evil', undone: false, reason: 'it changed again since the check' },
+    ] } }, 'Fix it');
+    assert.equal(p?.type, 'containment_alarm');
+    assert.equal(p?.url, '/jobs/j1');
+    assert.equal(p?.tag, 'alarm-j1-9');
+    assert.equal(p?.body, 'The agent changed refs/heads/main, HEAD outside its branch; 1 of 2 undone.');
   });
 });

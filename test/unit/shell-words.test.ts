@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { braceExpand, braceExpandAll } from '../../workers/shell-expand.ts';
-import { parseShell, type Command, type Part, type Script, type SimpleCommand, type Word } from '../../workers/shell-words.ts';
+import { braceExpand, braceExpandAll } from '../../workers/policy/shell-expand.ts';
+import { parseShell, type Command, type Part, type Script, type SimpleCommand, type Word } from '../../workers/policy/shell-words.ts';
 
 /** A word as the test reads it: literals joined, `$name` for variables, `$(…)` for substitutions. */
 function show(w: Word): string {

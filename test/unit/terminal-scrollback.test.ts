@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TerminalScrollback } from '../../supervisor/terminal-scrollback.ts';
+import { TerminalScrollback } from '../../supervisor/terminal/terminal-scrollback.ts';
 import { TERMINAL_CLOSE, closeReason, terminalControlDecoder } from '../../api/terminal-protocol.ts';
 import { decode } from '../../machines/decode.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { consoleLine } from '../../supervisor/log.ts';
-import { terminalSafe } from '../../supervisor/terminal-text.ts';
+import { terminalSafe } from '../../supervisor/terminal/terminal-text.ts';
 
 /** Whatever a terminal would obey: C0 but tab/newline, DEL, C1, bidi controls, line/paragraph separators. */
 const OBEYED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../supervisor/config.ts';
-import type { WorkerHandle } from '../../supervisor/worker-handle.ts';
-import { WorkerRegistry } from '../../supervisor/worker-registry.ts';
+import type { WorkerHandle } from '../../supervisor/workers/worker-handle.ts';
+import { WorkerRegistry } from '../../supervisor/workers/worker-registry.ts';
 
 /** The part of a WorkerHandle the registry uses, with a controllable clock and exit. */
 class StubWorker {

@@ -1,5 +1,5 @@
 /** Typed fetch wrapper over CONTRACT.md. Imports only types from the server. */
-import type { AgentId, ApiErrorBody, Approval, Job, JobPage, JobSnapshot, JobState, PermissionMode, Repo, TranscriptEntry } from '../../api/contract.ts';
+import type { AgentId, ApiErrorBody, Approval, Health, Job, JobPage, JobSnapshot, JobState, PermissionMode, Repo, TranscriptEntry } from '../../api/contract.ts';
 import { sessionExpired } from './session.ts';
 import type { AgentInfo, JobDiff, LogLine, ModelInfo, ResolveAction, ResolveResult } from './types.ts';
 
@@ -68,6 +68,7 @@ export interface CreateJobInput {
 }
 
 export const api = {
+  health: () => request<Health>('GET', '/api/health'),
   jobs: (q: { states?: JobState[]; limit?: number; cursor?: string }) => {
     const p = new URLSearchParams();
     if (q.states) p.set('state', q.states.join(','));

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { threadId } from 'node:worker_threads';
 import type { DiffPage, DiffTaskInput, DiffTaskOutput } from '../../machines/diff-types.ts';
 import { DiffParser } from './diff-parse.ts';
-import { runGitProcess } from './git-task.ts';
+import { runGitProcess, spawnHardenedGit } from './git-task.ts';
 
 /**
  * Piscina task: run `git diff` and parse its output into one bounded page,
@@ -14,9 +13,8 @@ import { runGitProcess } from './git-task.ts';
  * receives the finished, bounded page — never the raw bytes.
  *
  * Imports: machines/ and its own parser only (ARCHITECTURE.md: workers/
- * import machines/). The supervisor hands over the whole environment git
- * runs with, so the policy of which variables git may see stays in one
- * place (supervisor/git/git-exec.ts).
+ * import machines/). Git runs hardened exactly as on the supervisor's
+ * thread: argv and environment come from machines/git-invocation.ts.
  */
 export default async function diffTask(input: DiffTaskInput): Promise<DiffTaskOutput> {
   const page = await streamPatch(input);
@@ -34,7 +32,7 @@ export default async function diffTask(input: DiffTaskInput): Promise<DiffTaskOu
 function streamPatch(input: DiffTaskInput): Promise<DiffPage> {
   const parser = new DiffParser(input.limits);
   return new Promise((resolve, reject) => {
-    const child = spawn('git', input.patchArgs, { cwd: input.cwd, env: input.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnHardenedGit({ cwd: input.cwd, args: input.patchArgs, env: input.env }, 'ignore');
     let rest: Buffer = Buffer.alloc(0);
     let full = false;
     let stderr = '';

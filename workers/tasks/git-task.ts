@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { threadId } from 'node:worker_threads';
 import type { GitTaskInput, GitTaskOutput } from '../../machines/diff-types.ts';
+import { gitInvocation } from '../../machines/git-invocation.ts';
 
 /**
  * Piscina task: run one short git command on a pool thread.
@@ -16,10 +18,20 @@ export default function gitTask(input: GitTaskInput): Promise<GitTaskOutput> {
   return runGitProcess(input);
 }
 
+/**
+ * A git process as the server runs every git process: argv and environment from
+ * gitInvocation (no hook, fsmonitor, driver or external program of the repository runs).
+ * The diff task streams the patch from one of these too.
+ */
+export function spawnHardenedGit(input: Pick<GitTaskInput, 'cwd' | 'args' | 'env' | 'driverNames'>, stdin: 'pipe' | 'ignore'): ChildProcessByStdio<Writable | null, Readable, Readable> {
+  const inv = gitInvocation(input.args, { inherited: process.env, ...(input.env ? { env: input.env } : {}), ...(input.driverNames ? { driverNames: input.driverNames } : {}) });
+  return spawn('git', inv.args, { cwd: input.cwd, env: inv.env, stdio: [stdin, 'pipe', 'pipe'] }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+}
+
 /** One git process, its whole output collected (also used by the diff task for numstat). */
 export function runGitProcess(input: GitTaskInput): Promise<GitTaskOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', input.args, { cwd: input.cwd, env: input.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnHardenedGit(input, 'pipe');
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -38,7 +50,7 @@ export function runGitProcess(input: GitTaskInput): Promise<GitTaskOutput> {
         threadId,
       });
     });
-    child.stdin.on('error', () => undefined); // git may exit before reading its input
-    child.stdin.end(input.input ?? '');
+    child.stdin?.on('error', () => undefined); // git may exit before reading its input
+    child.stdin?.end(input.input ?? '');
   });
 }

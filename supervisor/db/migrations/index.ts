@@ -10,6 +10,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { initial } from './001-initial.ts';
 import { authAndPush } from './002-auth-push.ts';
 import { loginGeneration } from './003-login-generation.ts';
+import { storageIdentity } from './004-storage-identity.ts';
 
 export interface Migration {
   /** 1, 2, 3 … with no gaps; the database's user_version after `up` ran. */
@@ -19,7 +20,7 @@ export interface Migration {
   up(db: BetterSqlite3.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, authAndPush, loginGeneration];
+export const MIGRATIONS: readonly Migration[] = [initial, authAndPush, loginGeneration, storageIdentity];
 
 /** The schema version this code writes. */
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import { JobPage } from './JobPage.tsx';
 import { NewJob } from './NewJob.tsx';
 import { PushToggle } from './PushToggle.tsx';
 import { ShortcutsHelp } from './ShortcutsHelp.tsx';
+import { StorageBanner } from './StorageBanner.tsx';
 
 export function App() {
   const r = route.value;
@@ -32,6 +33,7 @@ export function App() {
           <span class="label"> New job</span>
         </a>
       </header>
+      <StorageBanner />
       <main class="main">
         {r.name === 'dashboard' && <Dashboard />}
         {r.name === 'new' && <NewJob />}

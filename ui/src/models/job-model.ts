@@ -1,6 +1,6 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { Approval, Job } from '../../../api/contract.ts';
-import { ApiError, api, errorText } from '../api.ts';
+import type { Approval, ContainmentChange, Job } from '../../../api/contract.ts';
+import { api, errorText } from '../api.ts';
 import { assertNever, type LogLine, type WireEvent } from '../types.ts';
 import { answered } from './approval-actions.ts';
 import { trackStream } from './connection.ts';
@@ -20,6 +20,8 @@ export class JobModel {
   readonly diffStats = signal<{ files: number; additions: number; deletions: number } | null>(null);
   /** Bumped by every diff_update: the diff view refetches when it changes. */
   readonly diffVersion = signal(0);
+  /** Containment alarms raised while this page is open (the transcript keeps every one as a system line). */
+  readonly alarms = signal<{ seq: number; ts: string; message: string; changes: ContainmentChange[] }[]>([]);
   readonly busy = signal<string | null>(null);
   readonly actionError = signal<string | null>(null);
   readonly diff: DiffModel;
@@ -118,6 +120,9 @@ export class JobModel {
         this.patch((j) => ({ ...j, resolution: e.resolution, ...(e.prUrl ? { prUrl: e.prUrl } : {}) }));
         t?.addItem({ kind: 'note', key: `n${e.seq}`, tone: 'success', text: `Resolved: ${e.resolution.replace('_', ' ')}${e.prUrl ? ` (${e.prUrl})` : ''}` });
         return;
+      case 'containment_alarm':
+        this.alarms.value = [...this.alarms.value, { seq: e.seq, ts: e.ts, message: e.message, changes: e.changes }];
+        return;
       case 'job_created':
         return;
       default:
@@ -160,18 +165,8 @@ export class JobModel {
 
   send = (content: string) => this.act('send', () => api.sendMessage(this.id, content));
   cancel = () => this.act('cancel', () => api.cancel(this.id));
-  /** A job that was just canceled may still be stopping (409 JOB_STARTING): try again for a few seconds. */
-  resume = (instruction?: string) =>
-    this.act('resume', async () => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await api.resume(this.id, instruction);
-        } catch (e) {
-          if (!(e instanceof ApiError && e.code === 'JOB_STARTING') || attempt >= 8) throw e;
-          await new Promise((r) => setTimeout(r, 750));
-        }
-      }
-    });
+  // The server waits for a just-canceled job's agent to stop before resuming it.
+  resume = (instruction?: string) => this.act('resume', () => api.resume(this.id, instruction));
 }
 
 /** The job page currently open (at most one). */

@@ -111,6 +111,7 @@ export function foldDashboard(e: WireEvent): void {
       return;
     case 'telemetry':
     case 'log_line':
+    case 'containment_alarm':
       return;
     default:
       assertNever(e);

@@ -1,0 +1,181 @@
+import type { ContainmentChange } from '../../machines/domain-events.ts';
+import { dropBaseline, loadBaseline, saveBaseline, type Baseline } from './baseline-store.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { compareRefs, type RefChange } from './ref-compare.ts';
+import { restoreRefs } from './ref-restore.ts';
+import { WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
+import { existsSync } from 'node:fs';
+
+/** The job fields the guard needs. */
+export interface GuardedJob {
+  id: string;
+  repo: string;
+  worktreePath: string;
+  branch: string;
+}
+
+export interface ContainmentAlarm {
+  message: string;
+  changes: ContainmentChange[];
+}
+
+export interface RefGuardDeps {
+  jobDir(jobId: string): string;
+  /** Records the alarm as the job's own event (and so in its transcript, the UI and a push). */
+  alarm(jobId: string, alarm: ContainmentAlarm): Promise<void>;
+  /** A line for the job's log: the guard could not do its check. */
+  warn(jobId: string, message: string): void;
+}
+
+/**
+ * The second line behind the sandbox (issue 13): before every agent turn the
+ * repository's refs and HEADs are recorded; after it, anything changed
+ * outside the job's own branch is undone and raised as an alarm on the job.
+ *
+ * WHY in the supervisor, not the worker: the supervisor is the only process
+ * that knows every ref change CodePlane itself makes in a repository (a merge
+ * moving `main`, a new job's branch, a discarded job's branch deleted) while
+ * other jobs' turns are in flight there; those are folded into the in-flight
+ * baselines (`ownChange`) under the same per-repository lock as the
+ * compare-and-undo, so the guard never reverts CodePlane's own work.
+ *
+ * What it cannot tell apart (written down in docs/security.md): a change the
+ * USER makes in their own checkout *during* a turn looks like the agent's. It
+ * is undone too, and the alarm keeps the value that was undone, so nothing is
+ * lost (the commits stay in the object store; the alarm says how to put the
+ * ref back). A change made after the check is never touched (compare-and-swap).
+ */
+export class RefGuard {
+  private readonly inFlight = new Map<string, Baseline>();
+  private readonly repoLocks = new KeyedMutex();
+  /** Per job: begin and end run in the order they were asked for. */
+  private readonly jobLocks = new KeyedMutex();
+
+  constructor(private readonly d: RefGuardDeps) {}
+
+  /**
+   * Records the refs before a turn. `continuing`: the turn was already under
+   * way (a worker restarted mid-turn): its first baseline stays.
+   */
+  beginTurn(job: GuardedJob, opts: { continuing?: boolean } = {}): Promise<void> {
+    return this.jobLocks.run(job.id, async () => {
+      if (opts.continuing) {
+        const kept = this.inFlight.get(job.id) ?? loadBaseline(this.d.jobDir(job.id));
+        if (kept) return void this.inFlight.set(job.id, kept);
+      }
+      try {
+        await this.repoLocks.run(job.repo, async () => {
+          const places = await locate(job.repo, job.worktreePath);
+          const baseline: Baseline = { jobId: job.id, branch: job.branch, places, snapshot: await takeRefSnapshot(places) };
+          saveBaseline(this.d.jobDir(job.id), baseline);
+          this.inFlight.set(job.id, baseline);
+        });
+      } catch (e) {
+        this.forgetNow(job.id);
+        this.d.warn(job.id, `ref guard: could not record the repository's refs before the turn, so this turn is not checked: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+  }
+
+  /** After a turn: compares, undoes what changed outside the job's branch, raises the alarm. */
+  endTurn(jobId: string): Promise<void> {
+    return this.jobLocks.run(jobId, async () => {
+      const baseline = this.inFlight.get(jobId) ?? loadBaseline(this.d.jobDir(jobId));
+      if (!baseline) return;
+      let alarm: ContainmentAlarm | undefined;
+      try {
+        alarm = await this.repoLocks.run(baseline.places.repoPath, async () => {
+          // Re-read: ownChange may have folded CodePlane's own changes in meanwhile.
+          const base = this.inFlight.get(jobId) ?? baseline;
+          const after = await takeRefSnapshot(base.places);
+          // A worktree removed altogether is the workspace check's to report (the job fails with it), not a HEAD to restore.
+          const wtGone = !(WORKTREE_HEAD in after) && !existsSync(base.places.worktreeGitDir);
+          const before = wtGone ? withoutKey(base.snapshot, WORKTREE_HEAD) : base.snapshot;
+          const changes = compareRefs(before, after, base.branch);
+          if (changes.length === 0) return undefined;
+          const outcomes = await restoreRefs(base.places, changes);
+          return alarmFor(outcomes);
+        });
+      } catch (e) {
+        this.d.warn(jobId, `ref guard: could not check the repository's refs after the turn: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        this.forgetNow(jobId);
+      }
+      if (alarm) await this.d.alarm(jobId, alarm);
+    });
+  }
+
+  /** A worker that outlived the previous supervisor: its turn's baseline (on disk) is in flight again. */
+  adopt(jobId: string): void {
+    const b = this.inFlight.get(jobId) ?? loadBaseline(this.d.jobDir(jobId));
+    if (b) this.inFlight.set(jobId, b);
+  }
+
+  /** Whether a turn of this job is being watched (for tests and the log). */
+  watching(jobId: string): boolean {
+    return this.inFlight.has(jobId);
+  }
+
+  /**
+   * Runs one of CodePlane's own ref changes in `repoPath` (merge, new job
+   * branch, discard, push). What it changed among the refs `touches` accepts is
+   * folded into every in-flight baseline of that repository, so no guard
+   * takes CodePlane's change for an agent's. WHY only `touches`: an agent's
+   * change to any other ref in the same moment is still caught.
+   */
+  async ownChange<T>(repoPath: string, touches: (ref: string) => boolean, op: () => Promise<T>): Promise<T> {
+    return this.repoLocks.run(repoPath, async () => {
+      const affected = [...this.inFlight.values()].filter((b) => b.places.repoPath === repoPath);
+      if (affected.length === 0) return op();
+      const before = await listRefs(repoPath).catch(() => undefined);
+      try {
+        return await op();
+      } finally {
+        const after = before && (await listRefs(repoPath).catch(() => undefined));
+        if (before && after) {
+          const mine = compareRefs(before, after, undefined).filter((c) => touches(c.ref));
+          for (const b of affected) this.fold(b, mine);
+        }
+      }
+    });
+  }
+
+  /** The job's turns are over for good (resolved, deleted): nothing more to check. */
+  forget(jobId: string): void {
+    void this.jobLocks.run(jobId, async () => this.forgetNow(jobId));
+  }
+
+  private forgetNow(jobId: string): void {
+    this.inFlight.delete(jobId);
+    dropBaseline(this.d.jobDir(jobId));
+  }
+
+  private fold(b: Baseline, changes: readonly RefChange[]): void {
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      if (c.kind === 'deleted') delete b.snapshot[c.ref];
+      else b.snapshot[c.ref] = c.after;
+    }
+    saveBaseline(this.d.jobDir(b.jobId), b);
+  }
+}
+
+const withoutKey = (s: RefSnapshot, key: string): RefSnapshot => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key));
+
+const describe = (v: string | undefined): string => (v === undefined ? '(none)' : v.startsWith('ref: ') ? v.slice(5) : v.slice(0, 12));
+
+/** The alarm the user reads: each change, what was done, and how to redo an undone change that was theirs. */
+export function alarmFor(outcomes: ReturnType<typeof restoreRefs> extends Promise<infer R> ? R : never): ContainmentAlarm {
+  const changes: ContainmentChange[] = outcomes.map(({ change, ...o }) => ({
+    ref: change.ref,
+    change: change.kind,
+    ...(change.kind !== 'created' ? { before: change.before } : {}),
+    ...(change.kind !== 'deleted' ? { after: change.after } : {}),
+    undone: o.undone,
+    ...(!o.undone ? { reason: o.reason } : {}),
+  }));
+  const undone = changes.filter((c) => c.undone).length;
+  const list = changes.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
+  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}`;
+  return { message, changes };
+}

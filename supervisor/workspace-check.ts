@@ -1,0 +1,57 @@
+/**
+ * Is a job's workspace still there? A repository or a job's worktree can be
+ * deleted (or moved) by the user while the job lives. Everything that runs
+ * git for a job asks here first, so a vanished one is a clear 409 with a
+ * stable code and a failed job naming it, instead of a 500 from git.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { conflict } from '../machines/app-error.ts';
+import type { JobState } from '../machines/job-spec.ts';
+
+export type WorkspaceProblemCode = 'REPO_MISSING' | 'WORKTREE_MISSING';
+
+export interface WorkspaceProblem {
+  code: WorkspaceProblemCode;
+  /** For the HTTP answer. */
+  message: string;
+  /** The job's failureReason: says what vanished, where, and the code. */
+  reason: string;
+}
+
+/** States in which a job holds a worktree it is still working in or offering for review. */
+export const WORKSPACE_STATES: readonly JobState[] = ['running', 'waiting_for_approval', 'review'];
+
+const present = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+
+/**
+ * The first thing missing: the repository (its `.git`, file or directory, at the registered
+ * top) before the worktree (its directory and the `.git` file that links it to the repository).
+ * Only existence is checked: cheap enough to run every few seconds for every active job.
+ */
+export async function workspaceProblem(job: { repo: string; worktreePath: string }): Promise<WorkspaceProblem | undefined> {
+  if (!(await present(join(job.repo, '.git'))))
+    return {
+      code: 'REPO_MISSING',
+      message: `the job's repository ${job.repo} no longer exists`,
+      reason: `REPO_MISSING: the repository ${job.repo} was deleted or moved while the job ran; its work cannot be reviewed or landed (discard the job to remove what is left)`,
+    };
+  if (!(await present(join(job.worktreePath, '.git'))))
+    return {
+      code: 'WORKTREE_MISSING',
+      message: `the job's worktree ${job.worktreePath} no longer exists`,
+      reason: `WORKTREE_MISSING: the job's worktree ${job.worktreePath} was deleted while the job ran; its work is gone (discard the job to remove what is left)`,
+    };
+  return undefined;
+}
+
+/**
+ * Throws 409 with the problem's code when the job's workspace vanished, after telling
+ * `onLost` (which fails the job) if the job is in a state that holds a worktree.
+ */
+export async function assertWorkspace(job: { id: string; state: JobState; repo: string; worktreePath: string }, onLost: (jobId: string, reason: string) => void): Promise<void> {
+  const p = await workspaceProblem(job);
+  if (!p) return;
+  if (WORKSPACE_STATES.includes(job.state)) onLost(job.id, p.reason);
+  throw conflict(p.code, p.message);
+}

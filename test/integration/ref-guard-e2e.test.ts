@@ -1,0 +1,138 @@
+/**
+ * Issue 13, the ref guard end to end: a full_auto agent (the fake claude,
+ * running each `[[bash …]]` for real) with the sandbox off moves the user's
+ * refs and HEAD from inside its worktree, through an interpreter and through
+ * git. After each turn, whether it ended in review or failed, the real server
+ * puts them back, keeps the job's own commits, and raises the alarm as the
+ * job's own event (SSE, transcript).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Approval, ContainmentChange, Job, TranscriptEntry } from '../../api/contract.ts';
+import { git, makeRepo } from '../helpers/git-repo.ts';
+import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { SseClient, type SseEvent } from '../helpers/sse-client.ts';
+
+/** A hang guard only: the first job of a fresh server bundles the worker, which takes long on a loaded machine. */
+const STEP_MS = 180_000;
+const ENDS = ['review', 'failed', 'canceled'];
+const ALARM_MS = 60_000;
+
+const rev = (cwd: string, ref: string): string => git(cwd, 'rev-parse', ref);
+const exists = (cwd: string, ref: string): boolean => {
+  try {
+    git(cwd, 'rev-parse', '--verify', '--quiet', ref);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('issue 13: refs and HEAD checked after every turn (sandbox off, full_auto)', () => {
+  let server: ServerProcess;
+  let sse: SseClient;
+  let repo: string;
+  let home: string;
+  const answered = new Set<string>();
+
+  before(async () => {
+    repo = makeRepo('cpl-refguard-e2e-');
+    git(repo, 'branch', 'other');
+    git(repo, 'branch', 'doomed');
+    home = mkdtempSync(join(tmpdir(), 'cpl-refguard-home-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ sandbox: 'off', workerNice: 0 }));
+    server = await startServerProcess({ cwd: repo, home, env: { COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined } });
+    sse = await SseClient.open(`${server.url}/api/events`);
+  });
+  after(async () => {
+    sse?.close();
+    await server?.stop();
+    for (const d of [repo, home]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  const bash = (...commands: string[]): string => commands.map((c) => `[[bash ${c}]]`).join('\n');
+  const forJob = (jobId: string, type: string): SseEvent[] => sse.events.filter((e) => e.event === type && e.data['jobId'] === jobId);
+
+  /** Approves whatever the agent asks (full_auto still asks for some) until the job's `nth` turn ends; returns the state it ended in. */
+  async function turnEnds(jobId: string, nth: number): Promise<string> {
+    for (;;) {
+      const e = await sse.waitFor(
+        (x) =>
+          x.data['jobId'] === jobId &&
+          ((x.event === 'approval_requested' && !answered.has((x.data['approval'] as Approval).id)) ||
+            (x.event === 'job_state_changed' && ENDS.includes(String(x.data['to'])) && forJob(jobId, 'job_state_changed').filter((s) => ENDS.includes(String(s.data['to']))).indexOf(x) === nth - 1)),
+        STEP_MS,
+        `turn ${nth} of ${jobId} to end`,
+      );
+      if (e.event === 'job_state_changed') return String(e.data['to']);
+      const approval = e.data['approval'] as Approval;
+      answered.add(approval.id);
+      const r = await api(server.url, 'POST', `/api/approvals/${approval.id}/resolve`, { resolution: 'approved' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+  }
+  const alarm = async (jobId: string, nth: number): Promise<ContainmentChange[]> => {
+    // The check follows the turn's end at once (a few git commands): a minute is generous on a loaded machine.
+    await sse.waitFor((x) => x.event === 'containment_alarm' && x.data['jobId'] === jobId && forJob(jobId, 'containment_alarm').length >= nth, ALARM_MS, `alarm ${nth} of ${jobId}`);
+    return forJob(jobId, 'containment_alarm')[nth - 1]!.data['changes'] as ContainmentChange[];
+  };
+
+  it('interpreter, update-ref, symbolic-ref, branch -D and a tag: undone after each turn, the job keeps its commits, the alarm is on the job', { timeout: 600_000 }, async () => {
+    const main = rev(repo, 'main');
+    const doomed = rev(repo, 'doomed');
+    const prompt = bash(
+      'git -c user.name=a -c user.email=a@a commit -q --allow-empty -m mine',
+      `node -e "const cp=require('child_process'),fs=require('fs');const d=cp.execSync('git rev-parse --git-common-dir').toString().trim();fs.writeFileSync(d+'/refs/heads/main',cp.execSync('git rev-parse HEAD'))"`,
+      'git --git-dir="$(git rev-parse --git-common-dir)" symbolic-ref HEAD refs/heads/evil',
+      'git branch -D doomed',
+      'git tag evil-tag',
+    );
+    const created = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt, permissionMode: 'full_auto' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const job = created.body;
+    assert.equal(await turnEnds(job.id, 1), 'review');
+    const first = await alarm(job.id, 1);
+    const mine = rev(repo, job.branch);
+    assert.equal(git(repo, 'log', '-1', '--format=%s', job.branch), 'mine', "the job's own commit is on its branch");
+    assert.deepEqual(first.map((c) => `${c.change} ${c.ref} ${c.undone}`), ['moved HEAD true', 'deleted refs/heads/doomed true', 'moved refs/heads/main true', 'created refs/tags/evil-tag true']);
+    assert.equal(first.find((c) => c.ref === 'refs/heads/main')?.after, mine, 'the alarm names the value that was undone');
+    assert.equal(rev(repo, 'main'), main, "the user's branch is back");
+    assert.equal(readFileSync(join(repo, '.git', 'HEAD'), 'utf8'), 'ref: refs/heads/main\n', "the repository's HEAD is back");
+    assert.equal(rev(repo, 'doomed'), doomed, 'the deleted branch is back');
+    assert.equal(exists(repo, 'refs/tags/evil-tag'), false, 'the tag is gone');
+
+    // A follow-up is a new turn with its own baseline: git update-ref straight at main.
+    assert.equal((await api(server.url, 'POST', `/api/jobs/${job.id}/messages`, { content: bash('git update-ref refs/heads/main HEAD') })).status, 202);
+    assert.equal(await turnEnds(job.id, 2), 'review');
+    assert.deepEqual((await alarm(job.id, 2)).map((c) => `${c.change} ${c.ref} ${c.undone}`), ['moved refs/heads/main true']);
+    assert.equal(rev(repo, 'main'), main);
+
+    // A turn that fails (the CLI crashes after the attack): still checked, the alarm appended once the worker is gone.
+    const other = rev(repo, 'other');
+    assert.equal((await api(server.url, 'POST', `/api/jobs/${job.id}/messages`, { content: `${bash('git update-ref refs/heads/other HEAD')} [[crash]]` })).status, 202);
+    assert.equal(await turnEnds(job.id, 3), 'failed');
+    assert.deepEqual((await alarm(job.id, 3)).map((c) => `${c.change} ${c.ref} ${c.undone}`), ['moved refs/heads/other true']);
+    assert.equal(rev(repo, 'other'), other);
+    assert.equal(rev(repo, job.branch), mine, "the job's branch still has its commit");
+
+    // In the transcript (REST), so it is read wherever the transcript is.
+    const transcript = (await api<TranscriptEntry[]>(server.url, 'GET', `/api/jobs/${job.id}/transcript`)).body;
+    const lines = transcript.filter((t) => t.role === 'system' && (t.text ?? '').startsWith('Containment alarm:'));
+    assert.equal(lines.length, 3, JSON.stringify(transcript.map((t) => [t.role, t.text])));
+    assert.ok(lines.some((l) => /refs\/heads\/main moved .*undone/.test(l.text ?? '')), JSON.stringify(lines));
+  });
+
+  it('a turn that changes nothing outside its branch raises no alarm', { timeout: 300_000 }, async () => {
+    const created = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: bash('git -c user.name=a -c user.email=a@a commit -q --allow-empty -m clean'), permissionMode: 'full_auto' });
+    const job = created.body;
+    assert.equal(await turnEnds(job.id, 1), 'review');
+    // The alarm would follow the state change at once: a later event of the same job proves the check is over.
+    await api(server.url, 'POST', `/api/jobs/${job.id}/cancel`, {});
+    await sse.waitFor((x) => x.event === 'job_state_changed' && x.data['jobId'] === job.id && x.data['to'] === 'canceled', STEP_MS, 'cancel');
+    assert.deepEqual(forJob(job.id, 'containment_alarm'), []);
+    assert.equal(git(repo, 'log', '-1', '--format=%s', job.branch), 'clean');
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * A repository or a job's worktree deleted under the job (issue 14.5): the job fails with a reason
+ * naming what vanished, every route that would run git answers 409 with a stable code instead of a
+ * 500, discarding the job removes what it left (its worktree directory, its branch and its
+ * registration when the repository is still there) and nothing that is not the job's, and the
+ * server logs no error. Real server, real worker, the fake Claude CLI mid-turn.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Job } from '../../api/contract.ts';
+import { git } from '../helpers/git-repo.ts';
+import { waitFor, workerPids } from '../helpers/processes.ts';
+import { ScenarioServer, STEP_MS } from '../helpers/scenario-server.ts';
+import { api } from '../helpers/server-process.ts';
+
+type ErrorBody = { error: { code: string; message: string } };
+
+/** Server log lines at error level or worse (pino: 50 error, 60 fatal), and any uncaught failure. */
+function errorLines(home: string): string[] {
+  const file = join(home, 'logs', 'codeplane.log');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  return text.split('\n').filter((l) => /"level":(50|60)/.test(l) || /uncaught|unhandled/i.test(l));
+}
+
+describe('a repository or worktree that vanished under a job', () => {
+  let h: ScenarioServer;
+  before(async () => {
+    h = await ScenarioServer.start();
+  });
+  after(async () => {
+    if (process.env['DEBUG_VANISH']) console.log(h.server.output(), readFileSync(join(h.home, 'logs', 'codeplane.log'), 'utf8').slice(-6000));
+    await h?.stop();
+  });
+
+  const call = (method: string, path: string, body?: unknown) => api<ErrorBody & Record<string, unknown>>(h.url, method, path, body);
+
+  async function assertCode(method: string, path: string, body: unknown, status: number, code: string): Promise<void> {
+    const res = await call(method, path, body);
+    assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error.code, code, `${method} ${path}`);
+  }
+
+  async function failedWith(job: Job, reason: RegExp): Promise<Job> {
+    const e = await h.waitEvent(job.id, 'job_state_changed', (d) => d['to'] === 'failed');
+    assert.match(String(e.data['reason']), reason);
+    const now = await h.job(job.id);
+    assert.equal(now.state, 'failed');
+    assert.match(now.failureReason ?? '', reason);
+    return now;
+  }
+
+  async function discardRemovesLeftovers(job: Job): Promise<void> {
+    const res = await call('POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body['resolution'], 'discarded');
+    // The removal runs once the worker has let go (after the answer): wait for its result.
+    await waitFor(() => !existsSync(job.worktreePath), STEP_MS, 'the leftover worktree removed');
+    const after = await h.job(job.id);
+    assert.equal(after.state, 'completed');
+    assert.equal(after.resolution, 'discarded');
+    await assertCode('POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' }, 409, 'INVALID_STATE');
+  }
+
+  it('the repository deleted while the agent is mid-turn: the job fails naming it, routes answer REPO_MISSING, discard removes the leftover worktree', async () => {
+    const job = await h.createJob('claude', '[[slow 2000]]');
+    await h.waitEvent(job.id, 'transcript_update', (d) => (d['entry'] as { role: string }).role === 'agent_delta');
+    // Something of someone else's next to the job's worktree: it must survive the discard.
+    const neighbour = join(dirname(job.worktreePath), 'not-this-job');
+    mkdirSync(neighbour, { recursive: true });
+    writeFileSync(join(neighbour, 'keep.txt'), 'keep');
+
+    rmSync(h.repo, { recursive: true, force: true });
+    const failed = await failedWith(job, new RegExp(`REPO_MISSING: the repository ${h.repo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was deleted or moved`));
+    await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker to exit');
+    assert.ok(existsSync(failed.worktreePath), 'the worktree directory is still there until the job is discarded');
+
+    await assertCode('GET', `/api/jobs/${job.id}/diff`, undefined, 409, 'REPO_MISSING');
+    await assertCode('POST', `/api/jobs/${job.id}/resolve`, { action: 'merge' }, 409, 'REPO_MISSING');
+    await assertCode('POST', `/api/jobs/${job.id}/resolve`, { action: 'create_pr' }, 409, 'REPO_MISSING');
+    await assertCode('POST', `/api/jobs/${job.id}/resume`, {}, 409, 'REPO_MISSING');
+    await assertCode('POST', `/api/jobs/${job.id}/messages`, { content: 'go on' }, 409, 'INVALID_STATE');
+    assert.equal((await call('GET', `/api/jobs/${job.id}`)).status, 200);
+    assert.equal((await call('GET', `/api/jobs/${job.id}/snapshot`)).status, 200);
+
+    await discardRemovesLeftovers(job);
+    assert.equal(readFileSync(join(neighbour, 'keep.txt'), 'utf8'), 'keep', 'nothing that is not the job\'s is removed');
+    assert.deepEqual(errorLines(h.home), []);
+  });
+
+  it('only the worktree deleted while the job is in review: every route answers WORKTREE_MISSING, the job fails, discard deletes the branch and prunes the registration', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'cpl-vanish-repo-'));
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'init');
+    const reg = await call('POST', '/api/repos', { path: repo });
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    try {
+      const created = await api<Job>(h.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: '[[write notes.txt hello]]', permissionMode: 'full_auto' });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const job = created.body;
+      await h.reached(job.id, 'review');
+      assert.match(git(repo, 'worktree', 'list'), new RegExp(job.id));
+
+      rmSync(job.worktreePath, { recursive: true, force: true });
+      // Whichever comes first (a route, or the periodic look) fails the job; every route names the code.
+      await assertCode('GET', `/api/jobs/${job.id}/diff`, undefined, 409, 'WORKTREE_MISSING');
+      await assertCode('POST', `/api/jobs/${job.id}/resolve`, { action: 'merge' }, 409, 'WORKTREE_MISSING');
+      await assertCode('POST', `/api/jobs/${job.id}/resolve`, { action: 'create_pr' }, 409, 'WORKTREE_MISSING');
+      await failedWith(job, /^WORKTREE_MISSING: the job's worktree .* was deleted/);
+      await assertCode('POST', `/api/jobs/${job.id}/resume`, { instruction: 'again' }, 409, 'WORKTREE_MISSING');
+      await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker to exit');
+
+      await discardRemovesLeftovers(job);
+      // The branch goes last: once it is gone the registration was pruned before it.
+      await waitFor(() => git(repo, 'branch', '--list', job.branch) === '', STEP_MS, 'the job branch deleted');
+      assert.doesNotMatch(git(repo, 'worktree', 'list'), new RegExp(job.id), 'the registration is pruned');
+      assert.match(git(repo, 'branch', '--list', 'main'), /main/, 'the base branch stays');
+      assert.deepEqual(errorLines(h.home), []);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it('a worktree replaced by a symlink to a directory of the user: the job fails, discard removes nothing behind the link', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'cpl-vanish-link-'));
+    const precious = mkdtempSync(join(tmpdir(), 'cpl-precious-'));
+    writeFileSync(join(precious, 'thesis.txt'), 'years of work');
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'init');
+    assert.equal((await call('POST', '/api/repos', { path: repo })).status, 201);
+    try {
+      const created = await api<Job>(h.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: 'hello', permissionMode: 'full_auto' });
+      const job = created.body;
+      await h.reached(job.id, 'review');
+      rmSync(job.worktreePath, { recursive: true, force: true });
+      symlinkSync(precious, job.worktreePath);
+
+      await failedWith(job, /^WORKTREE_MISSING/);
+      await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker to exit');
+      const res = await call('POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      await waitFor(() => git(repo, 'branch', '--list', job.branch) === '', STEP_MS, 'the job branch deleted');
+      assert.equal(readFileSync(join(precious, 'thesis.txt'), 'utf8'), 'years of work', 'the directory behind the link is untouched');
+      assert.ok(!existsSync(job.worktreePath), 'the link itself is removed');
+      assert.doesNotMatch(git(repo, 'worktree', 'list'), new RegExp(job.id), 'the registration is pruned');
+      assert.deepEqual(errorLines(h.home), []);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(precious, { recursive: true, force: true });
+    }
+  });
+});
