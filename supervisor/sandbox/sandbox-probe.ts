@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { bwrapArgs } from '../../workers/sandbox/bwrap-args.ts';
+import { bwrapArgs } from '../../machines/bwrap-args.ts';
 import { findOnPath } from '../remote/tunnel.ts';
 
 /**

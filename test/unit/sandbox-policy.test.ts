@@ -1,5 +1,5 @@
 /**
- * The sandbox policy (workers/sandbox/bwrap-args.ts) and the facts it is given
+ * The sandbox policy (machines/bwrap-args.ts) and the facts it is given
  * (sandbox-facts.ts, git-layout.ts), on real directories and a real git repository. The argv is
  * checked as bubblewrap reads it: options in order, a later mount covering an earlier one, so
  * "what is writable" is computed from the argv the way the kernel will see it.
@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bwrapArgs, sandboxedCommand, type SandboxFacts } from '../../workers/sandbox/bwrap-args.ts';
+import { bwrapArgs, sandboxedCommand, type SandboxFacts } from '../../machines/bwrap-args.ts';
 import { adminDirOf, gitLayoutOf, ownRefOf } from '../../workers/sandbox/git-layout.ts';
 import { sandboxFacts } from '../../workers/sandbox/sandbox-facts.ts';
 import { shQuote } from '../../workers/sandbox/agent-sandbox.ts';

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sandboxedCommand } from './bwrap-args.ts';
+import { sandboxedCommand } from '../../machines/bwrap-args.ts';
 import { sandboxFacts, type SandboxInputs } from './sandbox-facts.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { GitLayout } from './bwrap-args.ts';
+import type { GitLayout } from '../../machines/bwrap-args.ts';
 
 /**
- * Where a job worktree's git state lives, for the sandbox (bwrap-args.ts decides what of it is
+ * Where a job worktree's git state lives, for the sandbox (machines/bwrap-args.ts decides what of it is
  * writable). Read from the filesystem, never from git: the worktree's `.git` file and its admin
  * dir are the agent's to write, so everything starts from the repository path the SUPERVISOR
  * gave, and a pointer the agent could have rewritten is only ever checked against it.

@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentId, JobSpec } from '../../machines/job-spec.ts';
-import type { HiddenKind, SandboxFacts } from './bwrap-args.ts';
+import type { HiddenKind, SandboxFacts } from '../../machines/bwrap-args.ts';
 import { gitLayoutOf } from './git-layout.ts';
 
 /**
@@ -65,7 +65,7 @@ const realOr = (p: string): string => {
   }
 };
 
-/** Gathers the facts bwrap-args.ts decides on, from the job and the filesystem. */
+/** Gathers the facts machines/bwrap-args.ts decides on, from the job and the filesystem. */
 export function sandboxFacts(i: SandboxInputs): SandboxFacts {
   mkdirSync(i.agentHome, { recursive: true, mode: 0o700 });
   const worktree = realOr(i.spec.worktreePath);

@@ -1,7 +1,7 @@
 /**
  * THE sandbox policy: what an agent CLI's process tree (and everything it runs) sees of the
  * filesystem. One pure function, facts in, bubblewrap argv out; the facts are gathered by
- * sandbox-facts.ts and checked for existence there, so this file decides and nothing else.
+ * workers/sandbox/sandbox-facts.ts and checked for existence there, so this file decides and nothing else.
  *
  * The boundary, in the order bubblewrap applies it (later mounts cover earlier ones):
  *  1. the whole filesystem read-only; fresh /dev and /proc; a private /tmp and /var/tmp;
