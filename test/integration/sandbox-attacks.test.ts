@@ -152,6 +152,12 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
       // They really ran, and the kernel said no.
       assert.match(all, /Read-only file system/, `${mode}: the attempts ran and met a read-only filesystem`);
       assertRepositoryIntact(mode);
+      // Not put back afterwards by the ref guard: nothing moved in the first place.
+      assert.deepEqual(sse.events.filter((e) => e.event === 'containment_alarm' && e.data['jobId'] === job.id).map((e) => e.data['message']), [], `${mode}: the ref guard had something to undo`);
+      for (const attempt of ['update-ref', 'symbolic-ref HEAD refs/heads/main', 'refs/heads/main']) {
+        const result = outputs.find((o, i) => entries(job.id, 'tool_call')[i]?.toolInput && JSON.stringify(entries(job.id, 'tool_call')[i]!.toolInput).includes(attempt));
+        assert.match(result ?? '', /Read-only file system|Device or resource busy|exit=[1-9]/, `${mode}: \`${attempt}\` ran and was refused by the system: ${result}`);
+      }
       assert.equal(existsSync(join(commonDir(), 'hooks', 'post-commit')), false, `${mode}: a hook was planted`);
       assert.equal(existsSync(join(userHome, 'pwned')), false, `${mode}: ~/pwned appeared`);
       assert.equal(existsSync(join(userHome, '.ssh', 'authorized_keys')), false, `${mode}: ~/.ssh was written`);
