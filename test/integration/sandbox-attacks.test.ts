@@ -14,7 +14,7 @@
  * the test process itself writes freely.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Approval, Job, TranscriptEntry } from '../../api/contract.ts';
@@ -26,6 +26,7 @@ type Mode = 'full_auto' | 'review_and_approve' | 'observe_only';
 const STEP_MS = 180_000;
 const SSH_SECRET = 'ssh-secret-7f3a9c1e-not-for-agents';
 const CPL_SECRET = 'codeplane-secret-5d2b8e4f-not-for-agents';
+const AWS_SECRET = 'aws-secret-0c4e7a2d-not-for-agents';
 
 describe('issue 13: the attacks through the real server with the sandbox on', () => {
   let scratch: string;
@@ -47,6 +48,10 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     for (const d of [userHome, cplHome, repo, markers, join(userHome, '.ssh')]) mkdirSync(d, { recursive: true });
     writeFileSync(join(userHome, '.ssh', 'id_rsa'), `${SSH_SECRET}\n`, { mode: 0o600 });
     writeFileSync(join(cplHome, 'secret-probe.txt'), `${CPL_SECRET}\n`);
+    // A secret directory that is a symlink to elsewhere (dotfile managers do that): hidden where it points.
+    mkdirSync(join(scratch, 'dotfiles', 'aws'), { recursive: true });
+    writeFileSync(join(scratch, 'dotfiles', 'aws', 'credentials'), `aws_secret_access_key = ${AWS_SECRET}\n`);
+    symlinkSync(join(scratch, 'dotfiles', 'aws'), join(userHome, '.aws'));
     git(repo, 'init', '-q', '-b', 'main');
     writeFileSync(join(repo, 'README.md'), '# test repo\n');
     git(repo, 'add', '.');
@@ -90,6 +95,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     'mkdir -p ~/.ssh && echo ssh-ed25519 AAAA attacker >> ~/.ssh/authorized_keys',
     `touch ${join(repo, 'user-checkout-file')}`,
     'cat ~/.ssh/id_rsa',
+    'cat ~/.aws/credentials',
     `cat ${join(cplHome, 'secret-probe.txt')}; ls ${cplHome}`,
   ];
 
@@ -164,6 +170,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
       assert.equal(existsSync(join(repo, 'user-checkout-file')), false, `${mode}: the user's checkout was written`);
       assert.doesNotMatch(all, new RegExp(SSH_SECRET), `${mode}: ~/.ssh was read`);
       assert.doesNotMatch(all, new RegExp(CPL_SECRET), `${mode}: CodePlane's home was read`);
+      assert.doesNotMatch(all, new RegExp(AWS_SECRET), `${mode}: ~/.aws (a symlink) was read`);
       assert.doesNotMatch(all, /codeplane\.db|config\.json/, `${mode}: CodePlane's home was listed`);
       // The worktree's HEAD still names the job's branch; no branch "pwned" appeared.
       const wt = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body.worktreePath;

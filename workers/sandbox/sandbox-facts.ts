@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentId, JobSpec } from '../../machines/job-spec.ts';
 import type { HiddenKind, SandboxFacts } from '../../machines/bwrap-args.ts';
@@ -50,9 +50,10 @@ export interface SandboxInputs {
   userConfig: boolean;
 }
 
+/** Followed through symlinks (a ~/.ssh that links elsewhere is hidden where it points: a file mounted over a directory would fail the sandbox). */
 const kindOf = (p: string): HiddenKind | undefined => {
   try {
-    return lstatSync(p).isDirectory() ? 'dir' : 'file';
+    return statSync(p).isDirectory() ? 'dir' : 'file';
   } catch {
     return undefined;
   }
@@ -81,7 +82,7 @@ export function sandboxFacts(i: SandboxInputs): SandboxFacts {
     ...HOST_SOCKETS,
   ];
   const hidden: SandboxFacts['hidden'] = [];
-  for (const path of new Set(hide)) {
+  for (const path of new Set(hide.map(realOr))) {
     const kind = kindOf(path);
     if (kind) hidden.push({ path, kind });
   }
