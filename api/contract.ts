@@ -161,6 +161,16 @@ export interface JobSnapshot {
   lastEventId: number;
   /** The agent message being streamed when the snapshot was taken (its deltas so far); absent when none. */
   streaming?: string;
+  /** The job's containment alarms (the ref guard undid changes outside its branch), oldest first, at most 50. */
+  alarms: ContainmentAlarmView[];
+}
+
+/** A `containment_alarm` event as the job page shows it. */
+export interface ContainmentAlarmView {
+  seq: number;
+  ts: string;
+  message: string;
+  changes: ContainmentChange[];
 }
 
 /** What a share link shows: the job without local paths or session ids, its transcript and diff summary. */

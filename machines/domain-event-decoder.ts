@@ -12,7 +12,7 @@ import {
   str,
   type Decoder,
 } from './decode.ts';
-import type { DomainEvent, DomainEventType, TranscriptEntry } from './domain-events.ts';
+import { RESTART_KINDS, type DomainEvent, type DomainEventType, type TranscriptEntry } from './domain-events.ts';
 import { AGENT_IDS, JOB_STATES, RESOLUTIONS } from './job-spec.ts';
 
 const state = literal(...JOB_STATES);
@@ -29,7 +29,7 @@ const transcriptEntry: Decoder<TranscriptEntry> = object({
   durationMs: optional(num),
 });
 
-const approval = object({
+export const approvalRequestDecoder = object({
   id: str({ min: 1 }),
   kind: literal('shell', 'write', 'read', 'url', 'mcp', 'other'),
   summary: str(),
@@ -61,7 +61,7 @@ const stats = object({ files: int({ min: 0 }), additions: int({ min: 0 }), delet
 const decoders: { [K in DomainEventType]: Decoder<Omit<Extract<DomainEvent, { type: K }>, 'type'>> } = {
   job_state_changed: object({ from: state, to: state, reason: optional(str()) }),
   transcript_update: object({ entry: transcriptEntry }),
-  approval_requested: object({ approval }),
+  approval_requested: object({ approval: approvalRequestDecoder }),
   approval_resolved: object({
     approvalId: str({ min: 1 }),
     resolution: literal('approved', 'rejected'),
@@ -85,6 +85,7 @@ const decoders: { [K in DomainEventType]: Decoder<Omit<Extract<DomainEvent, { ty
   session_started: object({ agentSessionId: str({ min: 1 }), model: optional(str()) }),
   job_created: object({ title: str(), agent: literal(...AGENT_IDS), repoId: str({ min: 1 }) }),
   containment_alarm: object({ message: str(), changes: array(containmentChange) }),
+  job_restarted: object({ kind: literal(...RESTART_KINDS), reason: str(), heldApprovals: optional(array(str({ min: 1 }))) }),
 };
 
 export const domainEventDecoder: Decoder<DomainEvent> = (v, f) => {

@@ -77,6 +77,16 @@ export interface ContainmentChange {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/**
+ * Why a job's worker (or the server above it) went away and came back:
+ * `graceful_stop` the server was stopped (cpl down, SIGTERM) and the worker checkpointed;
+ * `crash` the worker died (killed, crashed) while the server ran;
+ * `lost` the server found the worker gone at start without a graceful stop (a reboot, kill -9 of both);
+ * `restart` the server restarted (cpl restart, or it was killed) and re-attached to the still running worker.
+ */
+export type RestartKind = 'graceful_stop' | 'crash' | 'lost' | 'restart';
+export const RESTART_KINDS: readonly RestartKind[] = ['graceful_stop', 'crash', 'lost', 'restart'];
+
 export type DomainEvent =
   | { type: 'job_state_changed'; from: JobState; to: JobState; reason?: string }
   | { type: 'transcript_update'; entry: TranscriptEntry }
@@ -88,7 +98,9 @@ export type DomainEvent =
   | { type: 'job_resolved'; resolution: Resolution; prUrl?: string; conflictFiles?: string[] }
   | { type: 'session_started'; agentSessionId: string; model?: string }
   | { type: 'job_created'; title: string; agent: AgentId; repoId: string }
-  | { type: 'containment_alarm'; message: string; changes: ContainmentChange[] };
+  | { type: 'containment_alarm'; message: string; changes: ContainmentChange[] }
+  /** One restart the job went through; `heldApprovals`: approvals that stay pending across it (the agent resumes once they are answered). */
+  | { type: 'job_restarted'; kind: RestartKind; reason: string; heldApprovals?: string[] };
 
 export type DomainEventType = DomainEvent['type'];
 
@@ -104,6 +116,7 @@ export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
   'session_started',
   'job_created',
   'containment_alarm',
+  'job_restarted',
 ];
 
 /** An event numbered by its job's outbox, as it travels and is stored. */

@@ -1,6 +1,6 @@
 import { DecodeError, array, bool, int, literal, object, optional, record, str, type Decoder } from './decode.ts';
-import { containmentChange, domainEventDecoder } from './domain-event-decoder.ts';
-import type { ContainmentChange, DiffFileStat, DiffStats, SequencedEvent } from './domain-events.ts';
+import { approvalRequestDecoder, containmentChange, domainEventDecoder } from './domain-event-decoder.ts';
+import { RESTART_KINDS, type ApprovalRequest, type ContainmentChange, type DiffFileStat, type DiffStats, type RestartKind, type SequencedEvent } from './domain-events.ts';
 import { RESOLUTIONS, jobSpecDecoder, type JobSpec, type Resolution } from './job-spec.ts';
 
 /**
@@ -29,6 +29,14 @@ export type SupervisorMessage =
       idle?: boolean;
       /** The first message of a fresh session when the agent's own one cannot be resumed. */
       fallbackPrompt?: string;
+      /** With `recovery`: what kind of restart this is (recorded as `job_restarted`). */
+      restartKind?: RestartKind;
+      /**
+       * Approvals the interrupted turn was waiting for that stay pending: the worker opens the
+       * agent session idle and, once the user has answered them all, tells the agent the answers
+       * (an approved call is allowed once when the agent repeats it). Requires `idle`.
+       */
+      heldApprovals?: ApprovalRequest[];
     }
   | { type: 'ack'; seq: number }
   | { type: 'approval_decision'; approvalId: string; resolution: 'approved' | 'rejected'; note?: string }
@@ -37,6 +45,8 @@ export type SupervisorMessage =
   | { type: 'resolve'; resolution: Resolution; prUrl?: string }
   | { type: 'resume'; instruction?: string }
   | { type: 'shutdown'; reason: string }
+  /** The server restarted and re-attached to this worker: the job records it. */
+  | { type: 'restarted'; kind: RestartKind; reason: string }
   /** The job's repository or worktree vanished: the job fails with `reason`. */
   | { type: 'workspace_lost'; reason: string }
   | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] }
@@ -52,7 +62,7 @@ export type WorkerMessage =
   | { type: 'protocol_error'; message: string };
 
 const seq = int({ min: 0 });
-const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'workspace_lost', 'publish_diff', 'publish_alarm'] as const;
+const supervisorTypes = ['hello', 'start', 'ack', 'approval_decision', 'follow_up', 'cancel', 'resolve', 'resume', 'shutdown', 'restarted', 'workspace_lost', 'publish_diff', 'publish_alarm'] as const;
 
 const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extract<SupervisorMessage, { type: K }>, 'type'>> } = {
   hello: object({ protocolVersion: int(), lastPersistedSeq: seq }),
@@ -65,6 +75,8 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
     firstMessage: optional(str({ min: 1 })),
     idle: optional(bool),
     fallbackPrompt: optional(str({ min: 1 })),
+    restartKind: optional(literal(...RESTART_KINDS)),
+    heldApprovals: optional(array(approvalRequestDecoder)),
   }),
   ack: object({ seq }),
   approval_decision: object({
@@ -76,6 +88,7 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
   cancel: object({ reason: optional(str()) }),
   resolve: object({ resolution: literal(...RESOLUTIONS), prUrl: optional(str()) }),
   shutdown: object({ reason: str() }),
+  restarted: object({ kind: literal(...RESTART_KINDS), reason: str() }),
   workspace_lost: object({ reason: str({ min: 1, max: 10_000 }) }),
   resume: object({ instruction: optional(str({ max: 100_000 })) }),
   publish_diff: object({

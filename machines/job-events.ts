@@ -1,4 +1,4 @@
-import type { ContainmentChange, ApprovalRequest, ApprovalResolution, DiffFileStat, DiffStats, LogLevel, Telemetry, TranscriptDraft } from './domain-events.ts';
+import type { ContainmentChange, ApprovalRequest, ApprovalResolution, DiffFileStat, DiffStats, LogLevel, RestartKind, Telemetry, TranscriptDraft } from './domain-events.ts';
 import type { Resolution } from './job-spec.ts';
 
 /** Everything the job machine reacts to: from the supervisor, the worker, or the agent. */
@@ -15,8 +15,14 @@ export type JobMachineEvent =
   | { type: 'WORKER_LOST'; reason: string }
   /** The job's repository or worktree vanished from disk: nothing it does can land, so it fails with the reason. */
   | { type: 'WORKSPACE_LOST'; reason: string }
-  /** A new worker continues the job from its persisted snapshot (after a crash or a server restart). */
-  | { type: 'RECOVERED'; reason: string }
+  /**
+   * A new worker continues the job from its persisted snapshot (after a crash or a server restart).
+   * `heldApprovals`: the approvals that stay pending (the user can still answer them; the agent,
+   * whose turn was interrupted, is told the answers). Absent or empty: open approvals are withdrawn.
+   */
+  | { type: 'RECOVERED'; reason: string; kind: RestartKind; heldApprovals?: string[] }
+  /** The server restarted and re-attached to this still running worker: only recorded. */
+  | { type: 'RESTART_NOTED'; kind: RestartKind; reason: string }
   // the user, through the supervisor
   | { type: 'FOLLOW_UP'; content: string }
   /** The supervisor computed the worktree's diff (it owns git; the job owns the event's seq). */

@@ -44,6 +44,7 @@ export const jobMachine = setup({
     isPending: ({ context, event }) => event.type === 'APPROVAL_DECIDED' || event.type === 'AGENT.APPROVAL_WITHDRAWN'
       ? context.pendingApprovals.includes(event.approvalId)
       : false,
+    holdsApprovals: ({ event }) => event.type === 'RECOVERED' && (event.heldApprovals?.length ?? 0) > 0,
     isLastPending: ({ context, event }) =>
       (event.type === 'APPROVAL_DECIDED' || event.type === 'AGENT.APPROVAL_WITHDRAWN') &&
       context.pendingApprovals.length === 1 &&
@@ -126,10 +127,24 @@ export const jobMachine = setup({
       if (event.type !== 'SETUP.LOG') throw new Error('unreachable');
       return { type: 'log_line', level: event.level, message: event.message };
     }),
-    emitRecoveryNote: emit(({ event }): DraftEvent => ({
-      type: 'transcript_update',
-      entry: { role: 'system', text: event.type === 'RECOVERED' ? event.reason : 'recovered' },
-    })),
+    /** A restart is recorded twice: a line the transcript shows, and the structured `job_restarted` (its kind, the approvals held). */
+    noteRestart: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'RECOVERED' && event.type !== 'RESTART_NOTED') throw new Error('unreachable');
+      const held = event.type === 'RECOVERED' ? (event.heldApprovals ?? []) : [];
+      enqueue.emit({ type: 'transcript_update', entry: { role: 'system', text: event.reason } });
+      enqueue.emit(held.length ? { type: 'job_restarted', kind: event.kind, reason: event.reason, heldApprovals: held } : { type: 'job_restarted', kind: event.kind, reason: event.reason });
+    }),
+    /**
+     * The agent that asked is gone, but the user can still answer: the held approvals stay pending
+     * (a new agent session is told the answers); any other open one can never be answered and is withdrawn.
+     */
+    holdApprovals: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RECOVERED') throw new Error('unreachable');
+      const held = event.heldApprovals ?? [];
+      for (const approvalId of context.pendingApprovals)
+        if (!held.includes(approvalId)) enqueue.emit({ type: 'approval_resolved', approvalId, resolution: 'rejected', note: 'withdrawn: the agent that asked is gone' });
+      enqueue.assign({ pendingApprovals: [...held] });
+    }),
     emitDiff: emit(({ event }): DraftEvent => {
       if (event.type !== 'DIFF.UPDATED') throw new Error('unreachable');
       return { type: 'diff_update', stats: event.stats, files: event.files };
@@ -147,8 +162,9 @@ export const jobMachine = setup({
   id: 'job',
   initial: 'queued',
   context: ({ input }) => ({ jobId: input.jobId, pendingApprovals: [], agentSessionId: input.agentSessionId }),
+  // The server came back to a worker that never stopped (RESTART_NOTED): recorded, nothing else changes.
   // The ref guard checks after a turn, which may have ended in review, failed or canceled: recorded in any of them.
-  on: { 'GUARD.ALARM': { actions: 'emitAlarm' } },
+  on: { RESTART_NOTED: { actions: 'noteRestart' }, 'GUARD.ALARM': { actions: 'emitAlarm' } },
   states: {
     queued: {
       on: {
@@ -183,7 +199,7 @@ export const jobMachine = setup({
         running: {
           on: {
             FOLLOW_UP: { actions: ['emitOperatorMessage', 'forwardToAgent'] },
-            RECOVERED: { actions: 'emitRecoveryNote' },
+            RECOVERED: { actions: 'noteRestart' },
             'AGENT.APPROVAL_REQUESTED': {
               target: 'waiting_for_approval',
               actions: ['addApproval', 'emitApprovalRequested', { type: 'stateChanged', params: { from: 'running', to: 'waiting_for_approval' } }],
@@ -198,11 +214,15 @@ export const jobMachine = setup({
         waiting_for_approval: {
           on: {
             FOLLOW_UP: { actions: ['emitOperatorMessage', 'forwardToAgent'] },
-            // The agent that asked is gone: its approvals can never be answered, so they are withdrawn.
-            RECOVERED: {
-              target: 'running',
-              actions: ['emitRecoveryNote', 'withdrawAllApprovals', { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'running' } }],
-            },
+            RECOVERED: [
+              // Approvals survive the restart: still waiting, now on an agent whose turn was interrupted.
+              { guard: 'holdsApprovals', actions: ['noteRestart', 'holdApprovals'] },
+              // Nothing to hold (no session to tell the answer to): the open approvals are withdrawn and the agent goes on.
+              {
+                target: 'running',
+                actions: ['noteRestart', 'withdrawAllApprovals', { type: 'stateChanged', params: { from: 'waiting_for_approval', to: 'running' } }],
+              },
+            ],
             'AGENT.APPROVAL_REQUESTED': { actions: ['addApproval', 'emitApprovalRequested'] },
             APPROVAL_DECIDED: [
               {
@@ -243,7 +263,7 @@ export const jobMachine = setup({
               target: 'running',
               actions: ['emitOperatorMessage', 'forwardToAgent', { type: 'stateChanged', params: { from: 'review', to: 'running' } }],
             },
-            RECOVERED: { actions: 'emitRecoveryNote' },
+            RECOVERED: { actions: 'noteRestart' },
             RESOLVE: { target: '#job.completed', actions: ['emitResolved', { type: 'stateChanged', params: { from: 'review', to: 'completed' } }] },
             CANCEL: { target: '#job.canceled', actions: { type: 'stateChanged', params: { from: 'review', to: 'canceled' } } },
             WORKSPACE_LOST: { target: '#job.failed', actions: ['recordFailure', { type: 'stateChanged', params: { from: 'review', to: 'failed' } }] },

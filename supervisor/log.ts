@@ -46,6 +46,8 @@ function describeEvent(e: StoredEvent): string | undefined {
       return `${t} job ${job} resolved: ${ev.resolution}`;
     case 'job_created':
       return `${t} job ${job} created: ${ev.title}`;
+    case 'job_restarted':
+      return `${t} job ${job} restarted (${ev.kind.replace('_', ' ')})${ev.heldApprovals?.length ? `, ${ev.heldApprovals.length} approval(s) still pending` : ''}`;
     case 'transcript_update':
     case 'log_line':
     case 'diff_update':

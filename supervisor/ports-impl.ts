@@ -128,6 +128,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
           transcript,
           pendingApprovals,
           diff: d.review.summary(id),
+          alarms: eventsRepo.ofType(db, id, 'containment_alarm', 50).flatMap((e) => (e.event.type === 'containment_alarm' ? [{ seq: e.seq, ts: e.ts, message: e.event.message, changes: e.event.changes }] : [])),
           lastEventId: d.eventLog.lastEventId(),
           ...(streaming ? { streaming } : {}),
         };

@@ -87,7 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (isStorageUnavailable(err)) return;
       log.error({ jobId, err }, "could not store a worker's events; they stay in its outbox and it is asked to re-send them");
       resync(jobId);
-    });
+    }, redactor);
     // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
     const workerEnv = workerEnvFor(process.env, config, paths.home);
     // The sandbox: config decides (an inherited CODEPLANE_SANDBOX does not turn it off behind the config's back).
@@ -101,8 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (config.sandbox === 'off') log.warn('config "sandbox": "off": agents run WITHOUT the operating-system sandbox');
     else await sandbox.require().catch((e: unknown) => log.warn(`${e instanceof Error ? e.message : String(e)} (jobs are refused until it is fixed)`));
     const workerArgs = await workerLaunchArgs(log);
-    // The server's own events (setup output, a lost worker's stderr tail) are redacted too.
-    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice, redactor });
+    const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
     storage.onChange((v) => {
       if (v.state === 'ok') supervisor.storageRecovered();

@@ -45,6 +45,9 @@ export async function workspaceProblem(job: { repo: string; worktreePath: string
   return undefined;
 }
 
+/** The failure reason of a job whose repository vanished before its worktree was made. */
+export const repoMissingReason = (repo: string): string => `REPO_MISSING: the repository ${repo} was deleted or moved before the job started; nothing was created`;
+
 /**
  * Throws 409 with the problem's code when the job's workspace vanished, after telling
  * `onLost` (which fails the job) if the job is in a state that holds a worktree.

@@ -9,6 +9,8 @@ import { UNSANDBOXED_NOTE } from './sandbox/sandbox-setting.ts';
 import { decide, type FsFacts } from './policy/permission-policy.ts';
 import { describeSilence, realClock, Watchdog, type Silence, type WatchdogClock } from './watchdog.ts';
 import { readdirSync, realpathSync } from 'node:fs';
+import { OneShotGrants } from './one-shot-grants.ts';
+import { decisionMessage, type HeldAnswer } from './interrupted-approvals.ts';
 
 export interface AgentActorDeps {
   adapter: AgentAdapter;
@@ -44,6 +46,18 @@ export interface AgentActorDeps {
    * that would have emitted it; everything else still goes through the machine.
    */
   emitDelta?: (draft: Extract<DraftEvent, { type: 'transcript_update' }>) => void;
+  /**
+   * Approvals an interrupted turn was waiting for that are still open (the job restarted in
+   * waiting_for_approval): the session opens idle (firstMessage null), and once the user has
+   * answered them all the agent is told the answers; an approved call gets a one-shot grant.
+   */
+  heldApprovals?: readonly ApprovalRequest[];
+  /**
+   * A value as the job's events store it (redacted: machines/redact.ts). A held approval is known
+   * only as stored, so a repeated call is matched against its grant in that form too: the call the
+   * user approved is the one they saw, secrets shown as placeholders.
+   */
+  asStored?: <T>(v: T) => T;
 }
 
 const REJECTED = 'The user rejected this action.';
@@ -86,6 +100,10 @@ export function createAgentActor(deps: AgentActorDeps) {
 
   const logic = fromCallback<AgentCommand, AgentActorInput, JobMachineEvent>(({ sendBack, receive, input }) => {
     const waiting = new Map<string, (d: PermissionDecision) => void>();
+    /** Held approvals not answered yet, and the answers so far (see AgentActorDeps.heldApprovals). */
+    const held = new Map((deps.heldApprovals ?? []).map((a) => [a.id, a]));
+    const answers: HeldAnswer[] = [];
+    const grants = new OneShotGrants();
     let closing = false;
     const clock = deps.clock ?? realClock;
     const watchdogMs = deps.watchdogMs ?? 0;
@@ -115,11 +133,18 @@ export function createAgentActor(deps: AgentActorDeps) {
       const verdict = decide(deps.spec.permissionMode, req, deps.spec.worktreePath, REALPATH);
       if (verdict.action === 'allow') return Promise.resolve({ behavior: 'allow' });
       if (verdict.action === 'deny') return Promise.resolve({ behavior: 'deny', message: verdict.message });
+      // The detail as an approval stores it: a grant is matched against the approval the user answered.
+      const detail = verdict.reason ? { ...req.detail, reason: verdict.reason } : req.detail;
+      // Only a call the policy would ask about is granted; a hard deny above stays a deny.
+      if (grants.take({ toolName: req.toolName, kind: req.kind, detail: deps.asStored ? deps.asStored(detail) : detail })) {
+        sendBack({ type: 'AGENT.LOG', level: 'info', message: `allowed without asking again (approved before the restart): ${req.summary}` });
+        return Promise.resolve({ behavior: 'allow' });
+      }
       const approval: ApprovalRequest = {
         id: deps.newId(),
         kind: req.kind,
         summary: req.summary,
-        detail: verdict.reason ? { ...req.detail, reason: verdict.reason } : req.detail,
+        detail,
         requestedAt: deps.now(),
         explicit: verdict.explicit,
         toolName: req.toolName,
@@ -188,6 +213,9 @@ export function createAgentActor(deps: AgentActorDeps) {
           return;
         }
         resuming = false;
+        // The turn the grants were given for is over: an approval never outlives it.
+        const lapsed = grants.expire();
+        if (lapsed) sendBack({ type: 'AGENT.LOG', level: 'info', message: `${lapsed} approved call(s) were not repeated by the agent; the approval lapsed` });
         if (outcome.ok) sendBack(outcome.summary === undefined ? { type: 'AGENT.TURN_COMPLETED' } : { type: 'AGENT.TURN_COMPLETED', summary: outcome.summary });
         else sendBack({ type: 'AGENT.TURN_FAILED', reason: outcome.reason });
       },
@@ -205,6 +233,16 @@ export function createAgentActor(deps: AgentActorDeps) {
         ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
         ...(firstMessage !== undefined ? { firstMessage } : {}),
       });
+    /** Once every held approval is answered: grant the approved calls and start the turn that tells the agent. */
+    const answerHeld = (answer: HeldAnswer): void => {
+      held.delete(answer.approval.id);
+      answers.push(answer);
+      if (held.size > 0) return;
+      for (const a of answers) if (a.resolution === 'approved') grants.add({ ...(a.approval.toolName !== undefined ? { toolName: a.approval.toolName } : {}), kind: a.approval.kind, detail: a.approval.detail });
+      if (failReason === undefined) watchdog.arm();
+      session.send(decisionMessage(answers.splice(0)));
+    };
+
     let resuming = !!input.agentSessionId;
     if (deps.unsandboxed) sendBack({ type: 'AGENT.TRANSCRIPT', entry: { role: 'system', text: UNSANDBOXED_NOTE } });
     let session = open(input.agentSessionId, deps.firstMessage);
@@ -221,6 +259,8 @@ export function createAgentActor(deps: AgentActorDeps) {
           const resolve = waiting.get(cmd.approvalId);
           waiting.delete(cmd.approvalId);
           resolve?.(cmd.resolution === 'approved' ? { behavior: 'allow' } : { behavior: 'deny', message: cmd.note?.trim() || REJECTED });
+          const approval = held.get(cmd.approvalId);
+          if (approval) answerHeld({ approval, resolution: cmd.resolution, ...(cmd.note !== undefined ? { note: cmd.note } : {}) });
           return;
         }
       }

@@ -43,7 +43,7 @@ export class JobRunner {
   private readonly actor: Actor<typeof jobMachine>;
   private readonly agent: ReturnType<typeof createAgentActor>;
   private lastState: string;
-  private readonly recovery: string | undefined;
+  private readonly recovery: Extract<JobMachineEvent, { type: 'RECOVERED' }> | undefined;
   /** Every event passes here before the outbox: secrets never reach the supervisor's store. */
   private readonly redaction: EventRedactor;
 
@@ -64,6 +64,7 @@ export class JobRunner {
       ...(sandbox ? { sandbox } : { unsandboxed: true }),
       ...(start.idle ? { firstMessage: null } : start.firstMessage ? { firstMessage: start.firstMessage } : {}),
       ...(start.fallbackPrompt ? { fallbackPrompt: start.fallbackPrompt } : {}),
+      ...(start.heldApprovals?.length ? { heldApprovals: start.heldApprovals, asStored: (v) => io.redactor.value(v) } : {}),
       newId: randomUUID,
       now: () => new Date().toISOString(),
       watchdogMs: watchdogMsFromEnv(process.env),
@@ -77,7 +78,10 @@ export class JobRunner {
     const restored = start.snapshot && start.resumeSessionId ? withSessionId(start.snapshot, start.resumeSessionId) : start.snapshot;
     const snapshot = restored ? (restored as unknown as Snapshot<unknown>) : machine.resolveState({ value: 'preparing', context });
     this.actor = createActor(machine, { snapshot, input: { jobId: spec.jobId } });
-    this.recovery = start.snapshot ? (start.recovery ?? 'The job worker restarted; resuming the agent session.') : undefined;
+    const held = (start.heldApprovals ?? []).map((a) => a.id);
+    this.recovery = start.snapshot
+      ? { type: 'RECOVERED', reason: start.recovery ?? 'The job worker restarted; resuming the agent session.', kind: start.restartKind ?? 'crash', ...(held.length ? { heldApprovals: held } : {}) }
+      : undefined;
     this.lastState = jobStateOf(this.actor.getSnapshot());
     this.actor.on('*', (draft) => this.publish(draft));
     this.actor.subscribe((snap) => this.onSnapshot(snap));
@@ -85,7 +89,7 @@ export class JobRunner {
 
   start(): void {
     this.actor.start();
-    this.actor.send(this.recovery ? { type: 'RECOVERED', reason: this.recovery } : { type: 'START' });
+    this.actor.send(this.recovery ?? { type: 'START' });
   }
 
   pendingApprovals(): string[] {
@@ -111,6 +115,8 @@ export class JobRunner {
         return this.send(msg.type, { type: 'GUARD.ALARM', message: msg.message, changes: msg.changes });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
+      case 'restarted':
+        return this.send(msg.type, { type: 'RESTART_NOTED', kind: msg.kind, reason: msg.reason });
       case 'workspace_lost':
         return this.send(msg.type, { type: 'WORKSPACE_LOST', reason: msg.reason });
       case 'shutdown':

@@ -44,12 +44,29 @@ function nodeCheck(): Check {
   return check('node', 'Node.js', true, ok, `Node ${process.versions.node}`, 'install Node.js 20.19 or newer');
 }
 
+/**
+ * git 2.38 or newer: merges are computed with `merge-tree --write-tree` (2.38), and the server's
+ * hardening (docs/security.md "Server-side git") relies on `core.fsmonitor=false` (2.36).
+ */
+export const MIN_GIT: readonly [number, number] = [2, 38];
+
+/** `git version 2.39.5` (also `2.39.5.windows.1`, `2.37.1 (Apple Git-137)`) → whether it is new enough. */
+export function gitVersionOk(out: string): boolean {
+  const m = /git version (\d+)\.(\d+)/.exec(out);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > MIN_GIT[0] || (major === MIN_GIT[0] && minor >= MIN_GIT[1]);
+}
+
 async function gitCheck(): Promise<Check> {
   const r = await runGit(tmpdir(), ['--version'], { timeoutMs: 10_000 }).then(
     (g) => ({ ok: true, out: g.stdout.trim() }),
     () => ({ ok: false, out: '' }),
   );
-  return check('git', 'git', true, r.ok, r.ok ? r.out : 'git not found on PATH', 'install git (e.g. apt-get install git / brew install git)');
+  const min = `git ${MIN_GIT.join('.')} or newer`;
+  if (!r.ok) return check('git', 'git', true, false, 'git not found on PATH', `install ${min} (e.g. apt-get install git / brew install git)`);
+  const ok = gitVersionOk(r.out);
+  return check('git', 'git', true, ok, ok ? r.out : `${r.out}: CodePlane needs ${min}`, `install ${min} (e.g. apt-get install git / brew install git)`);
 }
 
 function dataDirCheck(paths: Paths): Check {

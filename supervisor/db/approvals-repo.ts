@@ -97,3 +97,23 @@ export function resolveApproval(db: Db, id: string, answer: ApprovalAnswer): Res
     return { ok: true, approval };
   });
 }
+
+/**
+ * An approval as the agent asked for it (its tool name included) with its answer, if any:
+ * what a worker that continues the job needs to hold it across a restart.
+ */
+export function storedRequest(db: Db, id: string): { request: ApprovalRequest; jobId: string; answer?: Omit<ApprovalAnswer, 'resolvedAt'> } | undefined {
+  const r = db.get(db.q.selectFrom('approvals').selectAll().where('id', '=', id));
+  if (!r) return undefined;
+  const request: ApprovalRequest = {
+    id: r.id,
+    kind: r.kind,
+    summary: r.summary,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    requestedAt: r.requested_at,
+    explicit: r.explicit === 1,
+    ...(r.tool_name !== null ? { toolName: r.tool_name } : {}),
+  };
+  const answer = r.resolution !== null ? { resolution: r.resolution, ...(r.note !== null ? { note: r.note } : {}) } : undefined;
+  return { request, jobId: r.job_id, ...(answer ? { answer } : {}) };
+}

@@ -89,6 +89,12 @@ export function latestOfType(db: Db, jobId: string, type: DomainEventType): Stor
   return row ? toStored(row) : undefined;
 }
 
+/** The job's newest `limit` events of one type, oldest first (an index on job, type, seq serves it). */
+export function ofType(db: Db, jobId: string, type: DomainEventType, limit: number): StoredEvent[] {
+  const rows = db.all(db.q.selectFrom('events').selectAll().where('job_id', '=', jobId).where('type', '=', type).orderBy('seq', 'desc').limit(limit));
+  return rows.map(toStored).reverse();
+}
+
 /** The newest global event id, 0 when the log is empty. */
 export function maxEventId(db: Db): number {
   const row = db.get(db.q.selectFrom('events').select((eb) => eb.fn.max('id').as('max')));

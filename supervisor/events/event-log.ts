@@ -3,6 +3,7 @@
  * read model, and only then tell live subscribers. Persist-then-publish means
  * nothing is ever shown that a reconnecting client could not replay.
  */
+import type { Redactor } from '../../machines/redact.ts';
 import type { StoredEvent } from '../../api/contract.ts';
 import type { SequencedEvent } from '../../machines/domain-events.ts';
 import type { Db } from '../db/database.ts';
@@ -34,6 +35,11 @@ export class EventLog {
     private readonly db: Db,
     private readonly hub: EventHub,
     private readonly onError: (jobId: string, error: unknown) => void = () => undefined,
+    /**
+     * Applied to the events the server writes itself (`append`: job creation, setup command
+     * output, a lost worker's reason), as the workers apply it to theirs before they send them.
+     */
+    private readonly redactor?: Redactor,
   ) {}
 
   /**
@@ -93,7 +99,9 @@ export class EventLog {
   append(jobId: string, events: readonly SequencedEvent[]): StoredEvent[] {
     this.flush();
     if (events.length === 0) return [];
-    const fresh = this.db.tx(() => this.store(jobId, events));
+    const redactor = this.redactor;
+    const redacted = redactor ? events.map((e) => ({ ...e, event: redactor.value(e.event) })) : events;
+    const fresh = this.db.tx(() => this.store(jobId, redacted));
     // insertEvents returns them in insertion order, which is id order.
     if (fresh.length > 0) this.hub.publish(fresh);
     return fresh;

@@ -74,8 +74,9 @@ export function applyEvent(db: Db, stored: StoredEvent): void {
     case 'diff_update':
     case 'job_created':
     case 'containment_alarm':
+    case 'job_restarted':
       // Read straight from the event log (transcript, logs, diff stats), or already in the
-      // row (job_created is announced after insertJob wrote it): nothing to fold.
+      // row (job_created is announced after insertJob wrote it); a restart changes no column: nothing to fold.
       break;
     default:
       assertNever(e, 'event type');

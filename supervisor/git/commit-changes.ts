@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { conflict } from '../../machines/app-error.ts';
-import { gitOut, runGit, splitZ } from './git-exec.ts';
+import { runGit as runGitHere, splitZ, type GitRun } from './git-exec.ts';
+import { jobGitEnv } from './job-git.ts';
 
 /**
  * Committing on the agent's behalf, in the JOB's worktree only.
@@ -16,8 +17,8 @@ import { gitOut, runGit, splitZ } from './git-exec.ts';
 export const FALLBACK_IDENTITY = { name: 'CodePlane', email: 'codeplane@localhost' } as const;
 
 /** `-c user.name=… -c user.email=…` for whichever of the two is unset in `cwd`'s effective config. */
-export async function identityArgs(cwd: string): Promise<string[]> {
-  const get = async (key: string) => (await runGit(cwd, ['config', '--get', key], { okCodes: [0, 1] })).stdout.trim();
+export async function identityArgs(cwd: string, env?: Record<string, string>): Promise<string[]> {
+  const get = async (key: string) => (await runGitHere(cwd, ['config', '--get', key], { okCodes: [0, 1], ...(env ? { env } : {}) })).stdout.trim();
   const args: string[] = [];
   if (!(await get('user.name'))) args.push('-c', `user.name=${FALLBACK_IDENTITY.name}`);
   if (!(await get('user.email'))) args.push('-c', `user.email=${FALLBACK_IDENTITY.email}`);
@@ -53,8 +54,12 @@ export interface CommitOutcome {
  * pre-commit hook (formatter, linter) rewriting or rejecting it at landing
  * time would land something different from what was reviewed.
  */
-export async function commitPendingChanges(worktreePath: string, jobTitle: string): Promise<CommitOutcome> {
+export async function commitPendingChanges(repoPath: string, worktreePath: string, jobTitle: string): Promise<CommitOutcome> {
   await ensureWorktree(worktreePath);
+  // The repository as the user's checkout knows it, whatever the worktree's .git file says (job-git.ts).
+  const env = await jobGitEnv(repoPath, worktreePath);
+  const runGit: GitRun = (cwd, args, opts = {}) => runGitHere(cwd, args, { ...opts, env: { ...env, ...opts.env } });
+  const gitOut = async (cwd: string, args: readonly string[]) => (await runGit(cwd, args)).stdout.trim();
   // `add -A` would stage conflict markers as if resolved: refuse while the agent is mid-merge.
   const unmerged = splitZ(await gitOut(worktreePath, ['ls-files', '-u', '-z'])).map((l) => l.slice(l.indexOf('\t') + 1));
   if (unmerged.length > 0) {
@@ -67,7 +72,7 @@ export async function commitPendingChanges(worktreePath: string, jobTitle: strin
     // A status change that nets to nothing in the index (e.g. a touched file) leaves nothing to commit.
     const staged = await runGit(worktreePath, ['diff', '--cached', '--quiet'], { okCodes: [0, 1] });
     if (staged.code === 1) {
-      const id = await identityArgs(worktreePath);
+      const id = await identityArgs(worktreePath, env);
       await runGit(worktreePath, [...id, 'commit', '--no-verify', '--quiet', '-m', commitMessageFor(jobTitle)]);
       return { head: await gitOut(worktreePath, ['rev-parse', 'HEAD']), committed: true };
     }

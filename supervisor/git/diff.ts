@@ -5,6 +5,7 @@ import { invalid } from '../../machines/app-error.ts';
 import type { DiffPool } from './diff-pool.ts';
 import { DEFAULT_DIFF_LIMITS, MAX_DIFF_LIMITS, type DiffLimits, type DiffResult, type DiffTaskInput } from '../../machines/diff-types.ts';
 import { runGit, revParse, type GitRun } from './git-exec.ts';
+import { jobGitEnv } from './job-git.ts';
 
 /**
  * The job's live diff: everything the agent changed in its worktree —
@@ -23,6 +24,8 @@ import { runGit, revParse, type GitRun } from './git-exec.ts';
  * the agent. The merge-base shows only the job's own changes.
  */
 export interface ComputeDiffOptions {
+  /** The user's repository: where git finds the job's git directories (job-git.ts). */
+  repoPath: string;
   worktreePath: string;
   /** The job's base ref (branch name or commit). */
   baseRef: string;
@@ -43,11 +46,13 @@ export async function computeDiff(opts: ComputeDiffOptions): Promise<DiffResult>
   const limits = normalizeLimits(opts.limits);
   const cwd = opts.worktreePath;
   // Every git process of a diff starts from a pool thread: a fork from the main thread stalls its event loop.
-  const git: GitRun = (c, args, o) => opts.pool.git(c, args, o);
+  // Every one of them finds the repository through the user's checkout, never through files in the worktree.
+  const pin = await jobGitEnv(opts.repoPath, cwd, (c, args, o) => opts.pool.git(c, args, o));
+  const git: GitRun = (c, args, o = {}) => opts.pool.git(c, args, { ...o, env: { ...pin, ...o.env } });
   const baseCommit = await diffBase(cwd, opts.baseRef, git);
   const dir = await mkdtemp(join(tmpdir(), 'cpl-diff-'));
   try {
-    const env = { GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index'), git) };
+    const env = { ...pin, GIT_INDEX_FILE: await snapshotWorktree(cwd, join(dir, 'index'), git) };
     const input: DiffTaskInput = {
       cwd,
       env,

@@ -57,7 +57,8 @@ export interface GitSpawnOptions {
  */
 export async function runHardened(spawnGit: GitSpawn, cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs) : undefined;
+  // The scan reads the configuration exactly as the command will (same cwd, same GIT_DIR/GIT_COMMON_DIR).
+  const driverNames = needsDriverScan(args) ? await scanDrivers(spawnGit, cwd, timeoutMs, opts.env) : undefined;
   const result = await spawnGit(cwd, args, {
     timeoutMs,
     ...(opts.env ? { env: opts.env } : {}),
@@ -69,8 +70,8 @@ export async function runHardened(spawnGit: GitSpawn, cwd: string, args: readonl
 }
 
 /** The filter and merge drivers configured for `cwd` (machines/git-invocation.ts DRIVER_SCAN_ARGS). */
-export async function scanDrivers(spawnGit: GitSpawn, cwd: string, timeoutMs = 120_000): Promise<string[]> {
-  const scan = await spawnGit(cwd, DRIVER_SCAN_ARGS, { timeoutMs });
+export async function scanDrivers(spawnGit: GitSpawn, cwd: string, timeoutMs = 120_000, env?: Record<string, string>): Promise<string[]> {
+  const scan = await spawnGit(cwd, DRIVER_SCAN_ARGS, { timeoutMs, ...(env ? { env } : {}) });
   // 1: none configured. Anything else (not a repository, unreadable config): the command fails by itself.
   return scan.code === 0 ? parseConfigNames(scan.stdout) : [];
 }

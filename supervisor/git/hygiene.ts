@@ -3,6 +3,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { runGit } from './git-exec.ts';
 import { quarantineWorktree, type QuarantineRecord } from './quarantine.ts';
+import { repositoryPresent } from './repo-present.ts';
 import { canonicalPath, listWorktrees } from './worktree-list.ts';
 import { worktreePathFor } from './worktrees.ts';
 
@@ -47,6 +48,10 @@ export interface ReconcileReport {
 }
 
 export async function reconcileWorktrees(input: ReconcileInput): Promise<ReconcileReport> {
+  // A registered repository that vanished (or lost its .git): git run there would walk up into an
+  // enclosing repository and take that one's worktrees for this one's unknown ones.
+  if (!(await repositoryPresent(input.repoPath)))
+    return { quarantined: [], left: [], orphanBranches: [], errors: [{ path: input.repoPath, message: 'the repository is gone (deleted or moved); nothing was reconciled' }] };
   const root = await canonicalPath(input.worktreesRoot);
   const repoDir = dirname(worktreePathFor(input.worktreesRoot, input.repoPath, input.repoName ?? basename(input.repoPath), 'x'));
   const known = new Set(await Promise.all(input.knownWorktreePaths.map(canonicalPath)));

@@ -1,6 +1,7 @@
 import { conflict, invalid } from '../../machines/app-error.ts';
 import { commitPendingChanges, ensureWorktree, identityArgs } from './commit-changes.ts';
 import { GitCommandError, gitOut, isAncestor, revParse, runGit, splitZ, tail } from './git-exec.ts';
+import { jobGitEnv } from './job-git.ts';
 import { overlappingLocalChanges } from './local-changes.ts';
 import { findBranchCheckout, shortBranch } from './worktree-list.ts';
 
@@ -58,10 +59,10 @@ export async function mergeJob(input: MergeJobInput): Promise<MergeJobResult> {
   if (base === branch) throw invalid('INVALID_BRANCH', `the job branch and the base branch are both "${base}"`, 'branch');
   if (!(await revParse(repoPath, `refs/heads/${base}`))) throw invalid('BASE_NOT_A_BRANCH', `"${input.baseRef}" is not a local branch to merge into`, 'baseRef');
   await ensureWorktree(input.worktreePath);
-  const onBranch = await runGit(input.worktreePath, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { okCodes: [0, 1] });
+  const onBranch = await runGit(input.worktreePath, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { okCodes: [0, 1], env: await jobGitEnv(repoPath, input.worktreePath) });
   if (onBranch.stdout.trim() !== branch) throw conflict('JOB_BRANCH_MISMATCH', `the job's worktree is not on branch "${branch}"`);
 
-  const pending = await commitPendingChanges(input.worktreePath, input.jobTitle);
+  const pending = await commitPendingChanges(repoPath, input.worktreePath, input.jobTitle);
   const jobCommit = pending.committed ? { jobCommit: pending.head } : {};
   // Read the base only now: anything the user committed meanwhile is included.
   const oldBase = (await revParse(repoPath, `refs/heads/${base}`))!;

@@ -60,7 +60,7 @@ export async function createPullRequest(input: CreatePullRequestInput): Promise<
 
   const branch = shortBranch(input.branch);
   const base = baseBranchName(input.baseRef, remote);
-  const { head } = await commitPendingChanges(input.worktreePath, input.title);
+  const { head } = await commitPendingChanges(input.repoPath, input.worktreePath, input.title);
   try {
     await runGit(input.repoPath, ['push', '--porcelain', remote, `refs/heads/${branch}:refs/heads/${branch}`], { timeoutMs: 300_000 });
   } catch (e) {

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { Job } from '../../api/contract.ts';
 import { addWorktree, resolveCommit } from '../git/worktrees.ts';
 import { copyWorktreeIncludes, runSetupCommand } from '../git/worktree-setup.ts';
+import { repositoryPresent } from '../git/repo-present.ts';
+import { repoMissingReason } from '../workspace-check.ts';
 
 export interface PreparationDeps {
   /** See config `setupCommands`: by repository path or by its folder name. */
@@ -21,6 +23,9 @@ export interface PreparationDeps {
 }
 
 export async function prepareWorktree(job: Job, d: PreparationDeps): Promise<void> {
+  // A repository deleted (or stripped of its .git) while the job was queued: git would answer
+  // "unknown base ref", or walk up and add the worktree and branch to an enclosing repository.
+  if (!(await repositoryPresent(job.repo))) throw new Error(repoMissingReason(job.repo));
   try {
     const commit = await resolveCommit(job.repo, job.baseRef);
     const add = () => addWorktree(job.repo, job.worktreePath, job.branch, commit);

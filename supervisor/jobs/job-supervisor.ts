@@ -1,4 +1,3 @@
-import type { Redactor } from '../../machines/redact.ts';
 import type { Logger } from 'pino';
 import { conflict, notFound } from '../../machines/app-error.ts';
 import type { SequencedEvent } from '../../machines/domain-events.ts';
@@ -22,6 +21,8 @@ import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './res
 import * as approvalsRepo from '../db/approvals-repo.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { resumeJob } from './job-resume.ts';
+import { recordStop, takeStopRecord, type StopMode } from './stop-record.ts';
+import type { RestartKind } from '../../machines/domain-events.ts';
 import { defaultWorkerArgs } from '../workers/worker-bundle.ts';
 import { isStorageUnavailable } from '../storage/storage-state.ts';
 import { join } from 'node:path';
@@ -50,11 +51,6 @@ export interface JobSupervisorDeps {
   workerArgs?: string[];
   /** How much lower than the server's the workers' CPU priority is (config `workerNice`). */
   workerNice?: number;
-  /**
-   * Applied to the events the supervisor writes itself (setup command output, a lost worker's
-   * reason): the same redaction the workers apply to theirs (machines/redact.ts).
-   */
-  redactor?: Redactor;
 }
 
 /**
@@ -149,10 +145,10 @@ export class JobSupervisor {
   /** A supervisor-side transition (no live worker): appended like any worker event. */
   applyWithoutWorker(jobId: string, event: JobMachineEvent): Job {
     const job = this.mustGet(jobId);
-    const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
+    const pendingApprovals = job.state === 'waiting_for_approval' ? approvalsRepo.listApprovals(this.deps.db, { state: 'pending', jobId }).map((a) => a.id) : [];
+    const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), pendingApprovals, ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
     if (!r) throw conflict('INVALID_STATE', `cannot ${event.type.toLowerCase()} a job that is ${job.state}`);
-    const redactor = this.deps.redactor;
-    this.deps.eventLog.append(jobId, redactor ? r.events.map((e) => ({ ...e, event: redactor.value(e.event) })) : r.events);
+    this.deps.eventLog.append(jobId, r.events);
     this.noticeTurnEnds(jobId, r.events);
     return this.mustGet(jobId);
   }
@@ -203,6 +199,7 @@ export class JobSupervisor {
     if (this.closed) return;
     this.closed = true;
     await this.workers.closeAll(mode);
+    recordStop(this.deps.paths, mode); // the next start names the restart in each job's transcript
   }
 
   /**
@@ -212,17 +209,33 @@ export class JobSupervisor {
    */
   async recoverAtStartup(): Promise<void> {
     const { paths, db, log } = this.deps;
+    const previous = takeStopRecord(paths);
     for (const file of readdirSync(paths.run).filter((f) => f.endsWith('.sock'))) {
       const jobId = file.slice(0, -'.sock'.length);
-      if (!(await this.attachWorker(jobId))) {
+      if (await this.attachWorker(jobId)) this.noteReattached(jobId, previous);
+      else {
         rmSync(join(paths.run, file), { force: true });
         log.info({ jobId }, 'removed a stale worker socket');
       }
     }
+    const [kind, why]: [RestartKind, string] =
+      previous === 'checkpoint'
+        ? ['graceful_stop', 'CodePlane was stopped while the job ran (cpl down or SIGTERM)']
+        : ['lost', 'CodePlane found the job worker gone at start (the machine restarted, or the server and its workers were killed)'];
     for (const job of jobsRepo.listByStates(db, ['preparing', 'running', 'waiting_for_approval'])) {
       if (this.worker(job.id)) continue;
-      await this.recoverLostWorker(job, 'CodePlane was restarted while the job ran', { budget: false });
+      await this.recoverLostWorker(job, why, { budget: false, kind });
     }
+  }
+
+  /** A worker that outlived the previous server records that restart in its job's transcript. */
+  private noteReattached(jobId: string, previous: StopMode | undefined): void {
+    const state = jobsRepo.getJob(this.deps.db, jobId)?.state;
+    if (!state || isTerminal(state)) return;
+    const reason = previous === 'detach'
+      ? 'CodePlane was restarted (cpl restart); it re-attached to the running job worker'
+      : 'CodePlane stopped unexpectedly (killed or crashed) and was started again; it re-attached to the running job worker';
+    this.worker(jobId)?.send({ type: 'restarted', kind: 'restart', reason });
   }
 
   /**
@@ -255,7 +268,7 @@ export class JobSupervisor {
   }
 
   /** Restarts a job whose worker died, from its persisted snapshot, within the restart budget. */
-  private async recoverLostWorker(job: Job, why: string, opts: { budget: boolean } = { budget: true }): Promise<void> {
+  private async recoverLostWorker(job: Job, why: string, opts: { budget: boolean; kind: RestartKind }): Promise<void> {
     const fail = (reason: string) => {
       try {
         this.applyWithoutWorker(job.id, { type: 'WORKER_LOST', reason });
@@ -276,16 +289,53 @@ export class JobSupervisor {
     if (job.state === 'preparing') return this.recoverPreparing(job);
     const snapshot = snapshotOf(jobsRepo.getSnapshot(this.deps.db, job.id));
     if (!snapshot) return fail(`${why} before the agent started`);
-    const note = `${why}; ${attempt ? `restarted it (restart ${attempt})` : 'started it again'} and ${job.agentSessionId ? 'resumed the agent session' : 'restarted the task'}.`;
-    const plan: StartPlan = { snapshot, recovery: note, ...(job.agentSessionId ? { firstMessage: RESUME_AFTER_LOSS } : {}) };
+    const held = this.heldApprovals(job, snapshot);
+    const restarted = `${why}; ${attempt ? `restarted it (restart ${attempt})` : 'started it again'}`;
+    const plan: StartPlan = held.length
+      ? {
+          snapshot,
+          recovery: `${restarted}. The agent's turn was interrupted while it waited for approval: ${held.length === 1 ? 'the approval still waits' : `${held.length} approvals still wait`} for your answer, and the agent session resumes with it.`,
+          restartKind: opts.kind,
+          idle: true,
+          heldApprovals: held.map((h) => h.request),
+        }
+      : {
+          snapshot,
+          recovery: `${restarted} and ${job.agentSessionId ? 'resumed the agent session' : 'restarted the task'}.`,
+          restartKind: opts.kind,
+          ...(job.agentSessionId ? { firstMessage: RESUME_AFTER_LOSS } : {}),
+        };
     try {
-      await this.spawnWorker(job, plan);
+      const handle = await this.spawnWorker(job, plan);
+      // Answers given while no worker could take them (the server was down, or this one was starting).
+      for (const h of held) {
+        const answer = approvalsRepo.storedRequest(this.deps.db, h.request.id)?.answer;
+        if (answer) handle.send({ type: 'approval_decision', approvalId: h.request.id, ...answer });
+      }
     } catch (e) {
       // spawnWorker destroys a worker it could not reach, and that worker's exit (already seen, or
       // about to be) is handled like any lost worker: recovered again within the restart budget.
       // Failing the job here as well raced that recovery: a job failed while its next worker started.
       this.deps.log.warn({ jobId: job.id, err: e }, `${why}, and the new worker could not be reached; its exit is handled as another loss`);
     }
+  }
+
+  /**
+   * The approvals a job waiting for approval keeps across a restart of its worker: the ones its
+   * statechart waits for and any still pending in the store. None without an agent session to
+   * resume (nobody could be told the answer), or if one of them is unknown to the store.
+   */
+  private heldApprovals(job: Job, snapshot: Record<string, unknown>): NonNullable<ReturnType<typeof approvalsRepo.storedRequest>>[] {
+    if (job.state !== 'waiting_for_approval' || !job.agentSessionId) return [];
+    const context = snapshot['context'];
+    const waited = typeof context === 'object' && context !== null ? (context as Record<string, unknown>)['pendingApprovals'] : undefined;
+    const ids = new Set([
+      ...(Array.isArray(waited) ? waited.filter((id): id is string => typeof id === 'string') : []),
+      ...approvalsRepo.listApprovals(this.deps.db, { state: 'pending', jobId: job.id }).map((a) => a.id),
+    ]);
+    const stored = [...ids].map((id) => approvalsRepo.storedRequest(this.deps.db, id));
+    if (stored.some((s) => !s || s.jobId !== job.id)) return [];
+    return stored.filter((s): s is NonNullable<typeof s> => s !== undefined);
   }
 
   /** A job caught in preparing: keep a sound worktree, redo a half-made one, then start it normally. */
@@ -506,7 +556,7 @@ export class JobSupervisor {
     }
     const how = info.signal ? `was killed (${info.signal})` : info.code === null ? 'disappeared' : `exited with code ${info.code}`;
     this.deps.log.warn({ jobId, tail: info.stderrTail.split('\n').slice(-5).join(' | ') }, `job worker ${how}`);
-    void this.recoverLostWorker(job, `The job worker ${how}`)
+    void this.recoverLostWorker(job, `The job worker ${how}`, { budget: true, kind: 'crash' })
       .catch((e: unknown) => this.deps.log.error({ jobId, err: e }, 'could not recover the lost worker')) // read-only storage, a vanished repo: never an unhandled rejection
       .finally(() => this.tick());
   }

@@ -3,7 +3,7 @@ import type { SupervisorMessage } from '../../machines/ipc-protocol.ts';
 import type { JobSpec } from '../../machines/job-spec.ts';
 
 /** How a worker starts: fresh, or continuing from a snapshot (see the `start` IPC message). */
-export type StartPlan = Pick<Extract<SupervisorMessage, { type: 'start' }>, 'snapshot' | 'recovery' | 'firstMessage' | 'idle' | 'fallbackPrompt'>;
+export type StartPlan = Pick<Extract<SupervisorMessage, { type: 'start' }>, 'snapshot' | 'recovery' | 'firstMessage' | 'idle' | 'fallbackPrompt' | 'restartKind' | 'heldApprovals'>;
 
 /** What a resumed agent is told when its previous process died mid-turn. */
 export const RESUME_AFTER_LOSS =

@@ -157,7 +157,7 @@ export class ReviewService {
     if (job.state === 'queued' || job.state === 'preparing')
       throw conflict('DIFF_UNAVAILABLE', `the job's worktree is not ready yet (the job is ${job.state})`);
     await assertWorkspace(job, this.d.supervisor.workspaceLost);
-    return computeDiff({ worktreePath: job.worktreePath, baseRef: job.baseRef, pool: this.d.pool, limits });
+    return computeDiff({ repoPath: job.repo, worktreePath: job.worktreePath, baseRef: job.baseRef, pool: this.d.pool, limits });
   }
 
   private onEvent(e: StoredEvent): void {

@@ -141,6 +141,8 @@ export class ShareProjection {
           ...(ev.prUrl ? { prUrl: ev.prUrl } : {}),
           ...(ev.conflictFiles ? { conflictFiles: ev.conflictFiles.map((f) => this.text(f)) } : {}),
         };
+      case 'job_restarted': // its kind and the words the transcript shows too; which approvals were held is the owner's view
+        return { type: ev.type, kind: ev.kind, reason: this.text(ev.reason) };
       case 'log_line':
       case 'telemetry':
       case 'session_started':

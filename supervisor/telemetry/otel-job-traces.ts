@@ -137,6 +137,9 @@ export class JobTraceBuilder {
       case 'log_line':
         if (ev.level === 'error' || ev.level === 'warn') (job.turn?.span ?? job.root).addEvent('log', { 'log.severity': ev.level, 'log.message': clip(ev.message) }, at(t));
         return;
+      case 'job_restarted':
+        job.root.addEvent('restart', { 'codeplane.restart.kind': ev.kind, 'codeplane.restart.reason': clip(ev.reason) }, at(t));
+        return;
     }
   }
 

@@ -14,6 +14,7 @@ import type { Approval, Job, LogLine, TranscriptEntry } from '../../api/contract
 import { makeRepo } from '../helpers/git-repo.ts';
 import { waitFor, workerPid } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { SseClient } from '../helpers/sse-client.ts';
 
 const PASSWORD = 'env-test-login-password-4711';
 const SECRETS = {
@@ -121,6 +122,15 @@ describe('issue 13: the agent environment is an allow-list', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(existsSync(join(job.worktreePath, fileName)), 'the real command ran: the file has the real name');
+    // The server's own event (the job's creation, its title from the prompt) is redacted too.
+    const sse = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`, 0, { cookie });
+    try {
+      const createdEvent = await sse.waitFor((e) => e.event === 'job_created', STEP_MS, 'job_created');
+      assert.equal(JSON.stringify(createdEvent.data).includes(SETUP_TOKEN), false, JSON.stringify(createdEvent.data));
+      assert.match(String(createdEvent.data['title']), /\[REDACTED:github-token\]/);
+    } finally {
+      sse.close();
+    }
   });
 });
 

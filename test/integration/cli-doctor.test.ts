@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { gitVersionOk } from '../../supervisor/cli/doctor.ts';
 import { cpl } from '../helpers/cpl.ts';
 
 type Report = { ok: boolean; checks: { id: string; ok: boolean; required: boolean; detail: string; hint?: string }[] };
@@ -45,6 +46,24 @@ describe('cpl doctor', () => {
     }
     assert.match(failed('port').hint!, /--port|CPL_PORT/);
     assert.match(failed('dataDir').hint!, /CODEPLANE_HOME/);
+  });
+
+  it('fails the git check for a git older than 2.38 (merge-tree --write-tree, and the hardening the server relies on)', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'cpl-doctor-oldgit-'));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    writeFileSync(join(bin, 'git'), '#!/bin/sh\necho "git version 2.30.9"\n');
+    chmodSync(join(bin, 'git'), 0o755);
+    const r = await cpl(['doctor', '--json', '--port', '0'], { CODEPLANE_HOME: mkdtempSync(join(tmpdir(), 'cpl-doctor-')), PATH: `${bin}:/usr/bin:/bin` }, { ms: 60_000 });
+    assert.equal(r.code, 1, r.out);
+    const git = parse(r.out).checks.find((c) => c.id === 'git')!;
+    assert.equal(git.ok, false);
+    assert.match(git.detail, /2\.30\.9.*2\.38/);
+    assert.match(git.hint ?? '', /2\.38 or newer/);
+  });
+
+  it('reads git versions as git prints them', () => {
+    for (const v of ['git version 2.38.0', 'git version 2.39.5', 'git version 2.43.0.windows.1', 'git version 3.0.0', 'git version 2.40.1 (Apple Git-143)']) assert.equal(gitVersionOk(v), true, v);
+    for (const v of ['git version 2.37.9', 'git version 1.99.0', 'git version 2.9.5', 'not git', '']) assert.equal(gitVersionOk(v), false, v);
   });
 
   it('prints a readable report without --json', async () => {

@@ -23,13 +23,17 @@ describe('SSE replay after a reconnect', () => {
   it('resumes from Last-Event-ID with every missed event exactly once, in order', async () => {
     const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[slow 60]]', agent: 'claude', permissionMode: 'full_auto' });
     const first = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`);
+    // Stays connected throughout: it tells when events were stored while `first` was away.
+    const watcher = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`);
     // Drop the connection mid-stream, after some deltas have arrived.
     await first.waitFor(() => first.events.filter((e) => e.event === 'transcript_update').length >= 10, 30_000, '10 deltas');
     first.close();
     const cut = first.lastId;
     const seen = [...first.events];
 
-    await new Promise((r) => setTimeout(r, 300)); // events keep flowing while we are away
+    // Events keep flowing while we are away: reconnect once several were stored after the cut.
+    await watcher.waitFor(() => watcher.events.filter((e) => e.id > cut).length >= 5, 30_000, 'events stored while away');
+    watcher.close();
     const second = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`, cut);
     await second.waitFor(isReview(job.id), 30_000, 'review');
     second.close();

@@ -61,20 +61,24 @@ describe('a job worker dies', () => {
     await assertCompleteLog(server.url, job.id, stateIs(job.id, 'review'));
   });
 
-  it('while an approval is pending: the stale approval is withdrawn and the job recovers', async () => {
+  it('while an approval is pending: the approval stays pending across the restart, and approving it lets the resumed agent write', async () => {
     const repo = makeRepo();
     const server = await start(repo);
     const sse = await SseClient.open(`${server.url}/api/events`);
     const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[write a.txt A]]', agent: 'claude' });
     const req = await sse.waitFor((e) => e.event === 'approval_requested' && e.data['jobId'] === job.id, 30_000);
     const approvalId = (req.data['approval'] as { id: string }).id;
+    await sse.waitFor(stateIs(job.id, 'waiting_for_approval'), 30_000, 'waiting');
     process.kill(workerPid(job.id)!, 'SIGKILL');
-    const withdrawn = await sse.waitFor((e) => e.event === 'approval_resolved' && e.data['approvalId'] === approvalId, 30_000, 'withdrawal');
-    assert.equal(withdrawn.data['resolution'], 'rejected');
+    const restarted = await sse.waitFor((e) => e.event === 'job_restarted' && e.data['jobId'] === job.id, 30_000, 'restart');
+    assert.equal(restarted.data['kind'], 'crash');
+    assert.deepEqual(restarted.data['heldApprovals'], [approvalId]);
+    assert.ok(!sse.events.some((e) => e.event === 'approval_resolved'), 'not withdrawn');
+    const answer = await api(server.url, 'POST', `/api/approvals/${approvalId}/resolve`, { resolution: 'approved' });
+    assert.equal(answer.status, 200, 'the approval is still answerable');
     await sse.waitFor(stateIs(job.id, 'review'), 30_000, 'review');
     sse.close();
-    const late = await api<{ error: { code: string } }>(server.url, 'POST', `/api/approvals/${approvalId}/resolve`, { resolution: 'approved' });
-    assert.equal(late.status, 409, 'a withdrawn approval cannot be answered');
+    assert.equal(readFileSync(join(job.worktreePath, 'a.txt'), 'utf8'), 'A');
   });
 });
 
@@ -95,7 +99,8 @@ describe('the supervisor is killed -9', () => {
     await resumed.waitFor(stateIs(job.id, 'review'), 30_000, 'review after re-attach');
     resumed.close();
     assert.deepEqual(workerPids(job.id), [pid], 'exactly one worker: the same one, re-attached, and no new one spawned');
-    assert.ok(!resumed.events.some((e) => e.event === 'transcript_update' && (e.data['entry'] as { role: string }).role === 'system'), 'no restart was recorded');
+    // The server's restart is recorded (kind `restart`), but the worker was never restarted.
+    assert.deepEqual(resumed.events.filter((e) => e.event === 'job_restarted').map((e) => e.data['kind']), ['restart']);
     // The agent kept streaming into the worker's outbox while no supervisor was there: the new one got it re-sent.
     const resent = readFileSync(join(second.home, 'logs', 'codeplane.log'), 'utf8')
       .split('\n')
@@ -144,7 +149,9 @@ describe('the supervisor is killed -9', () => {
     const second = await start(repo, first.home);
     const live = await SseClient.open(`${second.url}/api/events?jobId=${job.id}`, 0);
     const note = await live.waitFor((e) => e.event === 'transcript_update' && (e.data['entry'] as { role: string }).role === 'system', 30_000, 'note');
-    assert.match(String((note.data['entry'] as { text: string }).text), /CodePlane was restarted/);
+    assert.match(String((note.data['entry'] as { text: string }).text), /CodePlane found the job worker gone at start/);
+    const restarted = await live.waitFor((e) => e.event === 'job_restarted', 30_000, 'restart event');
+    assert.equal(restarted.data['kind'], 'lost', 'no graceful stop was recorded: the worker was lost');
     await live.waitFor(stateIs(job.id, 'review'), 30_000, 'review');
     live.close();
     assert.equal(existsSync(join(second.home, 'run', `${job.id}.sock`)), true, 'a new worker listens');
@@ -167,7 +174,9 @@ describe('graceful stop and restart', () => {
 
     const second = await start(repo, first.home);
     const live = await SseClient.open(`${second.url}/api/events?jobId=${job.id}`, 0);
-    await live.waitFor((e) => e.event === 'transcript_update' && /CodePlane was restarted/.test(String((e.data['entry'] as { text?: string }).text)), 30_000, 'resume note');
+    await live.waitFor((e) => e.event === 'transcript_update' && /CodePlane was stopped while the job ran/.test(String((e.data['entry'] as { text?: string }).text)), 30_000, 'resume note');
+    const restarted = await live.waitFor((e) => e.event === 'job_restarted', 30_000, 'restart event');
+    assert.equal(restarted.data['kind'], 'graceful_stop');
     await live.waitFor(stateIs(job.id, 'review'), 30_000, 'review');
     live.close();
     const states = live.events.filter((e) => e.event === 'job_state_changed').map((e) => e.data['to']);

@@ -36,7 +36,7 @@ describe('a huge diff is bounded and marked', () => {
 
   it('returns at most maxFiles files with truncated + nextOffset, and whole-change totals', async () => {
     const started = Date.now();
-    const page = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 1_000 } });
+    const page = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 1_000 } });
     assert.equal(page.files.length, 1_000);
     assert.equal(page.truncated, true);
     assert.equal(page.nextOffset, 1_000);
@@ -47,10 +47,10 @@ describe('a huge diff is bounded and marked', () => {
   });
 
   it('pages on from nextOffset to the end, where the marker disappears', async () => {
-    const second = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 1_000, offset: 1_000 } });
+    const second = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 1_000, offset: 1_000 } });
     assert.equal(second.files[0]!.path, name(1_000));
     assert.equal(second.nextOffset, 2_000);
-    const last = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 2_000, offset: 2_000 } });
+    const last = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 2_000, offset: 2_000 } });
     assert.equal(last.files.length, 1_001);
     assert.equal(last.files.at(-1)!.path, 'zz-huge.txt');
     assert.equal(last.truncated, undefined);
@@ -59,7 +59,7 @@ describe('a huge diff is bounded and marked', () => {
   });
 
   it('stops at the byte budget', async () => {
-    const page = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { maxBytes: 256 * 1024 } });
+    const page = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool, limits: { maxBytes: 256 * 1024 } });
     assert.equal(page.truncated, true);
     assert.ok(page.files.length > 100 && page.files.length < FILES, `${page.files.length} files`);
     assert.equal(page.nextOffset, page.files.length);
@@ -68,7 +68,7 @@ describe('a huge diff is bounded and marked', () => {
   });
 
   it('cuts a single file bigger than the budget, marks it, and keeps its real line counts', async () => {
-    const page = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { offset: FILES, maxBytes: 64 * 1024 } });
+    const page = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool, limits: { offset: FILES, maxBytes: 64 * 1024 } });
     const huge = page.files[0]!;
     assert.equal(page.files.length, 1);
     assert.equal(huge.path, 'zz-huge.txt');
@@ -80,18 +80,18 @@ describe('a huge diff is bounded and marked', () => {
   });
 
   it('clamps nonsense limits (they come from query strings) instead of failing or ignoring them', async () => {
-    const page = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: -5, offset: Number.NaN } });
+    const page = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: -5, offset: Number.NaN } });
     assert.equal(page.files.length, 1);
     assert.equal(page.files[0]!.path, name(0));
     assert.equal(page.nextOffset, 1);
   });
 
   it('pages by default, and computes the whole change when asked for enough', async () => {
-    const first = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    const first = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool });
     assert.equal(first.files.length, 1000, 'one default page');
     assert.equal(first.truncated, true);
     assert.equal(first.nextOffset, 1000);
-    const all = await computeDiff({ worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024 } });
+    const all = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool, limits: { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024 } });
     assert.equal(all.files.length, FILES + 1);
     assert.equal(all.truncated, undefined);
   });

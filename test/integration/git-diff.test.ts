@@ -42,7 +42,7 @@ describe('the job diff', () => {
   });
 
   it('covers committed, staged, unstaged, untracked, deleted, renamed and binary changes without touching the real index', async () => {
-    const { wt } = repoWithJob(dirs);
+    const { repo, wt } = repoWithJob(dirs);
     writeFileSync(join(wt, 'committed.txt'), 'one\ntwo\n');
     git(wt, 'commit', '-qam', 'agent commit');
     writeFileSync(join(wt, 'edit.txt'), lines(10, 'base').replace('base line 5\n', 'agent line 5\nagent line 5b\n'));
@@ -58,7 +58,7 @@ describe('the job diff', () => {
     const indexBefore = sha(indexPath);
     const statusBefore = git(wt, '--no-optional-locks', 'status', '--porcelain');
 
-    const d = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    const d = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool });
 
     assert.equal(sha(indexPath), indexBefore, 'the worktree index file is byte-identical');
     assert.equal(git(wt, '--no-optional-locks', 'status', '--porcelain'), statusBefore);
@@ -83,7 +83,7 @@ describe('the job diff', () => {
   });
 
   it('sees a same-size edit that stat data cannot tell apart (racy-git safe)', async () => {
-    const { wt } = repoWithJob(dirs);
+    const { repo, wt } = repoWithJob(dirs);
     // Recreate what a coarse filesystem clock does on its own: the edit lands in the same
     // clock tick as the last index write, with the same size, so only git's racy-clean rule
     // (entry mtime >= index file mtime → re-hash) can notice it.
@@ -97,7 +97,7 @@ describe('the job diff', () => {
     writeFileSync(file, 'two\n');
     utimesSync(file, when, when);
 
-    const d = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    const d = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool });
     const f = d.files.find((x) => x.path === 'committed.txt');
     assert.ok(f, 'the edit is in the diff');
     assert.deepEqual(f.hunks[0]!.lines.map((l) => `${l.type}:${l.text}`), ['del:one', 'add:two']);
@@ -112,25 +112,25 @@ describe('the job diff', () => {
     git(repo, 'add', '-A');
     git(repo, 'commit', '-qm', 'base moves on');
 
-    const d = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    const d = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool });
     assert.equal(d.baseCommit, forkPoint);
     assert.deepEqual(d.files.map((f) => f.path), ['agent.txt'], 'the base branch\'s new commits are not shown as reverted');
   });
 
   it('reports an empty diff for an untouched worktree', async () => {
-    const { wt } = repoWithJob(dirs);
-    const d: DiffResult = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    const { repo, wt } = repoWithJob(dirs);
+    const d: DiffResult = await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool });
     assert.deepEqual(d.files, []);
     assert.deepEqual(d.stats, { files: 0, additions: 0, deletions: 0 });
   });
 
   it('refuses an unknown base ref with a stable code', async () => {
-    const { wt } = repoWithJob(dirs);
-    await assert.rejects(computeDiff({ worktreePath: wt, baseRef: 'no-such-branch', pool }), { code: 'UNKNOWN_BASE_REF' });
+    const { repo, wt } = repoWithJob(dirs);
+    await assert.rejects(computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'no-such-branch', pool }), { code: 'UNKNOWN_BASE_REF' });
   });
 
   it('parses on a pool thread, and the pool loads tsx whatever the process cwd is', async () => {
-    const { wt } = repoWithJob(dirs);
+    const { repo, wt } = repoWithJob(dirs);
     writeFileSync(join(wt, 'x.txt'), 'x\n');
     const cwd = process.cwd();
     process.chdir(tmpdir()); // `--import tsx` relative to the cwd would fail here

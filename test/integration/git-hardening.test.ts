@@ -10,6 +10,7 @@
  * The same through the real server, with a fake agent writing the hooks: git-hardening-e2e.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -72,7 +73,7 @@ describe('server-side git runs nothing the repository names', () => {
     nothingRan('worktree add');
     assert.deepEqual((await copyWorktreeIncludes({ repoPath: h.repo, worktreePath: wt })).copied, ['.env']);
     agentWork(wt, 'diff');
-    const diff = await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    const diff = await computeDiff({ repoPath: h.repo, worktreePath: wt, baseRef: 'main', pool });
     nothingRan('live diff');
     assert.deepEqual(diff.files.map((f) => f.path).sort(), ['.env', '.githooks/pre-commit', 'blob.dat', 'diff.txt', 'shared.txt']);
     // The diff is git's own, not the textconv's or the external diff's.
@@ -164,11 +165,76 @@ describe('server-side git runs nothing the repository names', () => {
     h.userGit(sub, 'config', 'core.hooksPath', join(h.bin, 'none'));
     h.userGit(wt, 'add', 'sub'); // the agent registered it as a gitlink
     writeFileSync(join(sub, 's.md'), 'dirty\n');
-    await computeDiff({ worktreePath: wt, baseRef: 'main', pool });
+    const diff = await computeDiff({ repoPath: h.repo, worktreePath: wt, baseRef: 'main', pool });
+    assert.ok(diff.files.some((f) => f.path === 'sub'), 'the gitlink still shows in the diff (its commit, not its work tree)');
     await localChanges(wt);
-    await commitPendingChanges(wt, 'nested');
+    await commitPendingChanges(h.repo, wt, 'nested');
     nothingRan('status/diff/commit with a nested repository');
     assert.equal(h.userGit(wt, 'ls-tree', 'HEAD', 'sub').split(/\s/)[1], 'commit', 'the gitlink was committed');
+  });
+
+  /** A repository of the agent's making whose configuration points git at a directory the agent cannot read (in the sandbox). */
+  const agentRepository = (name: string) => {
+    const secret = join(root, `${name}-secret`);
+    mkdirSync(secret);
+    writeFileSync(join(secret, 'id_rsa'), '-----BEGIN PRIVATE KEY----- agent-must-not-see\n');
+    const evil = join(root, `${name}-evil`);
+    h.userGit(root, 'init', '-q', evil);
+    h.userGit(evil, 'config', 'core.worktree', secret);
+    h.userGit(evil, 'config', 'core.hooksPath', '.githooks');
+    h.userGit(evil, 'config', 'core.fsmonitor', h.program('agent-fsmonitor', 'exit 1'));
+    return { evil, secretSeenIn: (repo: string) => h.userGit(repo, 'cat-file', '--batch-all-objects', '--batch').includes('agent-must-not-see') };
+  };
+
+  it("finds the repository through the user's checkout, never through the worktree's .git file", async () => {
+    const { wt } = await newJob('redirect');
+    agentWork(wt, 'redirect');
+    const { evil, secretSeenIn } = agentRepository('redirect');
+    // The server's git would read the secret directory as the work tree, and the live diff's
+    // `git add` would copy it into objects the agent can read.
+    const dotGit = readFileSync(join(wt, '.git'), 'utf8');
+    writeFileSync(join(wt, '.git'), `gitdir: ${join(evil, '.git')}\n`);
+    try {
+      const diff = await computeDiff({ repoPath: h.repo, worktreePath: wt, baseRef: 'main', pool });
+      assert.ok(diff.files.some((f) => f.path === 'redirect.txt'), JSON.stringify(diff.files.map((f) => f.path)));
+      assert.equal(diff.files.some((f) => f.path.includes('id_rsa')), false);
+      const c = await commitPendingChanges(h.repo, wt, 'redirect');
+      assert.ok(c.committed);
+      assert.equal(h.userGit(h.repo, 'cat-file', '-t', c.head), 'commit', "the commit is in the user's repository");
+      assert.match(h.userGit(h.repo, 'ls-tree', '--name-only', c.head), /redirect\.txt/);
+      assert.equal(secretSeenIn(evil) || secretSeenIn(h.repo), false, 'no object holds the secret');
+      nothingRan('diff and commit of a redirected worktree');
+      // Control: plain git follows the file into the agent's repository, reads the secret, runs its fsmonitor.
+      assert.match(h.plainGit(wt, 'status', '--porcelain', '--untracked-files=all'), /id_rsa/);
+      assert.ok(h.ran().includes('agent-fsmonitor'), h.ran().join(', '));
+      rmSync(h.log, { force: true });
+    } finally {
+      writeFileSync(join(wt, '.git'), dotGit);
+    }
+  });
+
+  it("reads the configuration of the user's repository even when the registration's commondir names the agent's", async () => {
+    const { wt } = await newJob('commondir');
+    agentWork(wt, 'commondir');
+    const adminDir = h.userGit(wt, 'rev-parse', '--path-format=absolute', '--git-dir');
+    const { evil, secretSeenIn } = agentRepository('commondir');
+    const commondir = readFileSync(join(adminDir, 'commondir'), 'utf8');
+    writeFileSync(join(adminDir, 'commondir'), `${join(evil, '.git')}\n`);
+    try {
+      // git 2.39 still reads refs through the file (the diff may not find "main" there): a
+      // failed or confused diff of the agent's own job, but never the agent's configuration.
+      const diff = await computeDiff({ repoPath: h.repo, worktreePath: wt, baseRef: 'main', pool }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      if (!(diff instanceof Error)) assert.equal(diff.files.some((f) => f.path.includes('id_rsa')), false);
+      assert.equal(secretSeenIn(evil) || secretSeenIn(h.repo), false, 'no object holds the secret');
+      nothingRan('diff of a worktree whose commondir was rewritten');
+      // Control: plain git with the registration as its git directory reads the agent's configuration.
+      const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GIT_DIR: adminDir };
+      execFileSync('git', ['status', '--porcelain'], { cwd: wt, encoding: 'utf8', env, stdio: 'ignore' });
+      assert.ok(h.ran().includes('agent-fsmonitor'), h.ran().join(', '));
+      rmSync(h.log, { force: true });
+    } finally {
+      writeFileSync(join(adminDir, 'commondir'), commondir);
+    }
   });
 
   describe('controls: the same git, unhardened, runs each program', () => {
@@ -181,29 +247,31 @@ describe('server-side git runs nothing the repository names', () => {
       }
       assert.ok(h.ran().includes(name), `${name} did not run: the fixture does not test it (ran: ${h.ran().join(', ')})`);
     };
+    /** Plain git without the process filter, which fails every file it sees (a racy blob.dat under load would stop the command early). */
+    const ctl = (cwd: string, ...args: string[]) => h.plainGit(cwd, '-c', 'filter.p.process=', ...args);
     let wt: string;
     before(async () => {
       wt = (await newJob('control')).wt;
       agentWork(wt, 'control');
     });
     after(() => rmSync(h.log, { force: true }));
-    it('fsmonitor (status)', () => expectRan('fsmonitor', () => h.plainGit(wt, 'status', '--porcelain')));
+    it('fsmonitor (status)', () => expectRan('fsmonitor', () => ctl(wt, 'status', '--porcelain')));
     it('post-index-change and the clean filters (add)', () => {
       expectRan('filter-process', () => h.plainGit(wt, 'add', '--', 'blob.dat'));
-      expectRan('hook:post-index-change', () => h.plainGit(wt, 'add', '--', 'shared.txt'));
+      expectRan('hook:post-index-change', () => ctl(wt, 'add', '--', 'shared.txt'));
       expectRan('filter-clean', () => {
         writeFileSync(join(wt, 'shared.txt'), 'again\n');
-        h.plainGit(wt, 'add', '--', 'shared.txt');
+        ctl(wt, 'add', '--', 'shared.txt');
       });
     });
-    it("the agent's pre-commit (commit)", () => expectRan('hook:pre-commit', () => h.plainGit(wt, 'commit', '-qm', 'c')));
+    it("the agent's pre-commit (commit)", () => expectRan('hook:pre-commit', () => ctl(wt, 'commit', '-qm', 'c')));
     it('the external diff, the diff driver command and the textconv (diff)', () => {
       writeFileSync(join(wt, 'other.md'), 'other\n');
       h.userGit(wt, 'add', 'other.md');
       h.userGit(wt, 'commit', '-qm', 'other', '--no-verify');
-      expectRan('diff-external', () => h.plainGit(wt, 'diff', 'main', 'HEAD', '--', 'other.md'));
-      expectRan('diff-command', () => h.plainGit(wt, 'diff', 'main', 'HEAD', '--', 'shared.txt'));
-      expectRan('textconv', () => h.plainGit(wt, 'diff', '--no-ext-diff', 'main', 'HEAD', '--', 'shared.txt'));
+      expectRan('diff-external', () => ctl(wt, 'diff', 'main', 'HEAD', '--', 'other.md'));
+      expectRan('diff-command', () => ctl(wt, 'diff', 'main', 'HEAD', '--', 'shared.txt'));
+      expectRan('textconv', () => ctl(wt, 'diff', '--no-ext-diff', 'main', 'HEAD', '--', 'shared.txt'));
     });
     it('the merge driver (merge-tree)', () => {
       // Both sides change shared.txt since main: a content merge, for which git calls the driver.
@@ -211,19 +279,20 @@ describe('server-side git runs nothing the repository names', () => {
       h.userGit(wt, 'checkout', '-q', '-b', 'control-theirs', 'main');
       writeFileSync(join(wt, 'shared.txt'), 'one theirs\ntwo\nthree\nfour co\nfive\n');
       h.userGit(wt, 'commit', '-qam', 'theirs', '--no-verify');
-      expectRan('merge-driver', () => h.plainGit(wt, 'merge-tree', '--write-tree', ours, 'HEAD'));
+      expectRan('merge-driver', () => ctl(wt, 'merge-tree', '--write-tree', ours, 'HEAD'));
     });
     it('the smudge filter and post-checkout (checkout)', () => {
       rmSync(join(wt, 'shared.txt'));
-      expectRan('filter-smudge', () => h.plainGit(wt, 'checkout', '--', 'shared.txt'));
-      expectRan('hook:post-checkout', () => h.plainGit(wt, 'checkout', '-q', '-b', 'control-2'));
+      expectRan('filter-smudge', () => ctl(wt, 'checkout', '--', 'shared.txt'));
+      // The process filter off: it fails every file, and a racy blob.dat would stop the checkout before its hook.
+      expectRan('hook:post-checkout', () => ctl(wt, 'checkout', '-q', '-b', 'control-2'));
     });
-    it('the ssh command (push over ssh)', () => expectRan('ssh-command', () => h.plainGit(h.repo, 'push', 'sshremote', 'main')));
+    it('the ssh command (push over ssh)', () => expectRan('ssh-command', () => ctl(h.repo, 'push', 'sshremote', 'main')));
     it("the nested repository's fsmonitor (status)", () =>
       // The process filter off: it fails every file, and status would stop before the submodule.
-      expectRan('nested-fsmonitor', () => h.plainGit(jobs.find((p) => p.endsWith('nested'))!, '-c', 'filter.p.process=', 'status', '--porcelain')));
+      expectRan('nested-fsmonitor', () => ctl(jobs.find((p) => p.endsWith('nested'))!, 'status', '--porcelain')));
     it('every hook of the fixture is executable and logs', () => {
-      for (const hook of HOOKS) expectRan(`hook:${hook}`, () => h.plainGit(h.repo, 'hook', 'run', hook));
+      for (const hook of HOOKS) expectRan(`hook:${hook}`, () => ctl(h.repo, 'hook', 'run', hook));
     });
   });
 });

@@ -63,6 +63,34 @@ describe('worktree hygiene', () => {
     assert.notEqual(git(repo, 'branch', '--list', 'codeplane/orphan'), '', 'branches are reported, never deleted');
   });
 
+  it('a repository whose .git is gone is not reconciled: the enclosing repository\'s job worktrees are not taken for its own', async (t) => {
+    const outer = realpathSync(makeRepo('cpl-hyg-outer-'));
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'cpl-wtroot-')));
+    const quarantine = join(realpathSync(mkdtempSync(join(tmpdir(), 'cpl-home-'))), 'quarantine');
+    t.after(() => {
+      rmSync(outer, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
+      rmSync(dirname(quarantine), { recursive: true, force: true });
+    });
+    // The outer repository's job, in progress, under the worktrees root.
+    const outerJob = worktreePathFor(root, outer, basename(outer), 'job-outer');
+    git(outer, 'worktree', 'add', '-q', '-b', 'codeplane/outer', outerJob, 'main');
+    writeFileSync(join(outerJob, 'agent-work.txt'), 'the outer job\'s uncommitted work');
+    // A repository registered inside it, whose .git the user deleted.
+    const inner = join(outer, 'inner');
+    mkdirSync(inner);
+    git(inner, 'init', '-q', '-b', 'main');
+    git(inner, 'commit', '-q', '--allow-empty', '-m', 'init');
+    rmSync(join(inner, '.git'), { recursive: true, force: true });
+
+    const report = await reconcileWorktrees({ repoPath: inner, worktreesRoot: root, knownWorktreePaths: [], quarantineRoot: quarantine });
+    assert.deepEqual(report.quarantined, []);
+    assert.equal(report.errors.length, 1);
+    assert.match(report.errors[0]!.message, /repository is gone/);
+    assert.equal(readFileSync(join(outerJob, 'agent-work.txt'), 'utf8'), 'the outer job\'s uncommitted work', 'the other repository\'s job worktree stays where it is');
+    assert.match(git(outer, 'worktree', 'list'), /job-outer/);
+  });
+
   it('leaves an unknown worktree in place, listed, when the quarantine is on another filesystem', async (t) => {
     const repo = realpathSync(makeRepo('cpl-hyg-'));
     const root = realpathSync(mkdtempSync(join(tmpdir(), 'cpl-wtroot-')));

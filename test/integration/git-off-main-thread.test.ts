@@ -57,7 +57,7 @@ describe('git off the main thread', () => {
     writeFileSync(join(wt, 'new.txt'), 'new\n');
     let files: string[] = [];
     const spawned = await mainThreadSpawns(async () => {
-      files = (await computeDiff({ worktreePath: wt, baseRef: 'main', pool })).files.map((f) => f.path).sort();
+      files = (await computeDiff({ repoPath: repo, worktreePath: wt, baseRef: 'main', pool })).files.map((f) => f.path).sort();
     });
     assert.deepEqual(files, ['a.txt', 'new.txt'], 'the diff is complete');
     assert.deepEqual(spawned, []);

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Approval, Job } from '../../api/contract.ts';
 import { startMockAnthropic, toolResultsOf, type MockAnthropic } from '../fixtures/mock-anthropic.mjs';
 import { git, makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient } from '../helpers/sse-client.ts';
+import { bundledClaude, hasEnvMarker, leftovers, pgrep, realClaudeEnv } from '../helpers/real-claude.ts';
 
 /**
  * The real-CLI tier for Claude: the REAL bundled `claude` binary, driven by CodePlane's real
@@ -17,62 +16,6 @@ import { SseClient } from '../helpers/sse-client.ts';
  * (ANTHROPIC_BASE_URL). The mock asks for the Write tool; CodePlane asks us; we approve; the
  * real CLI writes the file in the job's worktree. No network is used.
  */
-
-/** The platform binary the Agent SDK would use (the same candidates, in the same order). */
-function bundledClaude(): string | undefined {
-  const require = createRequire(import.meta.url);
-  const base = `@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}`;
-  const exe = process.platform === 'win32' ? 'claude.exe' : 'claude';
-  for (const pkg of process.platform === 'linux' ? [base, `${base}-musl`] : [base]) {
-    try {
-      const path = join(dirname(require.resolve(`${pkg}/package.json`)), exe);
-      if (existsSync(path)) return path;
-    } catch {
-      // not installed
-    }
-  }
-  return undefined;
-}
-
-/** PIDs of running processes whose command line contains `needle` (what `pgrep -f` does; /proc where there is one). */
-function pgrep(needle: string): Set<number> {
-  if (existsSync('/proc/self/cmdline')) {
-    const pids = new Set<number>();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) pids.add(Number(name));
-      } catch {
-        // exited meanwhile
-      }
-    }
-    return pids;
-  }
-  try {
-    return new Set(execFileSync('pgrep', ['-f', needle], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number));
-  } catch {
-    return new Set(); // exit 1: none
-  }
-}
-
-/** Whether `pid` runs with `marker` in its environment; unknown (no /proc) counts as ours. */
-function hasEnvMarker(pid: number, marker: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker);
-  } catch {
-    return !existsSync('/proc'); // gone already on Linux; unknown elsewhere
-  }
-}
-
-/** New `binary` processes started by this test (marked by env) that are still alive after `ms`. */
-async function leftovers(binary: string, before: Set<number>, marker: string, ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const alive = [...pgrep(binary)].filter((pid) => !before.has(pid) && pid !== process.pid && hasEnvMarker(pid, marker));
-    if (alive.length === 0 || Date.now() > deadline) return alive;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const CLAUDE = bundledClaude();
 
@@ -106,24 +49,7 @@ test('the real claude CLI runs a job through CodePlane against a mock Anthropic 
   server = await startServerProcess({
     cwd: repo,
     home,
-    env: {
-      CODEPLANE_CLAUDE_PATH: '', // '' = unset: the SDK's bundled binary
-      ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: 'test-key',
-      // No connectivity probe (HEAD /api/hello), telemetry, error reporting, update checks.
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      DISABLE_AUTOUPDATER: '1',
-      DISABLE_TELEMETRY: '1',
-      DISABLE_ERROR_REPORTING: '1',
-      HOME: home,
-      CLAUDE_CONFIG_DIR: join(home, '.claude'),
-      // Whatever the developer's shell has must not redirect or re-authenticate the CLI.
-      ANTHROPIC_AUTH_TOKEN: undefined,
-      ANTHROPIC_MODEL: undefined,
-      CLAUDE_CODE_USE_BEDROCK: undefined,
-      CLAUDE_CODE_USE_VERTEX: undefined,
-      CLAUDE_CODE_OAUTH_TOKEN: undefined,
-    },
+    env: realClaudeEnv(home, mock.url),
   });
 
   const serverUp = Date.now();

@@ -118,6 +118,10 @@ describe('issue 13: refs and HEAD checked after every turn (sandbox off, full_au
     assert.equal(rev(repo, 'other'), other);
     assert.equal(rev(repo, job.branch), mine, "the job's branch still has its commit");
 
+    // In the snapshot the job page opens with.
+    const snap = (await api<{ alarms: { changes: ContainmentChange[] }[] }>(server.url, 'GET', `/api/jobs/${job.id}/snapshot`)).body;
+    assert.deepEqual(snap.alarms.map((a) => a.changes.length), [4, 1, 1]);
+
     // In the transcript (REST), so it is read wherever the transcript is.
     const transcript = (await api<TranscriptEntry[]>(server.url, 'GET', `/api/jobs/${job.id}/transcript`)).body;
     const lines = transcript.filter((t) => t.role === 'system' && (t.text ?? '').startsWith('Containment alarm:'));

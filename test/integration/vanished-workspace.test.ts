@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
-import { git } from '../helpers/git-repo.ts';
+import { git, makeRepo } from '../helpers/git-repo.ts';
 import { waitFor, workerPids } from '../helpers/processes.ts';
 import { ScenarioServer, STEP_MS } from '../helpers/scenario-server.ts';
-import { api } from '../helpers/server-process.ts';
+import { api, startServerProcess } from '../helpers/server-process.ts';
+import { SseClient } from '../helpers/sse-client.ts';
 
 type ErrorBody = { error: { code: string; message: string } };
 
@@ -152,3 +153,80 @@ describe('a repository or worktree that vanished under a job', () => {
     }
   });
 });
+
+describe('a repository deleted while the server was down', () => {
+  it('the job it ran is not restarted at the next start: it fails naming the repository, and discard removes the leftover', async () => {
+    const repo = makeRepo('cpl-vanish-down-');
+    const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
+    let server = await startServerProcess({ cwd: tmpdir(), home });
+    try {
+      assert.equal((await api(server.url, 'POST', '/api/repos', { path: repo })).status, 201);
+      const sse = await SseClient.open(`${server.url}/api/events`);
+      const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: '[[slow 2000]]', permissionMode: 'full_auto' });
+      await sse.waitFor((e) => e.data['jobId'] === job.id && e.event === 'transcript_update' && (e.data['entry'] as { role: string }).role === 'agent_delta', STEP_MS, 'the agent streaming');
+      sse.close();
+      // The server and the job's worker die (a power cut); the user deletes the repository meanwhile.
+      const died = new Promise((r) => server.child.once('exit', r));
+      server.child.kill('SIGKILL');
+      await died;
+      for (const pid of workerPids(job.id)) process.kill(pid, 'SIGKILL');
+      await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker gone');
+      rmSync(repo, { recursive: true, force: true });
+
+      server = await startServerProcess({ cwd: tmpdir(), home });
+      const until = Date.now() + STEP_MS;
+      let after = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body;
+      while (after.state === 'running' && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body;
+      }
+      assert.equal(after.state, 'failed');
+      assert.match(after.failureReason ?? '', /^CodePlane .*; REPO_MISSING: the repository .* was deleted or moved/);
+      assert.deepEqual(workerPids(job.id), [], 'no worker was started in the vanished workspace');
+      const res = await api<{ resolution: string }>(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      await waitFor(() => !existsSync(job.worktreePath), STEP_MS, 'the leftover worktree removed');
+      assert.deepEqual(errorLines(home), []);
+    } finally {
+      await server.stop();
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a repository that lost its .git while its job was queued', () => {
+  it('the job fails with REPO_MISSING when it comes to start, and nothing is created in the repository around it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cpl-home-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ maxConcurrentJobs: 1 }));
+    const busy = makeRepo('cpl-vanish-busy-');
+    const outer = makeRepo('cpl-vanish-outer-');
+    const inner = join(outer, 'inner');
+    mkdirSync(inner);
+    git(inner, 'init', '-q', '-b', 'main');
+    git(inner, 'commit', '-q', '--allow-empty', '-m', 'init');
+    const server = await startServerProcess({ cwd: tmpdir(), home });
+    try {
+      for (const path of [busy, inner]) assert.equal((await api(server.url, 'POST', '/api/repos', { path })).status, 201);
+      const sse = await SseClient.open(`${server.url}/api/events`);
+      const { body: first } = await api<Job>(server.url, 'POST', '/api/jobs', { repo: busy, agent: 'claude', prompt: '[[slow 2000]]', permissionMode: 'full_auto' });
+      await sse.waitFor((e) => e.data['jobId'] === first.id && e.event === 'job_state_changed' && e.data['to'] === 'running', STEP_MS, 'the first job running');
+      const { body: queued } = await api<Job>(server.url, 'POST', '/api/jobs', { repo: inner, agent: 'claude', prompt: 'hello', permissionMode: 'full_auto' });
+      assert.equal(queued.state, 'queued');
+      rmSync(join(inner, '.git'), { recursive: true, force: true }); // git would now find `outer` from `inner`
+      assert.equal((await api(server.url, 'POST', `/api/jobs/${first.id}/cancel`)).status, 200);
+
+      const failed = await sse.waitFor((e) => e.data['jobId'] === queued.id && e.event === 'job_state_changed' && e.data['to'] === 'failed', STEP_MS, 'the queued job failed');
+      sse.close();
+      assert.match(String(failed.data['reason']), /^REPO_MISSING: the repository .*inner was deleted or moved before the job started/);
+      assert.equal(git(outer, 'branch', '--list', 'codeplane/*'), '', 'no job branch in the enclosing repository');
+      assert.equal(git(outer, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1, 'no worktree added to the enclosing repository');
+      assert.ok(!existsSync(queued.worktreePath));
+      assert.deepEqual(errorLines(home), []);
+    } finally {
+      await server.stop();
+      for (const d of [busy, outer, home]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+

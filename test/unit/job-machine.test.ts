@@ -122,15 +122,28 @@ const table: Row[] = [
   ignored('review', { type: 'AGENT.TURN_COMPLETED' }),
   ok('review', { type: 'DIFF.UPDATED', stats: { files: 1, additions: 2, deletions: 0 }, files: [] }, 'review', ['diff_update']),
   ok('running', { type: 'DIFF.UPDATED', stats: { files: 1, additions: 2, deletions: 0 }, files: [] }, 'running', ['diff_update']),
-  ok('running', { type: 'RECOVERED', reason: 'worker restarted' }, 'running', ['transcript_update']),
-  ok('waiting_for_approval', { type: 'RECOVERED', reason: 'worker restarted' }, 'running', [
+  ok('running', { type: 'RECOVERED', reason: 'worker restarted', kind: 'crash' }, 'running', ['transcript_update', 'job_restarted']),
+  ok('waiting_for_approval', { type: 'RECOVERED', reason: 'worker restarted', kind: 'crash' }, 'running', [
     'transcript_update',
+    'job_restarted',
     'approval_resolved',
     'approval_resolved',
     'job_state_changed:waiting_for_approval>running',
   ], ['a1', 'a2']),
-  ok('review', { type: 'RECOVERED', reason: 'server restarted' }, 'review', ['transcript_update']),
-  ignored('failed', { type: 'RECOVERED', reason: 'x' }),
+  // Held across the restart: still waiting, nothing withdrawn but what is not held.
+  ok('waiting_for_approval', { type: 'RECOVERED', reason: 'server stopped', kind: 'graceful_stop', heldApprovals: ['a1', 'a2'] }, 'waiting_for_approval', [
+    'transcript_update',
+    'job_restarted',
+  ], ['a1', 'a2']),
+  ok('waiting_for_approval', { type: 'RECOVERED', reason: 'server stopped', kind: 'lost', heldApprovals: ['a2'] }, 'waiting_for_approval', [
+    'transcript_update',
+    'job_restarted',
+    'approval_resolved',
+  ], ['a1', 'a2']),
+  ok('review', { type: 'RECOVERED', reason: 'server restarted', kind: 'graceful_stop' }, 'review', ['transcript_update', 'job_restarted']),
+  ignored('failed', { type: 'RECOVERED', reason: 'x', kind: 'crash' }),
+  ok('waiting_for_approval', { type: 'RESTART_NOTED', reason: 'cpl restart', kind: 'restart' }, 'waiting_for_approval', ['transcript_update', 'job_restarted'], ['a1']),
+  ok('running', { type: 'RESTART_NOTED', reason: 'cpl restart', kind: 'restart' }, 'running', ['transcript_update', 'job_restarted']),
   ignored('completed', { type: 'DIFF.UPDATED', stats: { files: 1, additions: 2, deletions: 0 }, files: [] }),
   ok('failed', { type: 'RESUME' }, 'preparing', ['job_state_changed:failed>preparing']),
   ok('canceled', { type: 'RESUME' }, 'preparing', ['job_state_changed:canceled>preparing']),
@@ -200,6 +213,18 @@ describe('job statechart details', () => {
     assert.equal(emittedOf(actions).length, 0);
   });
 
+  it('held approvals stay pending across a restart, and answering the last one resumes running', () => {
+    const { next, emitted } = run('waiting_for_approval', ['a1', 'a2'], { type: 'RECOVERED', reason: 'stopped', kind: 'graceful_stop', heldApprovals: ['a2', 'a3'] });
+    assert.deepEqual(next.context.pendingApprovals, ['a2', 'a3'], 'what is held, including one only the store knew');
+    assert.deepEqual(emitted[1], { type: 'job_restarted', kind: 'graceful_stop', reason: 'stopped', heldApprovals: ['a2', 'a3'] });
+    assert.deepEqual(emitted[2], { type: 'approval_resolved', approvalId: 'a1', resolution: 'rejected', note: 'withdrawn: the agent that asked is gone' });
+    const [one] = transition(jobMachine, next, { type: 'APPROVAL_DECIDED', approvalId: 'a2', resolution: 'approved' });
+    assert.equal(jobStateOf(one), 'waiting_for_approval');
+    const [two, actions] = transition(jobMachine, one, { type: 'APPROVAL_DECIDED', approvalId: 'a3', resolution: 'rejected', note: 'no' });
+    assert.equal(jobStateOf(two), 'running');
+    assert.deepEqual(emittedOf(actions).map(label), ['approval_resolved', 'job_state_changed:waiting_for_approval>running']);
+  });
+
   it('follow-up text is the operator entry', () => {
     const { emitted } = run('review', [], { type: 'FOLLOW_UP', content: 'add tests' });
     assert.deepEqual(emitted[0], { type: 'transcript_update', entry: { role: 'operator', text: 'add tests' } });
@@ -219,5 +244,19 @@ describe('snapshotAt (supervisor-side transitions for jobs without a worker)', (
   it('resolves a review job and completes it', () => {
     const [next] = transition(jobMachine, snapshotAt('review', { jobId: 'j', pendingApprovals: [] }), { type: 'RESOLVE', resolution: 'discarded' });
     assert.equal(jobStateOf(next), 'completed');
+  });
+});
+
+describe('superviseTransition (a job without a worker)', () => {
+  it('a job failed or canceled while waiting for approval withdraws its open approvals: none is left pending', async () => {
+    const { superviseTransition } = await import('../../supervisor/jobs/job-commands.ts');
+    const job = { id: 'j1', state: 'waiting_for_approval' as const, lastSeq: 7, pendingApprovals: ['a1', 'a2'] };
+    for (const event of [{ type: 'WORKER_LOST', reason: 'gave up' }, { type: 'CANCEL' }] as const) {
+      const r = superviseTransition(job, event, '2026-12-02T00:00:00.000Z');
+      assert.ok(r);
+      const resolved = r.events.filter((e) => e.event.type === 'approval_resolved').map((e) => e.event);
+      assert.deepEqual(resolved.map((e) => (e.type === 'approval_resolved' ? [e.approvalId, e.resolution] : [])), [['a1', 'rejected'], ['a2', 'rejected']], event.type);
+      assert.deepEqual(r.events.map((e) => e.seq), r.events.map((_, i) => 8 + i), 'numbered after the last stored seq');
+    }
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { consoleLine, createRootLogger } from '../../supervisor/log.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 describe('logging', () => {
   it('writes JSON lines with a child per job and redacts secrets', async () => {
@@ -11,7 +12,8 @@ describe('logging', () => {
     const root = createRootLogger(dir, 'info');
     root.child({ jobId: 'j123' }).info({ password: 'hunter2', token: 'tok', headers: { cookie: 'sid=1' }, fine: 'kept' }, 'hello');
     root.flush();
-    await new Promise((r) => setTimeout(r, 100));
+    // The destination writes asynchronously: wait for the line itself.
+    await waitFor(() => readFileSync(join(dir, 'codeplane.log'), { encoding: 'utf8', flag: 'a+' }).includes('"msg":"hello"'), 5000, 'the log line written');
     const lines = readFileSync(join(dir, 'codeplane.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const line = lines.find((l) => l['msg'] === 'hello')!;
     assert.equal(line['jobId'], 'j123');

@@ -10,18 +10,26 @@ export type { AgentInfo, AgentModel as ModelInfo, DiffFile, DiffHunk, DiffLine, 
 /** One SSE frame as the UI sees it: the domain event plus its envelope. */
 export type WireEvent = DomainEvent & { jobId: string; ts: string; seq: number; id: number };
 
-export const EVENT_TYPES: readonly DomainEvent['type'][] = [
-  'job_created',
-  'job_state_changed',
-  'transcript_update',
-  'approval_requested',
-  'approval_resolved',
-  'log_line',
-  'diff_update',
-  'telemetry',
-  'job_resolved',
-  'session_started',
-];
+/**
+ * Every event type the UI listens for (an EventSource only delivers the named events it
+ * listens to). A record over the union, so a new event type that is not added here fails
+ * the type check instead of never reaching the page.
+ */
+const LISTENED: Record<DomainEvent['type'], true> = {
+  job_created: true,
+  job_state_changed: true,
+  transcript_update: true,
+  approval_requested: true,
+  approval_resolved: true,
+  log_line: true,
+  diff_update: true,
+  telemetry: true,
+  job_resolved: true,
+  session_started: true,
+  containment_alarm: true,
+  job_restarted: true,
+};
+export const EVENT_TYPES = Object.keys(LISTENED) as readonly DomainEvent['type'][];
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected ${JSON.stringify(x)}`);

@@ -4,6 +4,7 @@ import { jobPath, type JobTab } from '../router.ts';
 import { Composer } from './Composer.tsx';
 import { DiffView } from './DiffView.tsx';
 import { JobHeader } from './JobHeader.tsx';
+import { ContainmentAlarms } from './ContainmentAlarms.tsx';
 import { LogsView } from './LogsView.tsx';
 import { ResolvePanel } from './ResolvePanel.tsx';
 import { TerminalView } from './TerminalView.tsx';
@@ -39,6 +40,7 @@ export function JobPage({ id, tab }: { id: string; tab: JobTab }) {
   return (
     <div class="job-page" data-job-id={job.id} data-state={job.state}>
       <JobHeader model={model} job={job} />
+      <ContainmentAlarms alarms={model.alarms.value} />
       <ResolvePanel model={model} job={job} />
       <nav class="tabs" aria-label="Job views">
         <a href={jobPath(id)} class="tab" aria-current={active === 'transcript' ? 'page' : undefined}>

@@ -1,5 +1,5 @@
 import { batch, computed, signal } from '@preact/signals';
-import type { Approval, ContainmentChange, Job } from '../../../api/contract.ts';
+import type { Approval, ContainmentAlarmView, Job } from '../../../api/contract.ts';
 import { api, errorText } from '../api.ts';
 import { assertNever, type LogLine, type WireEvent } from '../types.ts';
 import { answered } from './approval-actions.ts';
@@ -20,8 +20,8 @@ export class JobModel {
   readonly diffStats = signal<{ files: number; additions: number; deletions: number } | null>(null);
   /** Bumped by every diff_update: the diff view refetches when it changes. */
   readonly diffVersion = signal(0);
-  /** Containment alarms raised while this page is open (the transcript keeps every one as a system line). */
-  readonly alarms = signal<{ seq: number; ts: string; message: string; changes: ContainmentChange[] }[]>([]);
+  /** The job's containment alarms: from the snapshot, then live. */
+  readonly alarms = signal<ContainmentAlarmView[]>([]);
   readonly busy = signal<string | null>(null);
   readonly actionError = signal<string | null>(null);
   readonly diff: DiffModel;
@@ -51,6 +51,7 @@ export class JobModel {
         this.transcript = t;
         this.approvals.value = new Map([...all, ...snap.pendingApprovals].map((a) => [a.id, a]));
         this.diffStats.value = snap.diff;
+        this.alarms.value = snap.alarms ?? [];
         this.job.value = snap.job;
       });
       this.stream = new EventStream({ path: `/api/events?jobId=${encodeURIComponent(this.id)}`, lastEventId: snap.lastEventId, onEvent: (e) => this.fold(e) });
@@ -124,6 +125,7 @@ export class JobModel {
         this.alarms.value = [...this.alarms.value, { seq: e.seq, ts: e.ts, message: e.message, changes: e.changes }];
         return;
       case 'job_created':
+      case 'job_restarted': // its transcript line (a system entry, emitted with it) is what the page shows
         return;
       default:
         assertNever(e);

@@ -112,6 +112,7 @@ export function foldDashboard(e: WireEvent): void {
     case 'telemetry':
     case 'log_line':
     case 'containment_alarm':
+    case 'job_restarted':
       return;
     default:
       assertNever(e);
