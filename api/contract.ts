@@ -170,6 +170,8 @@ export interface ContainmentAlarmView {
   seq: number;
   ts: string;
   message: string;
+  /** Changes not listed in `changes` (an alarm lists at most 100). */
+  omitted?: number;
   changes: ContainmentChange[];
 }
 

@@ -128,7 +128,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
           transcript,
           pendingApprovals,
           diff: d.review.summary(id),
-          alarms: eventsRepo.ofType(db, id, 'containment_alarm', 50).flatMap((e) => (e.event.type === 'containment_alarm' ? [{ seq: e.seq, ts: e.ts, message: e.event.message, changes: e.event.changes }] : [])),
+          alarms: eventsRepo.ofType(db, id, 'containment_alarm', 50).flatMap((e) => (e.event.type === 'containment_alarm' ? [{ seq: e.seq, ts: e.ts, message: e.event.message, changes: e.event.changes, ...(e.event.omitted ? { omitted: e.event.omitted } : {}) }] : [])),
           lastEventId: d.eventLog.lastEventId(),
           ...(streaming ? { streaming } : {}),
         };

@@ -112,7 +112,7 @@ export class JobRunner {
       case 'resume':
         return this.send(msg.type, msg.instruction === undefined ? { type: 'RESUME' } : { type: 'RESUME', instruction: msg.instruction });
       case 'publish_alarm':
-        return this.send(msg.type, { type: 'GUARD.ALARM', message: msg.message, changes: msg.changes });
+        return this.send(msg.type, { type: 'GUARD.ALARM', alarm: msg.alarm });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'restarted':
