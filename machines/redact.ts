@@ -75,7 +75,9 @@ export const MIN_SECRET_LENGTH = 8;
 export function secretValuesFrom(env: Env): { name: string; value: string }[] {
   const out = new Map<string, string>();
   const add = (name: string, value: unknown) => {
-    if (typeof value === 'string' && value.trim().length >= MIN_SECRET_LENGTH && !out.has(value)) out.set(value, name);
+    // Trimmed: a value read from a file often ends in a newline that the text it leaks into does not have.
+    const v = typeof value === 'string' ? value.trim() : '';
+    if (v.length >= MIN_SECRET_LENGTH && !out.has(v)) out.set(v, name);
   };
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;

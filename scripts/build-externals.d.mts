@@ -4,3 +4,4 @@ export interface MetafileImports {
   inputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[] }>;
 }
 export declare function externalProblems(metafile: MetafileImports, dependencies: Record<string, string> | undefined): string[];
+export declare function unusedDependencies(metafile: MetafileImports, dependencies: Record<string, string> | undefined): string[];

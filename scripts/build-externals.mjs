@@ -32,3 +32,17 @@ export function externalProblems(metafile, dependencies) {
   }
   return problems;
 }
+
+/**
+ * The `dependencies` no output module imports (bundled or external): an install would download
+ * and build them for nothing. Test-only packages belong in devDependencies.
+ */
+export function unusedDependencies(metafile, dependencies) {
+  const used = new Set();
+  for (const [input, info] of Object.entries(metafile.inputs)) {
+    const bundled = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (bundled) used.add(bundled[1]);
+    for (const imp of info.imports) if (imp.external) used.add(packageName(imp.path));
+  }
+  return Object.keys(dependencies ?? {}).filter((name) => !used.has(name));
+}

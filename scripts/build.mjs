@@ -12,13 +12,14 @@
 // modules such as better-sqlite3 and node-pty must be; the agent SDKs find their CLI binaries
 // next to their own files; piscina and pino start threads from their own files), except the few
 // in BUNDLED. The build fails if the output imports a package that is not in package.json
-// `dependencies`, so dev tooling can never be needed at run time.
+// `dependencies` (so dev tooling can never be needed at run time), or if a dependency is imported
+// by nothing in the output (so an install downloads and builds only what runs).
 //
 //   node scripts/build.mjs [--server-only | --ui-only]
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { externalProblems, packageName } from './build-externals.mjs';
+import { externalProblems, packageName, unusedDependencies } from './build-externals.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -72,6 +73,8 @@ async function buildServer() {
   });
   const problems = externalProblems(result.metafile, pkg.dependencies);
   if (problems.length) throw new Error(`the build would need packages the install does not have:\n  ${problems.join('\n  ')}`);
+  const unused = unusedDependencies(result.metafile, pkg.dependencies);
+  if (unused.length) throw new Error(`dependencies nothing in the package imports (move them to devDependencies, or remove them): ${unused.join(', ')}`);
   const cli = join(dist, 'cpl.js');
   writeFileSync(cli, `#!/usr/bin/env node\n${readFileSync(cli, 'utf8')}`);
   chmodSync(cli, 0o755);

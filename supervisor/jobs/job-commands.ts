@@ -13,11 +13,12 @@ import { jobMachine } from '../../machines/job.machine.ts';
  * Returns the numbered events to append, or `undefined` if the machine refuses.
  */
 export function superviseTransition(
-  job: { id: string; state: JobState; lastSeq: number; agentSessionId?: string },
+  job: { id: string; state: JobState; lastSeq: number; agentSessionId?: string; pendingApprovals?: string[] },
   event: JobMachineEvent,
   now: string,
 ): { to: JobState; events: SequencedEvent[] } | undefined {
-  const snap = snapshotAt(job.state, { jobId: job.id, pendingApprovals: [], ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) });
+  // The open approvals: a job that leaves its active states (failed, canceled) withdraws them, so none dangles.
+  const snap = snapshotAt(job.state, { jobId: job.id, pendingApprovals: job.pendingApprovals ?? [], ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) });
   if (!snap.can(event)) return undefined;
   const [next, actions] = transition(jobMachine, snap, event);
   const drafts = actions

@@ -111,9 +111,9 @@ export class JobSupervisor {
     this.deps.log.error({ jobId, changes: alarm.changes }, alarm.message);
     const job = jobsRepo.getJob(this.deps.db, jobId);
     if (job && isTerminal(job.state)) await this.workerGone(jobId).catch(() => undefined);
-    if (this.worker(jobId)?.send({ type: 'publish_alarm', message: alarm.message, changes: alarm.changes })) return;
+    if (this.worker(jobId)?.send({ type: 'publish_alarm', alarm })) return;
     try {
-      this.applyWithoutWorker(jobId, { type: 'GUARD.ALARM', message: alarm.message, changes: alarm.changes });
+      this.applyWithoutWorker(jobId, { type: 'GUARD.ALARM', alarm });
     } catch (e) {
       this.deps.log.error({ jobId, err: e }, 'could not record the containment alarm on the job');
     }
@@ -145,7 +145,8 @@ export class JobSupervisor {
   /** A supervisor-side transition (no live worker): appended like any worker event. */
   applyWithoutWorker(jobId: string, event: JobMachineEvent): Job {
     const job = this.mustGet(jobId);
-    const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
+    const pendingApprovals = job.state === 'waiting_for_approval' ? approvalsRepo.listApprovals(this.deps.db, { state: 'pending', jobId }).map((a) => a.id) : [];
+    const r = superviseTransition({ id: job.id, state: job.state, lastSeq: jobsRepo.getLastSeq(this.deps.db, jobId), pendingApprovals, ...(job.agentSessionId ? { agentSessionId: job.agentSessionId } : {}) }, event, new Date().toISOString());
     if (!r) throw conflict('INVALID_STATE', `cannot ${event.type.toLowerCase()} a job that is ${job.state}`);
     this.deps.eventLog.append(jobId, r.events);
     this.noticeTurnEnds(jobId, r.events);

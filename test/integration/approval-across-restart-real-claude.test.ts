@@ -4,13 +4,14 @@
  * asks to run a command (tool_use Bash); CodePlane asks us; the server is stopped (cpl down) while
  * the approval waits, which interrupts the CLI's turn; after cpl up the approval is still pending;
  * we approve; the resumed CLI session receives the decision, the model repeats the same tool_use,
- * and it runs without a second approval: the marker file appears.
+ * and it runs without a second approval: the marker file appears. Rejected instead, the note
+ * reaches the model in the resumed conversation and the command never runs.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { Approval, Job } from '../../api/contract.ts';
 import { lastUserMessage, startMockAnthropic, type MockAnthropic, type Reply } from '../fixtures/mock-anthropic.mjs';
 import { cplDown, jobEvents, settled } from '../helpers/approval-restart.ts';
@@ -47,7 +48,10 @@ function script(): (ctx: { body: { tools?: { name: string }[] } | undefined }) =
   };
 }
 
-test('the real claude: an approval pending across cpl down / cpl up, approved afterwards, really runs the command', { timeout: 480_000 }, async (t) => {
+type Answer = { resolution: 'approved' } | { resolution: 'rejected'; note: string };
+
+/** Runs the job to its approval, stops the server with cpl down, starts it again, answers; then checks what must hold for `answer`. */
+async function acrossGracefulStop(t: TestContext, answer: Answer): Promise<void> {
   if (!CLAUDE) {
     t.skip('the Claude Agent SDK platform package is not installed; the real-CLI tier needs it');
     return;
@@ -98,8 +102,8 @@ test('the real claude: an approval pending across cpl down / cpl up, approved af
   assert.equal((await api<Job>(second.url, 'GET', `/api/jobs/${job.id}`)).body.state, 'waiting_for_approval');
 
   const live = await SseClient.open(`${second.url}/api/events?jobId=${job.id}`);
-  const answer = await api<Approval>(second.url, 'POST', `/api/approvals/${approvalId}/resolve`, { resolution: 'approved' });
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  const answered = await api<Approval>(second.url, 'POST', `/api/approvals/${approvalId}/resolve`, answer);
+  assert.equal(answered.status, 200, JSON.stringify(answered.body));
   // Generous: on a saturated machine the resumed CLI's start and three model rounds took over 90 s.
   const end = await live.waitFor(settled(job.id), 240_000, 'review').catch((e: unknown) => {
     throw new Error(`${String(e)}\nmock saw: ${mock!.requests.map((r) => `${r.kind}${r.reply ? `->${r.reply.type}` : ''}`).join('; ')}\n${second.output()}`);
@@ -107,15 +111,28 @@ test('the real claude: an approval pending across cpl down / cpl up, approved af
   live.close();
   assert.equal(end.data['to'], 'review', `${String(end.data['reason'] ?? '')}\n${second.output()}`);
 
-  assert.ok(existsSync(join(job.worktreePath, 'real-claude-marker.txt')), 'the approved command really ran');
   const after = (await api<Job>(second.url, 'GET', `/api/jobs/${job.id}`)).body;
   assert.equal(after.agentSessionId, sessionBefore, 'the same CLI session was resumed');
   const approvals = await api<Approval[]>(second.url, 'GET', `/api/approvals?jobId=${job.id}`);
-  assert.deepEqual(approvals.body.map((a) => [a.id, a.resolution]), [[approvalId, 'approved']], 'no second approval was asked');
+  assert.deepEqual(approvals.body.map((a) => [a.id, a.resolution]), [[approvalId, answer.resolution]], 'no second approval was asked');
   const events = await jobEvents(second.url, job.id, settled(job.id));
   assert.deepEqual(events.filter((e) => e.event === 'job_restarted').map((e) => e.data['kind']), ['graceful_stop']);
-  // The model saw the decision in the resumed conversation and asked for the same call twice in all.
   const bashCalls = mock.requests.filter((r) => r.reply?.type === 'tool_use' && r.reply.name === 'Bash');
-  assert.equal(bashCalls.length, 2, 'asked once before the stop, repeated once after the answer');
+  // The model saw the decision in the resumed conversation (CodePlane's message to the same session).
+  const decision = mock.requests.map((r) => JSON.stringify(r.body?.messages ?? [])).find((m) => m.includes(answer.resolution === 'approved' ? 'APPROVED:' : 'REJECTED:'));
+  assert.ok(decision, 'the decision reached the model');
+  if (answer.resolution === 'approved') {
+    assert.ok(existsSync(join(job.worktreePath, 'real-claude-marker.txt')), 'the approved command really ran');
+    assert.equal(bashCalls.length, 2, 'asked once before the stop, repeated once after the answer');
+  } else {
+    assert.ok(decision.includes(answer.note), "the user's note reached the model");
+    assert.equal(existsSync(join(job.worktreePath, 'real-claude-marker.txt')), false, 'the rejected command never ran');
+    assert.equal(bashCalls.length, 1, 'the model did not ask again');
+  }
   t.diagnostic(`mock saw: ${mock.requests.map((r) => `${r.kind}${r.reply ? `->${r.reply.type}` : ''}`).join('; ')}`);
-});
+}
+
+test('the real claude: an approval pending across cpl down / cpl up, approved afterwards, really runs the command', { timeout: 480_000 }, (t) => acrossGracefulStop(t, { resolution: 'approved' }));
+
+test('the real claude: rejected after cpl down / cpl up, the note reaches the model and the command never runs', { timeout: 480_000 }, (t) =>
+  acrossGracefulStop(t, { resolution: 'rejected', note: 'use the build script instead' }));

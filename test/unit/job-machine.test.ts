@@ -246,3 +246,17 @@ describe('snapshotAt (supervisor-side transitions for jobs without a worker)', (
     assert.equal(jobStateOf(next), 'completed');
   });
 });
+
+describe('superviseTransition (a job without a worker)', () => {
+  it('a job failed or canceled while waiting for approval withdraws its open approvals: none is left pending', async () => {
+    const { superviseTransition } = await import('../../supervisor/jobs/job-commands.ts');
+    const job = { id: 'j1', state: 'waiting_for_approval' as const, lastSeq: 7, pendingApprovals: ['a1', 'a2'] };
+    for (const event of [{ type: 'WORKER_LOST', reason: 'gave up' }, { type: 'CANCEL' }] as const) {
+      const r = superviseTransition(job, event, '2026-12-02T00:00:00.000Z');
+      assert.ok(r);
+      const resolved = r.events.filter((e) => e.event.type === 'approval_resolved').map((e) => e.event);
+      assert.deepEqual(resolved.map((e) => (e.type === 'approval_resolved' ? [e.approvalId, e.resolution] : [])), [['a1', 'rejected'], ['a2', 'rejected']], event.type);
+      assert.deepEqual(r.events.map((e) => e.seq), r.events.map((_, i) => 8 + i), 'numbered after the last stored seq');
+    }
+  });
+});

@@ -117,6 +117,7 @@ describe('redaction: the values of secret environment variables', () => {
     MY_SERVICE_PASSWORD: 'correct horse battery',
     apiKey: 'camel-case-key-3',
     SHORT_SECRET: 'seven77',
+    FILE_TOKEN: '  read-from-a-file-5\n',
     CODEPLANE_COPILOT_PROVIDER: '{"type":"openai","baseUrl":"http://127.0.0.1:1","apiKey":"byok-provider-key-4"}',
     ORDINARY_SETTING: 'ordinary-but-long-value',
   };
@@ -128,6 +129,7 @@ describe('redaction: the values of secret environment variables', () => {
   it('replaces each secret value wherever it occurs, whatever its shape', () => {
     const out = s.text('ANTHROPIC_API_KEY=plain-looking-value-1\ntoken not-token-shaped-2 and "correct horse battery" and camel-case-key-3 and byok-provider-key-4');
     for (const v of ['plain-looking-value-1', 'not-token-shaped-2', 'correct horse battery', 'camel-case-key-3', 'byok-provider-key-4']) assert.equal(out.includes(v), false, v);
+    assert.equal(s.text('cat token.txt: read-from-a-file-5'), 'cat token.txt: [REDACTED:env:FILE_TOKEN]', 'a value with surrounding whitespace is matched trimmed');
     assert.match(out, /\[REDACTED:env:ANTHROPIC_API_KEY\]/);
     assert.match(out, /\[REDACTED:env:CODEPLANE_COPILOT_PROVIDER\]/);
   });

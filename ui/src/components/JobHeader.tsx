@@ -22,6 +22,11 @@ export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
       <div class="job-header-top">
         <a class="back" href="/" aria-label="Back to the dashboard">←</a>
         <h1 class="job-h1" title={job.prompt}>{job.title}</h1>
+        {job.unsandboxed && (
+          <span class="badge unsandboxed" data-testid="unsandboxed" title={'This server runs agents without the operating-system sandbox (config "sandbox": "off"): the agent and what it runs have your full rights.'}>
+            no sandbox
+          </span>
+        )}
         <div class="job-actions">
           {ACTIVE.includes(job.state) && (
             <button type="button" class="btn danger-outline" disabled={!!busy} onClick={() => void model.cancel()} data-action="cancel" title="Cancel the job (x)">
