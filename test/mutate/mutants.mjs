@@ -972,6 +972,22 @@ export const mutants = [
     tests: ['test/unit/build-externals.test.ts'],
   },
   {
+    id: 'package.lazy-claude-sdk',
+    behaviour: 'the idle server does not hold the Claude Agent SDK (loaded on first use: model list, probes)',
+    file: 'supervisor/agents/claude-models.ts',
+    find: "import type { SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';",
+    replace: "import '@anthropic-ai/claude-agent-sdk';\nimport type { SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';",
+    tests: ['test/integration/idle-server-modules.test.ts'],
+  },
+  {
+    id: 'package.lazy-copilot-sdk',
+    behaviour: 'the idle server does not hold the Copilot SDK (loaded on first use: status and model probes)',
+    file: 'supervisor/agents/copilot-probe.ts',
+    find: "import type { CopilotClient } from '@github/copilot-sdk';",
+    replace: "import '@github/copilot-sdk';\nimport type { CopilotClient } from '@github/copilot-sdk';",
+    tests: ['test/integration/idle-server-modules.test.ts'],
+  },
+  {
     id: 'package.externals-dev-exception',
     behaviour: "esbuild is allowed only as the development bundler's dynamic import, never as a static one",
     file: 'scripts/build-externals.mjs',
