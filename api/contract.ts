@@ -59,6 +59,8 @@ export interface Job {
   usage?: Usage;
   /** Disk used by the job's worktree (absent once the worktree is gone or before it exists). */
   diskUsage?: JobDiskUsage;
+  /** Set when this server runs agents WITHOUT the operating-system sandbox (config `sandbox: "off"`). */
+  unsandboxed?: true;
 }
 
 export interface JobDiskUsage {
