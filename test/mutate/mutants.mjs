@@ -1430,6 +1430,22 @@ export const mutants = [
     tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
   {
+    id: 'refguard.recovery-new-baseline',
+    behaviour: 'a worker restarted mid-turn (kill -9) continues the turn against the baseline from before it, so an attack made before the crash is still undone',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: 'this.startTurn(job, start, { continuing: !!plan.snapshot })',
+    replace: 'this.startTurn(job, start)',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
+    id: 'refguard.reattach-not-adopted',
+    behaviour: 'a server restarted mid-turn still checks that turn when it ends (the baseline on disk is adopted)',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: '      this.refGuard.adopt(jobId);',
+    replace: '      void 0;',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
     id: 'refguard.failed-turn-unchecked',
     behaviour: 'a turn that ends in failure is checked too',
     file: 'supervisor/jobs/job-supervisor.ts',
