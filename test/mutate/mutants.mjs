@@ -1134,6 +1134,14 @@ export const mutants = [
     replace: '[A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*',
     tests: ['test/unit/redact.test.ts'],
   },
+  {
+    id: 'redact.delta-linear',
+    behaviour: 'streamed text is held back in linear time (a piece that cannot release anything is appended unscanned)',
+    file: 'workers/event-redaction.ts',
+    find: "if (this.held !== '' && this.held.length + piece.length <= MAX_HELD && !MAY_RELEASE.test(piece)) {",
+    replace: 'if (false) {',
+    tests: ['test/unit/redact.test.ts'],
+  },
   // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
   {
     id: 'share.sse-projection',
