@@ -94,6 +94,9 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     `printf '[core]\\n\\thooksPath = /tmp\\n' >> "$(git rev-parse --git-common-dir)/config"`,
     'mkdir -p ~/.ssh && echo ssh-ed25519 AAAA attacker >> ~/.ssh/authorized_keys',
     `touch ${join(repo, 'user-checkout-file')}`,
+    // Through a symlink in the worktree, and by remounting the read-only bind in a user namespace of its own.
+    `ln -s "$(git rev-parse --git-common-dir)/config" cfg-link && printf '[core]\\n\\tfsmonitor = touch ${m('symlink')}\\n' >> cfg-link`,
+    `unshare -rm sh -c 'c="$(git rev-parse --git-common-dir)"; mount -o remount,rw,bind "$c" && printf "[core]\\n\\tfsmonitor = touch ${m('remount')}\\n" >> "$c/config"'`,
     'cat ~/.ssh/id_rsa',
     'cat ~/.aws/credentials',
     `cat ${join(cplHome, 'secret-probe.txt')}; ls ${cplHome}`,
@@ -132,7 +135,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     }
     const outputs = entries(job.id, 'tool_result').map((r) => r.toolOutput ?? '');
     assert.equal(outputs.length, attacks(m).length + own.length, `${mode}: every attempt ran`);
-    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
+    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor', 'symlink', 'remount']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
     return { job, outputs };
   }
 
