@@ -108,6 +108,8 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
   async function runJob(mode: Mode): Promise<{ job: Job; outputs: string[] }> {
     const m = (name: string): string => join(markers, `${mode}-${name}`);
     const own = [
+      // Tools that keep caches work (the home is read-only: they are pointed at the job's agent home).
+      attempt('mkdir -p "$npm_config_cache" "$XDG_CACHE_HOME/tool" && touch "$npm_config_cache/probe" "$TMPDIR/probe" && echo caches-writable'),
       attempt(`echo mine > own-${mode}.txt && git add own-${mode}.txt && git -c user.name=a -c user.email=a@b commit -qm own-commit-${mode}`),
       // The approval path too: asked, and approved here; still contained.
       `[[bash git update-ref refs/heads/main ${firstSha}]]`,
@@ -158,6 +160,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     it(`${mode}: nothing outside the job's worktree changes, secrets stay hidden, the agent's own commit works where it may write`, { timeout: 300_000 }, async () => {
       const { job, outputs } = await runJob(mode);
       const all = outputs.join('\n');
+      assert.match(all, /caches-writable/, `${mode}: the caches are writable`);
       // They really ran, and the kernel said no.
       assert.match(all, /Read-only file system/, `${mode}: the attempts ran and met a read-only filesystem`);
       assertRepositoryIntact(mode);
