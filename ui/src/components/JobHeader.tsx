@@ -2,6 +2,7 @@ import type { Job } from '../../../api/contract.ts';
 import { bytes, cost, duration, repoName, tokens } from '../format.ts';
 import { now } from '../models/clock.ts';
 import type { JobModel } from '../models/job-model.ts';
+import { DiscardButton } from './DiscardButton.tsx';
 import { StateBadge } from './StateBadge.tsx';
 
 const ACTIVE = ['queued', 'preparing', 'running', 'waiting_for_approval'];
@@ -12,7 +13,7 @@ function elapsed(job: Job, nowMs: number): string {
   return duration(end - Date.parse(job.createdAt));
 }
 
-/** State, agent, model, branch, elapsed time, tokens and cost, with cancel / resume. */
+/** State, agent, model, branch, elapsed time, tokens and cost, with cancel / resume (and discard for a job that ended without landing). */
 export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
   const u = job.usage;
   const busy = model.busy.value;
@@ -37,6 +38,7 @@ export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
               {busy === 'resume' ? 'Resuming…' : 'Resume'}
             </button>
           )}
+          {RESUMABLE.includes(job.state) && !job.resolution && <DiscardButton model={model} />}
         </div>
       </div>
       <dl class="job-facts">
@@ -58,6 +60,7 @@ export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
         </p>
       )}
       {model.actionError.value && <p class="banner error" role="alert">{model.actionError.value}</p>}
+      {job.state !== 'review' && model.resolve.error.value && <p class="banner error" role="alert">{model.resolve.error.value}</p>}
     </header>
   );
 }
