@@ -127,15 +127,18 @@ export function createRedactor(secrets: readonly { name: string; value: string }
   return { text, value };
 }
 
-function walk(v: unknown, text: (s: string) => string): unknown {
+/** Deeper than this, a value is not walked but replaced: a hostile tool input nested 100,000 deep must not overflow the stack. */
+export const MAX_DEPTH = 64;
+export const TOO_DEEP = '[REDACTED:too-deep]';
+
+function walk(v: unknown, text: (s: string) => string, depth = 0): unknown {
   if (typeof v === 'string') return text(v);
-  if (Array.isArray(v)) return v.map((x) => walk(x, text));
-  if (typeof v === 'object' && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = walk(x, text);
-    return out;
-  }
-  return v;
+  if (typeof v !== 'object' || v === null) return v;
+  if (depth >= MAX_DEPTH) return TOO_DEEP;
+  if (Array.isArray(v)) return v.map((x) => walk(x, text, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = walk(x, text, depth + 1);
+  return out;
 }
 
 /**

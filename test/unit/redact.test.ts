@@ -122,6 +122,15 @@ describe('redaction: token shapes', () => {
       assert.ok(ms < 1500, `${name}: ${ms.toFixed(0)} ms for ${input.length} characters`);
     });
 
+  it('a value nested 100,000 deep does not overflow the stack: past 64 levels it is replaced', () => {
+    let deep: unknown = GHP;
+    for (let i = 0; i < 100_000; i++) deep = i % 2 ? { a: deep } : [deep];
+    const out = r.value(deep);
+    const text = JSON.stringify(out);
+    assert.ok(text.includes('[REDACTED:too-deep]'));
+    assert.equal(text.includes(GHP), false);
+  });
+
   it('walks values: strings anywhere in objects and arrays, keys and other types kept', () => {
     const v = r.value({ command: `echo ${GHP}`, n: 3, ok: true, nested: [{ x: ANT }, null], [GHP]: 'k' });
     assert.deepEqual(v, { command: 'echo [REDACTED:github-token]', n: 3, ok: true, nested: [{ x: '[REDACTED:anthropic-key]' }, null], [GHP]: 'k' });
