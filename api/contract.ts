@@ -59,6 +59,8 @@ export interface Job {
   usage?: Usage;
   /** Disk used by the job's worktree (absent once the worktree is gone or before it exists). */
   diskUsage?: JobDiskUsage;
+  /** Set when this server runs agents WITHOUT the operating-system sandbox (config `sandbox: "off"`). */
+  unsandboxed?: true;
 }
 
 export interface JobDiskUsage {
@@ -168,6 +170,8 @@ export interface ContainmentAlarmView {
   seq: number;
   ts: string;
   message: string;
+  /** Changes not listed in `changes` (an alarm lists at most 100). */
+  omitted?: number;
   changes: ContainmentChange[];
 }
 

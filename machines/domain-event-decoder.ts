@@ -55,6 +55,8 @@ export const containmentChange = object({
   reason: optional(str()),
 });
 
+export const containmentAlarm = object({ message: str(), changes: array(containmentChange), omitted: optional(int({ min: 1 })) });
+
 const stats = object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) });
 
 /** One decoder per event type; a `Record` over the union keeps the table exhaustive. */
@@ -84,7 +86,7 @@ const decoders: { [K in DomainEventType]: Decoder<Omit<Extract<DomainEvent, { ty
   }),
   session_started: object({ agentSessionId: str({ min: 1 }), model: optional(str()) }),
   job_created: object({ title: str(), agent: literal(...AGENT_IDS), repoId: str({ min: 1 }) }),
-  containment_alarm: object({ message: str(), changes: array(containmentChange) }),
+  containment_alarm: containmentAlarm,
   job_restarted: object({ kind: literal(...RESTART_KINDS), reason: str(), heldApprovals: optional(array(str({ min: 1 }))) }),
 };
 

@@ -75,6 +75,14 @@ export interface ContainmentChange {
   reason?: string;
 }
 
+/** What the ref guard found after a turn, and what it did. */
+export interface ContainmentAlarm {
+  message: string;
+  /** At most 100 (the first by name); `omitted` counts the rest, which `message` includes in its total. */
+  changes: ContainmentChange[];
+  omitted?: number;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
@@ -98,7 +106,7 @@ export type DomainEvent =
   | { type: 'job_resolved'; resolution: Resolution; prUrl?: string; conflictFiles?: string[] }
   | { type: 'session_started'; agentSessionId: string; model?: string }
   | { type: 'job_created'; title: string; agent: AgentId; repoId: string }
-  | { type: 'containment_alarm'; message: string; changes: ContainmentChange[] }
+  | ({ type: 'containment_alarm' } & ContainmentAlarm)
   /** One restart the job went through; `heldApprovals`: approvals that stay pending across it (the agent resumes once they are answered). */
   | { type: 'job_restarted'; kind: RestartKind; reason: string; heldApprovals?: string[] };
 

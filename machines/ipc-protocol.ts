@@ -1,6 +1,6 @@
 import { DecodeError, array, bool, int, literal, object, optional, record, str, type Decoder } from './decode.ts';
-import { approvalRequestDecoder, containmentChange, domainEventDecoder } from './domain-event-decoder.ts';
-import { RESTART_KINDS, type ApprovalRequest, type ContainmentChange, type DiffFileStat, type DiffStats, type RestartKind, type SequencedEvent } from './domain-events.ts';
+import { approvalRequestDecoder, containmentAlarm, domainEventDecoder } from './domain-event-decoder.ts';
+import { RESTART_KINDS, type ApprovalRequest, type ContainmentAlarm, type DiffFileStat, type DiffStats, type RestartKind, type SequencedEvent } from './domain-events.ts';
 import { RESOLUTIONS, jobSpecDecoder, type JobSpec, type Resolution } from './job-spec.ts';
 
 /**
@@ -51,7 +51,7 @@ export type SupervisorMessage =
   | { type: 'workspace_lost'; reason: string }
   | { type: 'publish_diff'; stats: DiffStats; files: DiffFileStat[] }
   /** The ref guard's alarm, numbered by the worker like every event of its job. */
-  | { type: 'publish_alarm'; message: string; changes: ContainmentChange[] };
+  | { type: 'publish_alarm'; alarm: ContainmentAlarm };
 
 export type WorkerMessage =
   /** `pendingApprovals`: what the worker still waits for, so answers given while it was away can be re-sent. */
@@ -95,7 +95,7 @@ const supervisorDecoders: { [K in SupervisorMessage['type']]: Decoder<Omit<Extra
     stats: object({ files: int({ min: 0 }), additions: int({ min: 0 }), deletions: int({ min: 0 }) }),
     files: array(object({ path: str(), status: literal('added', 'modified', 'deleted', 'renamed'), additions: int({ min: 0 }), deletions: int({ min: 0 }) })),
   }),
-  publish_alarm: object({ message: str(), changes: array(containmentChange) }),
+  publish_alarm: object({ alarm: containmentAlarm }),
 };
 
 const sequencedEvent: Decoder<SequencedEvent> = object({

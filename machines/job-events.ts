@@ -1,4 +1,4 @@
-import type { ContainmentChange, ApprovalRequest, ApprovalResolution, DiffFileStat, DiffStats, LogLevel, RestartKind, Telemetry, TranscriptDraft } from './domain-events.ts';
+import type { ContainmentAlarm, ApprovalRequest, ApprovalResolution, DiffFileStat, DiffStats, LogLevel, RestartKind, Telemetry, TranscriptDraft } from './domain-events.ts';
 import type { Resolution } from './job-spec.ts';
 
 /** Everything the job machine reacts to: from the supervisor, the worker, or the agent. */
@@ -28,7 +28,7 @@ export type JobMachineEvent =
   /** The supervisor computed the worktree's diff (it owns git; the job owns the event's seq). */
   | { type: 'DIFF.UPDATED'; stats: DiffStats; files: DiffFileStat[] }
   /** The supervisor's ref guard undid changes the agent's turn made outside the job's branch. */
-  | { type: 'GUARD.ALARM'; message: string; changes: ContainmentChange[] }
+  | { type: 'GUARD.ALARM'; alarm: ContainmentAlarm }
   | { type: 'APPROVAL_DECIDED'; approvalId: string; resolution: ApprovalResolution; note?: string }
   // the agent, through its adapter
   | { type: 'AGENT.TRANSCRIPT'; entry: TranscriptDraft }

@@ -152,8 +152,8 @@ export const jobMachine = setup({
     /** The alarm itself, and a system line in the transcript so it is read wherever the transcript is (share views, `cpl run`). */
     emitAlarm: enqueueActions(({ event, enqueue }) => {
       if (event.type !== 'GUARD.ALARM') throw new Error('unreachable');
-      enqueue.emit({ type: 'containment_alarm', message: event.message, changes: event.changes });
-      enqueue.emit({ type: 'transcript_update', entry: { role: 'system', text: `Containment alarm: ${event.message}` } });
+      enqueue.emit({ type: 'containment_alarm', ...event.alarm });
+      enqueue.emit({ type: 'transcript_update', entry: { role: 'system', text: `Containment alarm: ${event.alarm.message}` } });
     }),
     recordFailure: assign({ failureReason: ({ event }) => reasonOf(event) }),
     clearFailure: assign({ failureReason: () => undefined }),

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ClientKeys, TrustedProxyError } from '../api/client-address.ts';
 import { PushHostsError, canonicalHostPort } from './push/push-endpoint.ts';
 import { agentEnvPatternError } from '../machines/agent-env.ts';
-import { DecodeError, array, bool, decode, int, object, optional, record, str, type Decoder } from '../machines/decode.ts';
+import { DecodeError, array, bool, decode, int, literal, object, optional, record, str, type Decoder } from '../machines/decode.ts';
 
 /** The documented keys of `$CODEPLANE_HOME/config.json` (docs/configuration.md). */
 export interface FileConfig {
@@ -51,6 +51,13 @@ export interface FileConfig {
    * (machines/agent-env.ts): exact names or prefixes ending in `*`, e.g. `["AWS_*", "JAVA_HOME"]`.
    */
   agentEnv: string[];
+  /**
+   * "on": every agent CLI and all it runs live in an operating-system sandbox (bubblewrap); a job
+   * is refused where it cannot be built. "off": agents run with the user's full rights.
+   */
+  sandbox: 'on' | 'off';
+  /** The bubblewrap binary (absolute, or a name looked up on PATH); default `bwrap` on PATH. */
+  bwrapPath?: string;
 }
 
 export interface AgentConfig {
@@ -74,9 +81,10 @@ export const DEFAULT_CONFIG: FileConfig = {
   loginAttemptsPerMinute: 30,
   pushAllowedHosts: [],
   agentEnv: [],
+  sandbox: 'on',
 };
 
-const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts', 'agentEnv']);
+const KNOWN_KEYS = new Set(['worktreesDir', 'maxConcurrentJobs', 'maxJobsPerRepo', 'cleanupResolvedWorktrees', 'approvalHoldsSlotSeconds', 'setupCommands', 'agents', 'agentWatchdogSeconds', 'agentToolWatchdogSeconds', 'workerNice', 'idleWorkerSeconds', 'allowedHosts', 'trustedProxies', 'loginAttemptsPerMinute', 'pushSubject', 'pushAllowedHosts', 'agentEnv', 'sandbox', 'bwrapPath']);
 const stringMap: Decoder<Record<string, string>> = (v, f) => {
   const r = record(v, f);
   const out: Record<string, string> = {};
@@ -102,6 +110,8 @@ const fileDecoder = object({
   pushSubject: optional(str({ min: 1, max: 500 })),
   pushAllowedHosts: optional(array(str({ min: 1, max: 260 }), { max: 100 })),
   agentEnv: optional(array(str({ min: 1, max: 200 }), { max: 200 })),
+  sandbox: optional(literal('on', 'off')),
+  bwrapPath: optional(str({ min: 1, max: 4096 })),
 });
 
 export class ConfigError extends Error {
@@ -170,6 +180,8 @@ export function loadConfig(file: string): LoadedConfig {
       ...(v.pushSubject ? { pushSubject: v.pushSubject } : {}),
       pushAllowedHosts: v.pushAllowedHosts ?? [],
       agentEnv: v.agentEnv ?? [],
+      sandbox: v.sandbox ?? DEFAULT_CONFIG.sandbox,
+      ...(v.bwrapPath ? { bwrapPath: v.bwrapPath } : {}),
     },
     unknownKeys,
     created: false,

@@ -24,6 +24,7 @@ import type { JobState } from '../machines/job-spec.ts';
 /** The states a cancel takes a job out of, and how long its answer waits for the agent to stop. */
 const CANCELABLE: ReadonlySet<JobState> = new Set(['preparing', 'running', 'waiting_for_approval', 'review']);
 const CANCEL_ANSWER_WAIT_MS = 10_000;
+import type { SandboxGate } from './sandbox/sandbox-gate.ts';
 
 export interface PortDeps {
   review: ReviewService;
@@ -38,6 +39,8 @@ export interface PortDeps {
   shares: SharesPort;
   push: PushPort;
   diskUsage: DiskUsageTracker;
+  /** Refuses to start agents where the sandbox cannot be built (unless the user turned it off). */
+  sandbox: SandboxGate;
   /** Log lines a full disk made the server drop (machines/log-file.ts). */
   logLinesDropped?: () => number;
 }
@@ -49,10 +52,12 @@ const DISK_USAGE_WAIT_MS = 300;
 /** The supervisor side of api/ports.ts: translate API calls into storage reads and supervisor commands. */
 export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string): Promise<Repo | undefined> } {
   const { db } = d;
+  /** Jobs run by this server say so when its agents run without the sandbox. */
+  const marked = (job: Job): Job => (d.sandbox.sandboxed ? job : { ...job, unsandboxed: true });
   const mustGet = (id: string): Job => {
     const job = jobsRepo.getJob(db, id);
     if (!job) throw notFound('JOB_NOT_FOUND', `no job ${id}`);
-    return job;
+    return marked(job);
   };
   const addRepo = async (path: string): Promise<Repo> => {
     const info = await inspectRepo(path);
@@ -91,6 +96,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
     },
     jobs: {
       create: async (input) => {
+        await d.sandbox.require();
         const repo = reposRepo.findRepo(db, input.repo);
         const plan = await planJob(input, repo, d.paths.worktrees, (branch) => jobsRepo.branchInUse(db, repo?.id ?? '', branch));
         const now = new Date().toISOString();
@@ -101,7 +107,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       },
       list: (q) => {
         const page = jobsRepo.listJobs(db, q);
-        return { ...page, items: page.items.map((j) => withDiskUsage(j, d.diskUsage.peek(j.id))) };
+        return { ...page, items: page.items.map((j) => withDiskUsage(marked(j), d.diskUsage.peek(j.id))) };
       },
       get: (id) => withDiskUsage(mustGet(id), d.diskUsage.peek(id)),
       detail: async (id) => {
@@ -122,7 +128,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
           transcript,
           pendingApprovals,
           diff: d.review.summary(id),
-          alarms: eventsRepo.ofType(db, id, 'containment_alarm', 50).flatMap((e) => (e.event.type === 'containment_alarm' ? [{ seq: e.seq, ts: e.ts, message: e.event.message, changes: e.event.changes }] : [])),
+          alarms: eventsRepo.ofType(db, id, 'containment_alarm', 50).flatMap((e) => (e.event.type === 'containment_alarm' ? [{ seq: e.seq, ts: e.ts, message: e.event.message, changes: e.event.changes, ...(e.event.omitted ? { omitted: e.event.omitted } : {}) }] : [])),
           lastEventId: d.eventLog.lastEventId(),
           ...(streaming ? { streaming } : {}),
         };
@@ -138,6 +144,7 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
       sendMessage: async (id, content) => {
         const job = mustGet(id);
         if (!['running', 'waiting_for_approval', 'review'].includes(job.state)) throw conflict('INVALID_STATE', `cannot send a message to a job that is ${job.state}`);
+        await d.sandbox.require(); // a message may start a new worker (a job idle in review)
         const w = await d.supervisor.ensureWorker(id);
         // In review the message starts a new turn (the ref guard records the refs first); otherwise it joins the running one.
         if (mustGet(id).state === 'review') await d.supervisor.startTurn(mustGet(id), () => w.send({ type: 'follow_up', content }));
@@ -148,7 +155,10 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         const job = await d.supervisor.cancel(id);
         return CANCELABLE.has(job.state) ? jobLeaves(d.hub, id, CANCELABLE, () => mustGet(id), CANCEL_ANSWER_WAIT_MS) : job;
       },
-      resume: (id, instruction) => d.supervisor.resume(id, instruction),
+      resume: async (id, instruction) => {
+        await d.sandbox.require();
+        return marked(await d.supervisor.resume(id, instruction));
+      },
     },
     approvals: {
       list: (q) => approvalsRepo.listApprovals(db, q),

@@ -25,6 +25,8 @@ import { DiskUsageTracker } from './review/disk-usage-tracker.ts';
 import { workerLaunchArgs } from './workers/worker-bundle.ts';
 import { INSTALL } from './install-paths.ts';
 import { workerEnvFor } from './workers/worker-env.ts';
+import { SandboxGate } from './sandbox/sandbox-gate.ts';
+import { findBwrap, probeSandbox } from './sandbox/sandbox-probe.ts';
 import { ReviewService } from './review/review-service.ts';
 import { reconcileAllWorktrees } from './startup-hygiene.ts';
 import { startOtelExport } from './telemetry/otel-export.ts';
@@ -88,6 +90,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }, redactor);
     // An allow-list (machines/agent-env.ts): CPL_PASSWORD and the rest of the server's secrets stay here.
     const workerEnv = workerEnvFor(process.env, config, paths.home);
+    // The sandbox: config decides (an inherited CODEPLANE_SANDBOX does not turn it off behind the config's back).
+    workerEnv['CODEPLANE_SANDBOX'] = config.sandbox;
+    workerEnv['CODEPLANE_WORKTREES_DIR'] = paths.worktrees;
+    // The configured binary even while it is missing: installing it is picked up without a restart (the gate probes again).
+    const bwrap = findBwrap(config.bwrapPath) ?? config.bwrapPath;
+    if (bwrap) workerEnv['CODEPLANE_BWRAP'] = bwrap;
+    else delete workerEnv['CODEPLANE_BWRAP'];
+    const sandbox = new SandboxGate(config.sandbox, () => probeSandbox(config.bwrapPath !== undefined ? { bwrapPath: config.bwrapPath } : {}));
+    if (config.sandbox === 'off') log.warn('config "sandbox": "off": agents run WITHOUT the operating-system sandbox');
+    else await sandbox.require().catch((e: unknown) => log.warn(`${e instanceof Error ? e.message : String(e)} (jobs are refused until it is fixed)`));
     const workerArgs = await workerLaunchArgs(log);
     const supervisor = new JobSupervisor({ db, eventLog, paths, limits: config, log, workerEnv, workerArgs, setupCommands: config.setupCommands, workerNice: config.workerNice });
     resync = (jobId) => supervisor.resync(jobId);
@@ -109,7 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const diskUsage = new DiskUsageTracker();
     const review = new ReviewService({ db, hub, pool, supervisor, worktreesRoot: paths.worktrees, cleanupResolved: config.cleanupResolvedWorktrees, log, diskUsage });
     remote = await setupRemoteAccess({ host: opts.host, remote: opts.remote ?? false, config, paths, db, hub, log, lastEventId: () => eventLog.lastEventId(), ...(opts.password !== undefined ? { password: opts.password } : {}) });
-    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push, logLinesDropped: () => logFile.dropped });
+    const ports = createPorts({ db, eventLog, hub, supervisor, review, diskUsage, paths, sandbox, startedAt: performance.now(), auth: remote.auth, shares: remote.shares, push: remote.push, logLinesDropped: () => logFile.dropped });
     // The directory `cpl up` runs in first, so hygiene covers it too (after a lost database it is the one that matters).
     if (opts.registerCwd) await ports.registerIfRepo(opts.registerCwd);
     // Without the user's database nothing can tell which worktrees are theirs: touch none (they stay listed in the log).

@@ -4,6 +4,8 @@ import type { AgentCommand, JobMachineEvent } from '../machines/job-events.ts';
 import type { JobSpec } from '../machines/job-spec.ts';
 import type { AgentActorInput } from '../machines/job.machine.ts';
 import type { AgentAdapter, AgentCallbacks, PermissionDecision } from './agents/adapter.ts';
+import type { AgentSandbox } from './sandbox/agent-sandbox.ts';
+import { UNSANDBOXED_NOTE } from './sandbox/sandbox-setting.ts';
 import { decide, type FsFacts } from './policy/permission-policy.ts';
 import { describeSilence, realClock, Watchdog, type Silence, type WatchdogClock } from './watchdog.ts';
 import { readdirSync, realpathSync } from 'node:fs';
@@ -18,6 +20,10 @@ export interface AgentActorDeps {
   /** See AgentStartOptions.userConfig and agentHome. */
   userConfig?: boolean;
   agentHome?: string;
+  /** See AgentStartOptions.sandbox. */
+  sandbox?: AgentSandbox;
+  /** The user turned the sandbox off: the transcript says so each time the agent starts. */
+  unsandboxed?: boolean;
   /** See AgentStartOptions.firstMessage. */
   firstMessage?: string | null;
   /** When the agent's own session cannot be resumed: the first message of a fresh one (a summary of the job). */
@@ -224,6 +230,7 @@ export function createAgentActor(deps: AgentActorDeps) {
         ...(deps.executablePath ? { executablePath: deps.executablePath } : {}),
         ...(deps.userConfig !== undefined ? { userConfig: deps.userConfig } : {}),
         ...(deps.agentHome !== undefined ? { agentHome: deps.agentHome } : {}),
+        ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
         ...(firstMessage !== undefined ? { firstMessage } : {}),
       });
     /** Once every held approval is answered: grant the approved calls and start the turn that tells the agent. */
@@ -237,6 +244,7 @@ export function createAgentActor(deps: AgentActorDeps) {
     };
 
     let resuming = !!input.agentSessionId;
+    if (deps.unsandboxed) sendBack({ type: 'AGENT.TRANSCRIPT', entry: { role: 'system', text: UNSANDBOXED_NOTE } });
     let session = open(input.agentSessionId, deps.firstMessage);
     // A first message starts a turn; a session opened idle (restored in review) waits for one.
     if (deps.firstMessage !== null) watchdog.arm();

@@ -12,6 +12,7 @@ import type { AgentAdapter } from './agents/adapter.ts';
 import { join } from 'node:path';
 import { executablePathFor, userConfigFor } from './agents/registry.ts';
 import { Outbox } from './outbox.ts';
+import { agentSandboxFor } from './sandbox/job-sandbox.ts';
 import { agentEnvForJob } from './agent-env-for-job.ts';
 import { EventRedactor } from './event-redaction.ts';
 import type { Redactor } from '../machines/redact.ts';
@@ -49,6 +50,8 @@ export class JobRunner {
   constructor(start: StartMessage, adapter: AgentAdapter, private readonly io: RunnerIo) {
     const spec: JobSpec = start.spec;
     this.outbox = new Outbox(start.nextSeq, { spillFile: io.spillFile });
+    const agentHome = join(io.jobDir, 'agent-home');
+    const sandbox = agentSandboxFor(spec, { env: process.env, jobDir: io.jobDir, agentHome, userConfig: userConfigFor(spec.agent) });
     this.redaction = new EventRedactor(io.redactor);
     this.agent = createAgentActor({
       adapter,
@@ -57,7 +60,8 @@ export class JobRunner {
       executablePath: executablePathFor(spec.agent),
       userConfig: userConfigFor(spec.agent),
       // The agent's own config and sessions, when the user's are not loaded: kept with the job so resume finds them.
-      agentHome: join(io.jobDir, 'agent-home'),
+      agentHome,
+      ...(sandbox ? { sandbox } : { unsandboxed: true }),
       ...(start.idle ? { firstMessage: null } : start.firstMessage ? { firstMessage: start.firstMessage } : {}),
       ...(start.fallbackPrompt ? { fallbackPrompt: start.fallbackPrompt } : {}),
       ...(start.heldApprovals?.length ? { heldApprovals: start.heldApprovals, asStored: (v) => io.redactor.value(v) } : {}),
@@ -108,7 +112,7 @@ export class JobRunner {
       case 'resume':
         return this.send(msg.type, msg.instruction === undefined ? { type: 'RESUME' } : { type: 'RESUME', instruction: msg.instruction });
       case 'publish_alarm':
-        return this.send(msg.type, { type: 'GUARD.ALARM', message: msg.message, changes: msg.changes });
+        return this.send(msg.type, { type: 'GUARD.ALARM', alarm: msg.alarm });
       case 'publish_diff':
         return this.send(msg.type, { type: 'DIFF.UPDATED', stats: msg.stats, files: msg.files });
       case 'restarted':

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import * as authRepo from '../db/auth-repo.ts';
 import { openDatabase, type Db } from '../db/database.ts';
+import { missingDatabase } from '../db/identity.ts';
 import { prepareHome } from '../home.ts';
 import { MIN_PASSWORD_LENGTH } from '../auth/password-hash.ts';
 import { pathsFor, resolveHome } from '../paths.ts';
@@ -19,7 +20,13 @@ export class CliUsageError extends Error {
 function openDb(): Db {
   const paths = pathsFor(resolveHome());
   prepareHome(paths);
-  return openDatabase(paths.db);
+  // Never create an empty database where the user's has gone missing (db/identity.ts).
+  const missing = missingDatabase(paths.db);
+  if (missing) throw new CliUsageError(missing.reason);
+  const db = openDatabase(paths.db);
+  // A command may wait for the server's write to finish: it is not the server's event loop (50 ms there).
+  db.raw.pragma('busy_timeout = 5000');
+  return db;
 }
 
 /** Reads a line from the terminal without echoing it. */

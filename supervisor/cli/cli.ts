@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { VERSION } from '../version.ts';
 import { pathsFor, resolveHome } from '../paths.ts';
-import { startServer, StartupError } from '../server.ts';
 import { terminalSafe } from '../terminal/terminal-text.ts';
 import { remoteBanner } from './cli-remote.ts';
 import { relaunch } from './server-relaunch.ts';
@@ -48,6 +47,9 @@ async function up(argv: string[]): Promise<void> {
   }
   const host = values.host ?? process.env['CPL_HOST'] ?? '127.0.0.1';
   const port = parsePort(values.port ?? process.env['CPL_PORT']);
+  // Loaded here, not at the top: the other commands (version, status, run, doctor…) never need
+  // the server's modules, and loading them all was most of a short command's run time.
+  const { startServer, StartupError } = await import('../server.ts');
   try {
     const envPassword = process.env['CPL_PASSWORD'] || undefined;
     const password = values.password ?? envPassword;

@@ -19,6 +19,7 @@ import { listQuarantine } from '../git/quarantine.ts';
 import { terminalSafe } from '../terminal/terminal-text.ts';
 import { findOnPath } from '../remote/tunnel.ts';
 import { runGit } from '../git/git-exec.ts';
+import { probeSandbox } from '../sandbox/sandbox-probe.ts';
 
 export interface Check {
   id: string;
@@ -161,6 +162,23 @@ async function agentChecks(paths: Paths): Promise<Check[]> {
   return checks;
 }
 
+/**
+ * The agent sandbox. Required while config `sandbox` is "on" (jobs are refused without it);
+ * turned off, it is reported as a warning: agents then run with the user's full rights.
+ */
+async function sandboxCheck(paths: Paths): Promise<Check> {
+  let setting: 'on' | 'off' = 'on';
+  let bwrapPath: string | undefined;
+  try {
+    if (existsSync(paths.config)) ({ sandbox: setting, bwrapPath } = loadConfig(paths.config).config);
+  } catch {
+    /* the agents check reports a broken config.json */
+  }
+  if (setting === 'off') return check('sandbox', 'agent sandbox', false, false, 'turned off ("sandbox": "off" in config.json): agents and what they run have your full rights', 'remove "sandbox": "off" from config.json (needs bubblewrap on Linux)');
+  const p = await probeSandbox(bwrapPath !== undefined ? { bwrapPath } : {});
+  return p.ok ? check('sandbox', 'agent sandbox', true, true, p.detail) : check('sandbox', 'agent sandbox', true, false, `${p.reason}: jobs are refused (SANDBOX_UNAVAILABLE)`, p.fix);
+}
+
 async function optionalTool(id: string, name: string, args: string[], hint: string): Promise<Check> {
   const path = findOnPath(id);
   if (!path) return check(id, name, false, false, 'not found on PATH', hint);
@@ -170,15 +188,16 @@ async function optionalTool(id: string, name: string, args: string[], hint: stri
 
 export async function runChecks(opts: { host: string; port: number }): Promise<Check[]> {
   const paths = pathsFor(resolveHome());
-  const [git, port, agents, gh, cloudflared, devtunnel] = await Promise.all([
+  const [git, port, agents, sandbox, gh, cloudflared, devtunnel] = await Promise.all([
     gitCheck(),
     portCheck(paths, opts.host, opts.port),
     agentChecks(paths),
+    sandboxCheck(paths),
     optionalTool('gh', 'GitHub CLI (for pull requests)', ['--version'], 'install gh (https://cli.github.com) and run `gh auth login` to create pull requests'),
     optionalTool('cloudflared', 'cloudflared (for --remote)', ['--version'], 'optional: install cloudflared to use `cpl up --remote`'),
     optionalTool('devtunnel', 'devtunnel (for --remote)', ['--version'], 'optional: install devtunnel (and `devtunnel user login`) as an alternative to cloudflared'),
   ]);
-  return [nodeCheck(), git, dataDirCheck(paths), port, sqliteCheck(paths), quarantineCheck(paths), ...agents, gh, cloudflared, devtunnel];
+  return [nodeCheck(), git, dataDirCheck(paths), port, sqliteCheck(paths), quarantineCheck(paths), ...agents, sandbox, gh, cloudflared, devtunnel];
 }
 
 export async function doctorCommand(argv: string[]): Promise<number> {

@@ -12,7 +12,11 @@ export const titleFromPrompt = (prompt: string): string => {
   return line.length > 80 ? `${line.slice(0, 79)}…` : line;
 };
 
-/** `codeplane/<words-of-the-title>-<id tail>`: readable in `git branch`, unique per job. */
+/**
+ * `codeplane/<id tail>/<words-of-the-title>`: readable in `git branch`, unique per job, and the
+ * job's ref lives in a directory of its own (`refs/heads/codeplane/<id tail>/`): the sandbox
+ * makes that directory writable (git writes a ref through a lock file beside it), and no other ref.
+ */
 export function defaultBranchFor(title: string, jobId: string): string {
   const slug = title
     .toLowerCase()
@@ -20,5 +24,5 @@ export function defaultBranchFor(title: string, jobId: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 40)
     .replace(/-+$/, '');
-  return `codeplane/${slug || 'job'}-${jobId.slice(-6)}`;
+  return `codeplane/${jobId.slice(-6)}/${slug || 'job'}`;
 }

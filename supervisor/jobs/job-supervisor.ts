@@ -111,9 +111,9 @@ export class JobSupervisor {
     this.deps.log.error({ jobId, changes: alarm.changes }, alarm.message);
     const job = jobsRepo.getJob(this.deps.db, jobId);
     if (job && isTerminal(job.state)) await this.workerGone(jobId).catch(() => undefined);
-    if (this.worker(jobId)?.send({ type: 'publish_alarm', message: alarm.message, changes: alarm.changes })) return;
+    if (this.worker(jobId)?.send({ type: 'publish_alarm', alarm })) return;
     try {
-      this.applyWithoutWorker(jobId, { type: 'GUARD.ALARM', message: alarm.message, changes: alarm.changes });
+      this.applyWithoutWorker(jobId, { type: 'GUARD.ALARM', alarm });
     } catch (e) {
       this.deps.log.error({ jobId, err: e }, 'could not record the containment alarm on the job');
     }

@@ -11,6 +11,6 @@ export type RefGitResult = GitResult;
 
 const ALL_CODES = Array.from({ length: 256 }, (_, i) => i);
 
-export function refGit(cwd: string, args: readonly string[], timeoutMs = 30_000): Promise<RefGitResult> {
-  return runGit(cwd, args, { okCodes: ALL_CODES, timeoutMs });
+export function refGit(cwd: string, args: readonly string[], timeoutMs = 30_000, input?: string): Promise<RefGitResult> {
+  return runGit(cwd, args, { okCodes: ALL_CODES, timeoutMs, ...(input !== undefined ? { input } : {}) });
 }

@@ -1,4 +1,4 @@
-import type { ContainmentChange } from '../../machines/domain-events.ts';
+import type { ContainmentAlarm, ContainmentChange } from '../../machines/domain-events.ts';
 import { dropBaseline, loadBaseline, saveBaseline, type Baseline } from './baseline-store.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { compareRefs, type RefChange } from './ref-compare.ts';
@@ -14,10 +14,10 @@ export interface GuardedJob {
   branch: string;
 }
 
-export interface ContainmentAlarm {
-  message: string;
-  changes: ContainmentChange[];
-}
+export type { ContainmentAlarm };
+
+/** An agent that made 100,000 refs gets one alarm of a readable size, not a 20 MB event. */
+const MAX_LISTED = 100;
 
 export interface RefGuardDeps {
   jobDir(jobId: string): string;
@@ -175,7 +175,9 @@ export function alarmFor(outcomes: ReturnType<typeof restoreRefs> extends Promis
     ...(!o.undone ? { reason: o.reason } : {}),
   }));
   const undone = changes.filter((c) => c.undone).length;
-  const list = changes.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
-  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}`;
-  return { message, changes };
+  const listed = changes.slice(0, MAX_LISTED);
+  const omitted = changes.length - listed.length;
+  const list = listed.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
+  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}${omitted ? `; and ${omitted} more` : ''}`;
+  return omitted ? { message, changes: listed, omitted } : { message, changes: listed };
 }

@@ -22,8 +22,13 @@ export type RestoreOutcome =
  * git's own `HEAD.lock` protocol after checking they still hold that value.
  */
 export async function restoreRefs(p: RefPlaces, changes: readonly RefChange[]): Promise<RestoreOutcome[]> {
-  const out: RestoreOutcome[] = [];
-  for (const change of changes) {
+  // Plain refs first, all in one git transaction (an agent that made 100,000 tags is undone by
+  // one process, not 100,000); if any of them moved again since the check, the transaction
+  // changes nothing and each is retried on its own below, so the others are still undone.
+  const plain = changes.filter(isPlain);
+  const batched = plain.length > 1 && (await undoTogether(p, plain));
+  const out: RestoreOutcome[] = batched ? plain.map((change) => ({ change, undone: true as const })) : [];
+  for (const change of batched ? changes.filter((c) => !isPlain(c)) : changes) {
     try {
       const failed = await undo(p, change);
       out.push(failed === undefined ? { change, undone: true } : { change, undone: false, reason: failed });
@@ -31,7 +36,23 @@ export async function restoreRefs(p: RefPlaces, changes: readonly RefChange[]): 
       out.push({ change, undone: false, reason: e instanceof Error ? e.message : String(e) });
     }
   }
-  return out;
+  // In the order of `changes` (sorted by name), whichever way each was undone.
+  return out.sort((a, b) => changes.indexOf(a.change) - changes.indexOf(b.change));
+}
+
+/** A ref under refs/ whose values are object ids (no HEAD, no symbolic or unreadable value). */
+function isPlain(c: RefChange): boolean {
+  if (!c.ref.startsWith('refs/')) return false;
+  return [before(c), after(c)].every((v) => v === undefined || OID.test(v));
+}
+const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** One `git update-ref --stdin` transaction undoing every change, each against its after-turn value; true when git applied it. */
+async function undoTogether(p: RefPlaces, changes: readonly RefChange[]): Promise<boolean> {
+  const lines = changes.map((c) =>
+    c.kind === 'created' ? `delete ${c.ref}\0${c.after}\0` : c.kind === 'deleted' ? `create ${c.ref}\0${c.before}\0` : `update ${c.ref}\0${c.before}\0${c.after}\0`);
+  const r = await refGit(p.worktreePath, ['update-ref', '-m', 'CodePlane ref guard: undo', '-z', '--stdin'], 120_000, lines.join(''));
+  return r.code === 0;
 }
 
 const before = (c: RefChange): string | undefined => (c.kind === 'created' ? undefined : c.before);

@@ -4,11 +4,11 @@
  * approve on the card, review the diff, merge, and find it on the dashboard.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { Job } from '../../api/contract.ts';
+import type { Job, JobPage } from '../../api/contract.ts';
 import { AGENTS_404, type ConsoleWatch, launchBrowser, newWatchedContext, screenshot, startServerWithUi } from '../helpers/browser.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
 import { api, type ServerProcess } from '../helpers/server-process.ts';
@@ -166,6 +166,24 @@ describe('the browser UI drives a job from the form to a merge', () => {
     await page.locator('.job-card.selected').waitFor();
     await page.keyboard.press('a');
     await page.locator('[data-group="approval"]').waitFor({ state: 'detached', timeout: 60_000 });
+  });
+
+  it('discards a failed job from its page: its worktree and branch go, the page shows it discarded', async () => {
+    const { body: failedPage } = await api<JobPage>(server.url, 'GET', '/api/jobs?state=failed');
+    const failed = failedPage.items.find((j) => j.prompt.includes('[[crash]]'));
+    assert.ok(failed, 'the crashed job of the dashboard test');
+    assert.ok(existsSync(failed.worktreePath), 'a failed job keeps its worktree until discarded');
+    await page.goto(`${server.url}/jobs/${failed.id}`);
+    await page.locator('.job-page[data-state="failed"]').waitFor();
+    await page.click('[data-action="discard"]');
+    await page.click('[data-action="confirm-discard"]');
+    await page.locator('.job-page[data-state="completed"]').waitFor({ timeout: 60_000 });
+    await page.locator('.banner.ok', { hasText: 'discarded' }).waitFor();
+    const deadline = Date.now() + 60_000;
+    while ((existsSync(failed.worktreePath) || git(repo, 'branch', '--list', failed.branch) !== '') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!existsSync(failed.worktreePath), 'the worktree is removed');
+    assert.equal(git(repo, 'branch', '--list', failed.branch), '', 'the branch is deleted');
+    assert.equal(await page.locator('[data-action="resume"]').count(), 0, 'nothing left to resume');
   });
 
   it('cancels a running job and resumes it', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentId, Job, TranscriptEntry } from '../../api/contract.ts';
-import { alive, waitFor, workerPid } from './processes.ts';
+import { alive, pidsByCommandLine, waitFor, workerPid } from './processes.ts';
 import type { ScenarioServer } from './scenario-server.ts';
 
 /**
@@ -35,7 +35,8 @@ export const AGENTS: AgentUnderTest[] = [
     cli: 'fake-claude',
     model: 'claude-opus-4-1',
     reportsCostUsd: true,
-    sessionStore: (h) => join(h.home, '.claude', 'projects'),
+    // Sandboxed, the CLI's config dir is the job's own agent home (CLAUDE_CONFIG_DIR); the user's ~/.claude is hidden.
+    sessionStore: (h, job) => join(h.home, 'jobs', job.id, 'agent-home', 'projects'),
     seedUserConfig(home) {
       const file = join(home, '.claude', 'settings.json');
       mkdirSync(join(home, '.claude'), { recursive: true });
@@ -265,11 +266,13 @@ export const SCENARIOS: Scenario[] = [
     name: 'hung tool: a tool that outlives the tool limit is interrupted (and killed) and the job fails saying which tool',
     server: 'short-tool-limit',
     async run(h, a) {
-      const job = await h.createJob(a.id, '[[bash echo $$ > tool.pid; exec sleep 600]]');
+      // Found by its unique command line: in the sandbox the tool's own `$$` is a pid-namespace pid.
+      const sleep = `600.${Date.now() % 1_000_000}`;
+      const job = await h.createJob(a.id, `[[bash echo started > tool.pid; exec sleep ${sleep}]]`);
       assert.equal(await h.settles(job.id, ['failed', 'review']), 'failed');
       assert.match((await h.job(job.id)).failureReason ?? '', new RegExp(`^the \\w+ tool ran for ${SHORT_TOOL_WATCHDOG_MS / 1000} s without finishing; interrupted$`));
-      const toolPid = Number(readFileSync(join(await worktreeOf(h, job), 'tool.pid'), 'utf8'));
-      await waitFor(() => !alive(toolPid), 20_000, 'the interrupted tool process to be killed');
+      assert.equal(readFileSync(join(await worktreeOf(h, job), 'tool.pid'), 'utf8').trim(), 'started', 'the tool ran');
+      await waitFor(() => pidsByCommandLine(`sleep ${sleep}`).length === 0, 20_000, 'the interrupted tool process to be killed');
       await h.finish(job.id, a.cli);
     },
   },

@@ -31,3 +31,23 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, what: stri
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * The host pids of a job's agent CLIs, from its log lines. Sandboxed, the worker names the
+ * sandbox's (bubblewrap's) host pid: the fake inside knows only its pid-namespace pid, and the
+ * namespace, with the CLI and all it ran, dies with that process. Unsandboxed, the fake's own.
+ */
+export function agentPids(messages: readonly string[], cli: string): number[] {
+  const take = (re: RegExp): number[] => messages.flatMap((m) => re.exec(m)?.[1] ?? []).map(Number);
+  const sandboxed = take(/agent sandbox started pid=(\d+)/);
+  return sandboxed.length > 0 ? sandboxed : take(new RegExp(`${cli} started pid=(\\d+)`));
+}
+
+/** Host pids of processes whose command line contains `needle` (a sandboxed tool's own `$$` is a namespace pid). */
+export function pidsByCommandLine(needle: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', needle], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid);
+  } catch {
+    return [];
+  }
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Approval, Job, TranscriptEntry } from '../../api/contract.ts';
 import type { LogLine } from '../../api/contract.ts';
 import { makeRepo } from './git-repo.ts';
-import { alive, waitFor, workerPid } from './processes.ts';
+import { agentPids, alive, waitFor, workerPid } from './processes.ts';
 import { api, startServerProcess, type ServerProcess } from './server-process.ts';
 import { SseClient, type SseEvent } from './sse-client.ts';
 
@@ -117,8 +117,7 @@ export class ScenarioServer {
 
   /** The pids of every agent CLI the job started (the fakes print theirs on stderr; the adapters log stderr lines). */
   async cliPids(jobId: string, cli: string): Promise<number[]> {
-    const pattern = new RegExp(`${cli} started pid=(\\d+)`);
-    return (await this.logs(jobId)).flatMap((l) => pattern.exec(l.message)?.[1] ?? []).map(Number);
+    return agentPids((await this.logs(jobId)).map((l) => l.message), cli);
   }
 
   /**

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
 import type { LogLine } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
-import { alive, waitFor, workerPid } from '../helpers/processes.ts';
+import { agentPids, alive, waitFor, workerPid } from '../helpers/processes.ts';
 import { api, ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 
@@ -27,14 +27,13 @@ describe('the agent watchdog through the real server', () => {
     await server?.stop();
   });
 
-  /** The fake CLIs print their pid on stderr first; the adapters log stderr lines. */
+  /** The fake CLIs print their pid on stderr first (the adapters log stderr lines); sandboxed, the worker logs the sandbox's host pid. */
   async function cliPid(jobId: string, name: string): Promise<number> {
     let pid: number | undefined;
     const deadline = Date.now() + 10_000;
     while (pid === undefined && Date.now() < deadline) {
       const logs = (await api<LogLine[]>(server.url, 'GET', `/api/jobs/${jobId}/logs?limit=5000`)).body;
-      const line = logs.find((l) => l.message.includes(`${name} started pid=`));
-      pid = line ? Number(/pid=(\d+)/.exec(line.message)?.[1]) : undefined;
+      if (logs.some((l) => l.message.includes(`${name} started pid=`))) pid = agentPids(logs.map((l) => l.message), name)[0];
       if (pid === undefined) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(pid, `the ${name} pid is in the job log`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ describe('cpl doctor', () => {
     const report = parse(r.out);
     assert.equal(report.ok, true);
     const ids = report.checks.map((c) => c.id);
-    for (const id of ['node', 'git', 'dataDir', 'port', 'sqlite', 'agent:claude', 'agent:copilot', 'agents', 'gh', 'cloudflared', 'devtunnel']) assert.ok(ids.includes(id), id);
+    for (const id of ['node', 'git', 'dataDir', 'port', 'sqlite', 'agent:claude', 'agent:copilot', 'agents', 'sandbox', 'gh', 'cloudflared', 'devtunnel']) assert.ok(ids.includes(id), id);
     const claude = report.checks.find((c) => c.id === 'agent:claude')!;
     assert.match(claude.detail, /\d+\.\d+\.\d+/, 'the bundled claude CLI answers with its version');
     for (const id of ['gh', 'cloudflared', 'devtunnel']) assert.equal(report.checks.find((c) => c.id === id)!.required, false);
@@ -69,5 +70,54 @@ describe('cpl doctor', () => {
     const r = await cpl(['doctor', '--port', '0'], { CODEPLANE_HOME: mkdtempSync(join(tmpdir(), 'cpl-doctor-')) }, { ms: 60_000 });
     assert.match(r.out, /✓ Node\.js: Node \d+/);
     assert.match(r.out, /Ready\./);
+    assert.match(r.out, /✓ agent sandbox: \/\S*bwrap runs agents in user namespaces/);
+  });
+
+  describe('the agent sandbox', () => {
+    const home = (config: Record<string, unknown>): string => {
+      const h = mkdtempSync(join(tmpdir(), 'cpl-doctor-sbx-'));
+      writeFileSync(join(h, 'config.json'), JSON.stringify(config));
+      return h;
+    };
+    const sandbox = (r: { out: string }) => parse(r.out).checks.find((c) => c.id === 'sandbox')!;
+
+    it('without bubblewrap (a configured binary that does not exist): a failed required check, exit 1, the fix names bubblewrap and "sandbox": "off"', async () => {
+      const r = await cpl(['doctor', '--json', '--port', '0'], { CODEPLANE_HOME: home({ bwrapPath: '/nonexistent/bwrap' }) }, { ms: 60_000 });
+      assert.equal(r.code, 1, r.out);
+      const c = sandbox(r);
+      assert.deepEqual([c.ok, c.required], [false, true]);
+      assert.match(c.detail, /\/nonexistent\/bwrap.*not found.*SANDBOX_UNAVAILABLE/);
+      assert.match(c.hint ?? '', /install bubblewrap/);
+      assert.match(c.hint ?? '', /"sandbox": "off"/);
+    });
+
+    it('without bubblewrap on PATH (a PATH with node and git only)', async () => {
+      const bin = mkdtempSync(join(tmpdir(), 'cpl-doctor-bin-'));
+      symlinkSync(process.execPath, join(bin, 'node'));
+      symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(bin, 'git'));
+      const r = await cpl(['doctor', '--json', '--port', '0'], { CODEPLANE_HOME: home({}), PATH: bin }, { ms: 60_000 });
+      const c = sandbox(r);
+      assert.equal(c.ok, false, r.out);
+      assert.match(c.detail, /not installed \(not found on PATH\)/);
+    });
+
+    it('a bubblewrap that cannot create namespaces (as with user namespaces disabled): bubblewrap\'s own words and the sysctl fix', async () => {
+      const bin = mkdtempSync(join(tmpdir(), 'cpl-doctor-bwrap-'));
+      const fake = join(bin, 'bwrap');
+      writeFileSync(fake, '#!/bin/sh\necho "bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces." >&2\nexit 1\n', { mode: 0o755 });
+      const r = await cpl(['doctor', '--json', '--port', '0'], { CODEPLANE_HOME: home({ bwrapPath: fake }) }, { ms: 60_000 });
+      assert.equal(r.code, 1, r.out);
+      const c = sandbox(r);
+      assert.match(c.detail, /cannot create the sandbox: bwrap: No permissions to creating new namespace/);
+      assert.match(c.hint ?? '', /user namespaces/);
+    });
+
+    it('turned off: a warning, not a failure', async () => {
+      const r = await cpl(['doctor', '--json', '--port', '0'], { CODEPLANE_HOME: home({ sandbox: 'off' }) }, { ms: 60_000 });
+      const c = sandbox(r);
+      assert.deepEqual([c.ok, c.required], [false, false], r.out);
+      assert.match(c.detail, /turned off/);
+      assert.equal(parse(r.out).ok, true);
+    });
   });
 });

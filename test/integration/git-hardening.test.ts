@@ -165,7 +165,8 @@ describe('server-side git runs nothing the repository names', () => {
     h.userGit(sub, 'config', 'core.hooksPath', join(h.bin, 'none'));
     h.userGit(wt, 'add', 'sub'); // the agent registered it as a gitlink
     writeFileSync(join(sub, 's.md'), 'dirty\n');
-    await computeDiff({ repoPath: h.repo, worktreePath: wt, baseRef: 'main', pool });
+    const diff = await computeDiff({ repoPath: h.repo, worktreePath: wt, baseRef: 'main', pool });
+    assert.ok(diff.files.some((f) => f.path === 'sub'), 'the gitlink still shows in the diff (its commit, not its work tree)');
     await localChanges(wt);
     await commitPendingChanges(h.repo, wt, 'nested');
     nothingRan('status/diff/commit with a nested repository');

@@ -130,7 +130,8 @@ describe('OpenTelemetry export through the real server', () => {
     const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: 'say hello', agent: 'claude', permissionMode: 'full_auto' });
     await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id && e.data['to'] === 'review', 30_000, 'review');
     sse.close();
-    await new Promise((r) => setTimeout(r, 500));
+    // The positive marker that the exporter ran after review: the ended turn span arrived (the job span did not).
+    await waitFor(() => receiver.spans().some((s) => s.name === 'codeplane.turn' && attrs(s)['codeplane.job.id'] === job.id), 15_000, 'the ended turn span exported');
     assert.equal(receiver.metrics().length, 0, 'no metrics before the (long) export interval');
     assert.ok(!receiver.spans().some((s) => s.name === 'codeplane.job' && attrs(s)['codeplane.job.id'] === job.id), 'the job span is still open');
 

@@ -187,7 +187,11 @@ describe('issue 13: the attacks through the real server, classifier alone (sandb
   });
 
 
-  it('the server reported the sandbox key it does not know yet, and started anyway', () => {
-    assert.match(readFileSync(join(home, 'logs', 'codeplane.log'), 'utf8'), /unknown keys: sandbox/);
+  it('the server warned that agents run without the sandbox, and every job says so', async () => {
+    assert.match(readFileSync(join(home, 'logs', 'codeplane.log'), 'utf8'), /agents run WITHOUT the operating-system sandbox/);
+    const jobs = (await api<{ items: Job[] }>(server.url, 'GET', '/api/jobs')).body.items;
+    assert.ok(jobs.length > 0 && jobs.every((j) => j.unsandboxed === true), 'each job is marked unsandboxed');
+    const notes = sse.events.filter((e) => e.event === 'transcript_update' && /WITHOUT the operating-system sandbox/.test(String((e.data['entry'] as TranscriptEntry).text)));
+    assert.ok(new Set(notes.map((e) => e.data['jobId'])).size >= jobs.length, 'each job\'s transcript says so');
   });
 });

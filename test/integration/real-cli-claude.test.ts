@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -70,6 +70,14 @@ test('the real claude CLI runs a job through CodePlane against a mock Anthropic 
   assert.match(approval.summary, /greeting\.txt/);
   const running = [...pgrep(CLAUDE)].filter((pid) => !before.has(pid) && hasEnvMarker(pid, marker));
   assert.ok(running.length > 0, 'the real claude is the agent waiting for the answer');
+  // It runs in the job's sandbox: another pid namespace than ours (bubblewrap's), its config dir the job's own agent home.
+  // (bubblewrap's own process names the binary in its arguments too: the CLI is the one running it.)
+  const ownNs = readlinkSync('/proc/self/ns/pid');
+  const cli = running.filter((pid) => readlinkSync(`/proc/${pid}/exe`) === realpathSync(CLAUDE));
+  assert.ok(cli.length > 0, 'the claude binary runs');
+  for (const pid of cli) assert.notEqual(readlinkSync(`/proc/${pid}/ns/pid`), ownNs, `claude ${pid} runs outside the sandbox`);
+  assert.ok(running.some((pid) => !cli.includes(pid) && readlinkSync(`/proc/${pid}/exe`).endsWith('/bwrap')), 'bubblewrap holds it');
+  assert.ok(readFileSync(`/proc/${cli[0]}/environ`, 'utf8').split('\0').includes(`CLAUDE_CONFIG_DIR=${join(home, 'jobs', job.id, 'agent-home')}`), "the job's own Claude config dir");
   const worktree = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body.worktreePath;
   assert.equal(existsSync(join(worktree, 'greeting.txt')), false, 'nothing is written before the approval');
 
@@ -85,6 +93,7 @@ test('the real claude CLI runs a job through CodePlane against a mock Anthropic 
   assert.equal(existsSync(join(repo, 'greeting.txt')), false, "the user's checkout is untouched");
   assert.equal(git(repo, 'status', '--porcelain'), '');
   assert.equal(git(final.worktreePath, 'status', '--porcelain', '--untracked-files=all'), '?? greeting.txt', 'the CLI leaves nothing else in the worktree');
+  assert.ok(readdirSync(join(home, 'jobs', job.id, 'agent-home', 'projects')).length > 0, "the CLI kept its session in the job's agent home");
 
   // The mock saw the whole loop: the tool_use it sent came back as a successful tool_result.
   const messages = mock.requests.filter((r) => r.kind === 'messages_stream' || r.kind === 'messages');

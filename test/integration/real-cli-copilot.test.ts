@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -146,6 +146,12 @@ test('the real Copilot runtime runs a job through CodePlane with a BYOK provider
   assert.match(approval.summary, /greeting\.txt/);
   const running = [...pgrep(RUNTIME)].filter((pid) => !before.has(pid) && hasEnvMarker(pid, marker));
   assert.ok(running.length > 0, 'the real Copilot runtime is the agent waiting for the answer');
+  // In the job's sandbox: bubblewrap (the SDK spawned the launcher, which exec'd it) holds the runtime in another pid namespace.
+  const ownNs = readlinkSync('/proc/self/ns/pid');
+  const holders = running.filter((pid) => readlinkSync(`/proc/${pid}/exe`).endsWith('/bwrap'));
+  assert.ok(holders.length > 0, 'bubblewrap holds the runtime');
+  const inside = running.filter((pid) => !holders.includes(pid));
+  assert.ok(inside.length > 0 && inside.every((pid) => readlinkSync(`/proc/${pid}/ns/pid`) !== ownNs), 'the runtime runs in another pid namespace');
   for (const pid of running) {
     const environ = existsSync('/proc') ? readFileSync(`/proc/${pid}/environ`, 'utf8') : '';
     assert.ok(!environ.includes('CODEPLANE_COPILOT_PROVIDER='), 'the provider key is not in the runtime environment');

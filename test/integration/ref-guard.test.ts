@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
@@ -143,6 +143,31 @@ describe('ref guard: attacks from inside the worktree are undone after the turn'
     assert.equal(rev(f.repo, 'v1'), main);
   });
 
+  it('a loose ref replaced by a symlink to a file outside the repository: restored as a plain ref, the outside file untouched', async () => {
+    const main = rev(f.repo, 'main');
+    await f.guard.beginTurn(f.job);
+    const mine = f.commitInWorktree('linked');
+    const outside = join(f.jobDir, '..', 'precious.txt');
+    writeFileSync(outside, `${mine}\n`);
+    f.agent(`d="$(git rev-parse --git-common-dir)"; rm -f "$d/refs/heads/main"; ln -s '${outside}' "$d/refs/heads/main"`);
+    assert.equal(rev(f.repo, 'main'), mine, 'the attack really moved main through the link');
+    await f.guard.endTurn(f.job.id);
+    assert.equal(rev(f.repo, 'main'), main);
+    assert.equal(readFileSync(outside, 'utf8'), `${mine}\n`, 'the file the link pointed at was not written');
+    assert.equal(lstatSync(join(f.repo, '.git', 'refs', 'heads', 'main')).isSymbolicLink(), false, 'the ref is a plain file again');
+  });
+
+  it('the repository HEAD replaced by a symlink to a file outside: restored, the outside file untouched', async () => {
+    await f.guard.beginTurn(f.job);
+    const outside = join(f.jobDir, '..', 'precious-head.txt');
+    writeFileSync(outside, 'ref: refs/heads/evil\n');
+    f.agent(`d="$(git rev-parse --git-common-dir)"; rm -f "$d/HEAD"; ln -s '${outside}' "$d/HEAD"`);
+    await f.guard.endTurn(f.job.id);
+    assert.equal(readFileSync(join(f.repo, '.git', 'HEAD'), 'utf8'), 'ref: refs/heads/main\n');
+    assert.equal(lstatSync(join(f.repo, '.git', 'HEAD')).isSymbolicLink(), false);
+    assert.equal(readFileSync(outside, 'utf8'), 'ref: refs/heads/evil\n', 'the file the link pointed at was not written');
+  });
+
   it("a reference-transaction hook the agent planted does not run while the guard repairs", async () => {
     const marker = join(f.jobDir, '..', 'hook-ran');
     await f.guard.beginTurn(f.job);
@@ -156,6 +181,37 @@ describe('ref guard: attacks from inside the worktree are undone after the turn'
     await f.guard.endTurn(f.job.id);
     assert.equal(refExists(f.repo, 'refs/tags/planted'), false, 'the tag was removed');
     assert.equal(existsSync(marker), false, 'the hook did not run');
+  });
+
+  it('a flood: 3,000 tags and branches created in one turn are all removed, quickly, and the alarm stays small', { timeout: 120_000 }, async () => {
+    await f.guard.beginTurn(f.job);
+    f.agent(`h=$(git rev-parse HEAD); i=0; while [ $i -lt 1500 ]; do echo "create refs/tags/flood-$i $h"; echo "create refs/heads/flood/$i $h"; i=$((i+1)); done | git update-ref --stdin`);
+    assert.equal(git(f.repo, 'for-each-ref', '--count=5000', '--format=x', 'refs/tags/flood-*', 'refs/heads/flood/').split('\n').length, 3000);
+    const t0 = performance.now();
+    await f.guard.endTurn(f.job.id);
+    const ms = performance.now() - t0;
+    assert.equal(git(f.repo, 'for-each-ref', '--format=%(refname)', 'refs/tags/flood-*', 'refs/heads/flood/'), '', 'every flooded ref is gone');
+    assert.ok(ms < 30_000, `the undo took ${ms} ms`);
+    const a = f.alarms[0]!;
+    assert.ok(a.changes.length <= 100, `the alarm lists ${a.changes.length} changes`);
+    assert.equal(a.omitted, 2900);
+    assert.match(a.message, /3000 ref\(s\).*3000 undone/);
+    assert.ok(a.message.length < 20_000, `message of ${a.message.length} characters`);
+  });
+
+  it('one ref moved again since the check does not stop the others from being undone (the batch falls back to one by one)', async () => {
+    const p = await locate(f.repo, f.wt);
+    const before = await takeRefSnapshot(p);
+    const agentValue = f.commitInWorktree('agent2');
+    git(f.repo, 'update-ref', 'refs/heads/main', agentValue);
+    git(f.repo, 'tag', 'evil-1', agentValue);
+    git(f.repo, 'tag', 'evil-2', agentValue);
+    const changes = compareRefs(before, await takeRefSnapshot(p), BRANCH);
+    const userValue = git(f.repo, 'commit-tree', '-p', agentValue, '-m', 'user', `${agentValue}^{tree}`);
+    git(f.repo, 'update-ref', 'refs/heads/main', userValue);
+    const outcomes = await restoreRefs(p, changes);
+    assert.deepEqual(outcomes.map((o) => `${o.change.ref} ${o.undone}`), ['refs/heads/main false', 'refs/tags/evil-1 true', 'refs/tags/evil-2 true']);
+    assert.equal(rev(f.repo, 'main'), userValue);
   });
 
   it('no change, no alarm; the baseline is gone after the turn', async () => {

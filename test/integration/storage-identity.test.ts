@@ -84,6 +84,10 @@ describe('the database lost', () => {
     assert.equal((await api(again.url, 'POST', '/api/repos', { path: makeRepo('cpl-other-') })).status, 503);
     assert.ok(existsSync(join(job.worktreePath, 'agent-work.txt')), 'hygiene touched nothing');
     assert.match(again.output(), /DATABASE MISSING/);
+    const token = await cpl(['token', 'create', 'ci'], { CODEPLANE_HOME: server.home }, { ms: 30_000 });
+    assert.notEqual(token.code, 0, token.out);
+    assert.match(token.out, /is missing/, 'a local admin command refuses too');
+    assert.equal(existsSync(dbFile), false, 'and creates no database either');
   });
 
   it('lost while stopped (database and id file): the next start quarantines the worktree with its work, and cpl doctor lists it', async () => {

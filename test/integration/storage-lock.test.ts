@@ -7,7 +7,7 @@
  * the lock the job's events arrive complete.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Health, Job } from '../../api/contract.ts';
@@ -17,7 +17,10 @@ import { SseClient } from '../helpers/sse-client.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const servers: ServerProcess[] = [];
+const children: ChildProcess[] = [];
 after(async () => {
+  // A failed assertion must not leave the control server or the locker keeping this file alive.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const s of servers) await s.stop();
 });
 
@@ -34,6 +37,7 @@ describe('a database lock held by another process', () => {
     sse.close();
 
     const locker = spawn(process.execPath, [join(ROOT, 'test/fixtures/hold-db-lock.mjs'), join(server.home, 'codeplane.db'), String(LOCK_MS)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(locker);
     let lockOut = '';
     locker.stdout.setEncoding('utf8').on('data', (c: string) => (lockOut += c));
     const released = new Promise<void>((r) => locker.once('exit', () => r()));
@@ -47,6 +51,7 @@ describe('a database lock held by another process', () => {
     // A control: a trivial HTTP server in its own process, timed the same way at the same moments. On a
     // machine saturated by other work both wait for the CPU alike; what the lock adds is the difference.
     const control = spawn(process.execPath, ['-e', "require('http').createServer((q, r) => r.end('{}')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(control);
     const controlUrl = await new Promise<string>((r) => control.stdout.setEncoding('utf8').once('data', (c: string) => r(`http://127.0.0.1:${c.trim()}`)));
     const controlLatencies: number[] = [];
     const latencies: number[] = [];

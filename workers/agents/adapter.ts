@@ -1,5 +1,6 @@
 import type { ApprovalKind, LogLevel, Telemetry, TranscriptDraft } from '../../machines/domain-events.ts';
 import type { AgentId, JobSpec } from '../../machines/job-spec.ts';
+import type { AgentSandbox } from '../sandbox/agent-sandbox.ts';
 
 /**
  * The one interface every agent implements. Adding an agent means writing one
@@ -70,6 +71,11 @@ export interface AgentStartOptions {
    * instead, when `userConfig` is off. Absent: the agent's own default (tests, probes).
    */
   agentHome?: string;
+  /**
+   * The job's operating-system sandbox: the adapter spawns its CLI through it. Absent only when
+   * the user opted out (config `sandbox: "off"`) or in tests of the adapters themselves.
+   */
+  sandbox?: AgentSandbox;
   callbacks: AgentCallbacks;
 }
 

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { StderrLines, delay, exitsWithin } from './stderr-lines.ts';
 import type { LogLevel } from '../../machines/domain-events.ts';
+import type { AgentSandbox } from '../sandbox/agent-sandbox.ts';
 
 const WARN_LINE = /\b(error|fatal|panic|failed|exception|no conversation found)\b/i;
 
@@ -18,13 +19,18 @@ export class ClaudeProcess {
   private stderrClosed: Promise<unknown> = Promise.resolve();
   private exited: Promise<unknown> = Promise.resolve();
 
-  constructor(log: (level: LogLevel, line: string) => void) {
+  constructor(
+    private readonly log: (level: LogLevel, line: string) => void,
+    private readonly sandbox?: AgentSandbox,
+  ) {
     this.stderrLines = new StderrLines(log, WARN_LINE);
   }
 
   /** Passed to the SDK as `spawnClaudeCodeProcess`. */
   readonly spawn = (opts: SpawnOptions): SpawnedProcess => {
-    const child = spawn(opts.command, opts.args, {
+    // In the sandbox, bubblewrap is the child: the CLI and all it runs live inside it (and die with it).
+    const { command, args } = this.sandbox ? this.sandbox.wrap(opts.command, opts.args) : { command: opts.command, args: opts.args };
+    const child = spawn(command, args, {
       cwd: opts.cwd,
       env: opts.env,
       // The SDK aborts this only after its stdin-EOF grace period, so it is a safe kill switch.
@@ -32,6 +38,8 @@ export class ClaudeProcess {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child = child;
+    // Inside its pid namespace the CLI knows only its namespace pid: name the host's (bubblewrap's; the namespace dies with it).
+    if (this.sandbox && child.pid !== undefined) this.log('info', `agent sandbox started pid=${child.pid}`);
     this.exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').catch(() => undefined);
     child.on('error', () => undefined); // the SDK listens too and turns it into the generator's error
     const stderr = child.stderr;

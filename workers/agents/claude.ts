@@ -4,6 +4,7 @@ import { UserMessageQueue } from './claude-input.ts';
 import { ClaudeTranscriptMapper, type ResultInfo } from './claude-mapping.ts';
 import { buildPermissionRequest } from './claude-permission.ts';
 import { ClaudeProcess } from './claude-process.ts';
+import { prepareClaudeHome } from '../sandbox/claude-home.ts';
 
 export interface ClaudeAdapterConfig {
   /** How long close() lets the CLI exit on its own after stdin EOF before SIGTERM. */
@@ -56,11 +57,11 @@ class ClaudeSession implements AgentSession {
     private readonly config: Required<ClaudeAdapterConfig>,
   ) {
     this.cb = opts.callbacks;
-    this.proc = new ClaudeProcess((level, line) => this.cb.log(level, line));
+    this.proc = new ClaudeProcess((level, line) => this.cb.log(level, line), opts.sandbox);
     this.mapper = new ClaudeTranscriptMapper(this.cb);
     const options: Options = {
       cwd: opts.spec.worktreePath,
-      env: opts.env,
+      env: this.agentEnv(opts),
       // [] = load no user/project/local settings: their permission rules could allow tools behind
       // the policy's back. The user may opt in (config agents.claude.userConfig).
       settingSources: opts.userConfig ? ['user', 'project', 'local'] : [],
@@ -85,6 +86,17 @@ class ClaudeSession implements AgentSession {
     }
     this.q = q;
     this.pump = q ? this.run(q) : Promise.resolve();
+  }
+
+  /**
+   * Sandboxed without the user's configuration, the CLI keeps its config and sessions in the
+   * job's own agent home (the user's ~/.claude is hidden there), with a copy of the login.
+   */
+  private agentEnv(opts: AgentStartOptions): Record<string, string | undefined> {
+    if (!opts.sandbox || opts.userConfig) return opts.env;
+    const home = prepareClaudeHome(opts.sandbox.agentHome, opts.env);
+    if (home.warning) this.cb.log('warn', `claude: ${home.warning}`);
+    return { ...opts.env, CLAUDE_CONFIG_DIR: home.dir };
   }
 
   send(content: string): void {

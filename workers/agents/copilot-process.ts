@@ -22,8 +22,9 @@ export class RuntimeProcess {
   private exited: Promise<unknown> = Promise.resolve();
 
   constructor(
-    log: (level: LogLevel, line: string) => void,
+    private readonly log: (level: LogLevel, line: string) => void,
     private readonly onExit: () => void,
+    private readonly sandboxed = false,
   ) {
     this.stderrLines = new StderrLines(log, WARN_LINE);
   }
@@ -34,6 +35,8 @@ export class RuntimeProcess {
     const candidate: unknown = Reflect.get(client, 'cliProcess');
     if (!(candidate instanceof ChildProcess)) return false;
     this.child = candidate;
+    // Inside its pid namespace the runtime knows only its namespace pid: name the host's (bubblewrap's; the namespace dies with it).
+    if (this.sandboxed && candidate.pid !== undefined) this.log('info', `agent sandbox started pid=${candidate.pid}`);
     const stderr = candidate.stderr;
     if (stderr) {
       // The SDK's own listener echoes to our stderr (and buffers without bound): replace it.

@@ -14,6 +14,7 @@ import { buildPermissionRequest, PendingPermissions, toCopilotResult } from './c
 import { RuntimeProcess } from './copilot-process.ts';
 import { COPILOT_PROVIDER_ENV, copilotProviderFrom, describeProvider } from './copilot-provider.ts';
 import { PingWatchdog } from './copilot-watchdog.ts';
+import { bundledCopilotRuntime } from '../sandbox/copilot-runtime-path.ts';
 
 export interface CopilotAdapterConfig {
   /** How long close() lets client.stop() (detach, runtime.shutdown) run before force-killing the runtime. */
@@ -100,7 +101,7 @@ class CopilotAgentSession implements AgentSession {
   ) {
     this.cb = opts.callbacks;
     this.mapper = new CopilotEventMapper(this.cb);
-    this.proc = new RuntimeProcess((level, line) => this.cb.log(level, line), () => void this.onRuntimeExit());
+    this.proc = new RuntimeProcess((level, line) => this.cb.log(level, line), () => void this.onRuntimeExit(), opts.sandbox !== undefined);
     const env = definedEnv(opts.env);
     const setting = copilotProviderFrom(env);
     this.provider = setting.ok ? setting.provider : undefined;
@@ -118,7 +119,8 @@ class CopilotAgentSession implements AgentSession {
         }
         if (home.warning) this.cb.log('warn', `copilot: ${home.warning}`);
         client = new CopilotClient({
-          connection: RuntimeConnection.forStdio(opts.executablePath ? { path: opts.executablePath } : {}),
+          // Sandboxed, the SDK spawns a launcher that execs bubblewrap around the real runtime (written in open()).
+          connection: RuntimeConnection.forStdio(opts.sandbox ? { path: opts.sandbox.launcherPath('copilot-runtime') } : opts.executablePath ? { path: opts.executablePath } : {}),
           // The provider travels in session.create; its key need not be in the env the agent's shell inherits.
           env: withoutKey(env, COPILOT_PROVIDER_ENV),
           workingDirectory: opts.spec.worktreePath,
@@ -166,6 +168,7 @@ class CopilotAgentSession implements AgentSession {
   private async open(client: CopilotClient): Promise<void> {
     const { spec, resumeSessionId } = this.opts;
     try {
+      if (this.opts.sandbox) await this.writeLauncher(this.opts.sandbox);
       const started = client.start();
       if (this.config.liveness === 'process') await this.proc.attachDuringStart(client, started);
       await started;
@@ -193,6 +196,14 @@ class CopilotAgentSession implements AgentSession {
       this.dead = await this.startFailure(err);
       this.endTurn(this.dead);
     }
+  }
+
+  /** The sandbox launcher around the configured CLI, or the SDK's bundled runtime. */
+  private async writeLauncher(sandbox: NonNullable<AgentStartOptions['sandbox']>): Promise<void> {
+    const path = this.opts.executablePath;
+    // The SDK runs a `.js` CLI through node: so does the launcher.
+    const command = path ? (path.endsWith('.js') ? [process.execPath, path] : [path]) : [await bundledCopilotRuntime()];
+    sandbox.writeLauncher(sandbox.launcherPath('copilot-runtime'), command);
   }
 
   /** Why the session could not open: the runtime's exit (with stderr) when it died, else the error. */

@@ -29,6 +29,7 @@ export function ContainmentAlarms({ alarms }: { alarms: readonly ContainmentAlar
       {alarms.map((a) => (
         <ul key={a.seq} title={a.ts}>
           {a.changes.map((c) => <ChangeLine key={c.ref} c={c} />)}
+          {a.omitted ? <li>and {a.omitted} more (listed in the server log)</li> : null}
         </ul>
       ))}
     </section>

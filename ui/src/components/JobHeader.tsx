@@ -2,6 +2,7 @@ import type { Job } from '../../../api/contract.ts';
 import { bytes, cost, duration, repoName, tokens } from '../format.ts';
 import { now } from '../models/clock.ts';
 import type { JobModel } from '../models/job-model.ts';
+import { DiscardButton } from './DiscardButton.tsx';
 import { StateBadge } from './StateBadge.tsx';
 
 const ACTIVE = ['queued', 'preparing', 'running', 'waiting_for_approval'];
@@ -12,7 +13,7 @@ function elapsed(job: Job, nowMs: number): string {
   return duration(end - Date.parse(job.createdAt));
 }
 
-/** State, agent, model, branch, elapsed time, tokens and cost, with cancel / resume. */
+/** State, agent, model, branch, elapsed time, tokens and cost, with cancel / resume (and discard for a job that ended without landing). */
 export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
   const u = job.usage;
   const busy = model.busy.value;
@@ -21,6 +22,11 @@ export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
       <div class="job-header-top">
         <a class="back" href="/" aria-label="Back to the dashboard">←</a>
         <h1 class="job-h1" title={job.prompt}>{job.title}</h1>
+        {job.unsandboxed && (
+          <span class="badge unsandboxed" data-testid="unsandboxed" title={'This server runs agents without the operating-system sandbox (config "sandbox": "off"): the agent and what it runs have your full rights.'}>
+            no sandbox
+          </span>
+        )}
         <div class="job-actions">
           {ACTIVE.includes(job.state) && (
             <button type="button" class="btn danger-outline" disabled={!!busy} onClick={() => void model.cancel()} data-action="cancel" title="Cancel the job (x)">
@@ -32,6 +38,7 @@ export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
               {busy === 'resume' ? 'Resuming…' : 'Resume'}
             </button>
           )}
+          {RESUMABLE.includes(job.state) && !job.resolution && <DiscardButton model={model} />}
         </div>
       </div>
       <dl class="job-facts">
@@ -53,6 +60,7 @@ export function JobHeader({ model, job }: { model: JobModel; job: Job }) {
         </p>
       )}
       {model.actionError.value && <p class="banner error" role="alert">{model.actionError.value}</p>}
+      {job.state !== 'review' && model.resolve.error.value && <p class="banner error" role="alert">{model.resolve.error.value}</p>}
     </header>
   );
 }

@@ -122,7 +122,7 @@ export class JobModel {
         t?.addItem({ kind: 'note', key: `n${e.seq}`, tone: 'success', text: `Resolved: ${e.resolution.replace('_', ' ')}${e.prUrl ? ` (${e.prUrl})` : ''}` });
         return;
       case 'containment_alarm':
-        this.alarms.value = [...this.alarms.value, { seq: e.seq, ts: e.ts, message: e.message, changes: e.changes }];
+        this.alarms.value = [...this.alarms.value, { seq: e.seq, ts: e.ts, message: e.message, changes: e.changes, ...(e.omitted ? { omitted: e.omitted } : {}) }];
         return;
       case 'job_created':
       case 'job_restarted': // its transcript line (a system entry, emitted with it) is what the page shows

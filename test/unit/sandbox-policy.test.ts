@@ -1,0 +1,218 @@
+/**
+ * The sandbox policy (machines/bwrap-args.ts) and the facts it is given
+ * (sandbox-facts.ts, git-layout.ts), on real directories and a real git repository. The argv is
+ * checked as bubblewrap reads it: options in order, a later mount covering an earlier one, so
+ * "what is writable" is computed from the argv the way the kernel will see it.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bwrapArgs, sandboxedCommand, type SandboxFacts } from '../../machines/bwrap-args.ts';
+import { adminDirOf, gitLayoutOf, ownRefOf } from '../../workers/sandbox/git-layout.ts';
+import { sandboxFacts } from '../../workers/sandbox/sandbox-facts.ts';
+import { shQuote } from '../../workers/sandbox/agent-sandbox.ts';
+import { sandboxSettingFromEnv } from '../../workers/sandbox/sandbox-setting.ts';
+import type { JobSpec } from '../../machines/job-spec.ts';
+import { git } from '../helpers/git-repo.ts';
+
+type Access = 'rw' | 'ro' | 'hidden' | 'none';
+/** What a path is in the sandbox the argv builds: the last mount covering it wins. */
+function access(args: string[], path: string): Access {
+  let result: Access = 'none';
+  const covers = (mount: string): boolean => path === mount || path.startsWith(mount.endsWith('/') ? mount : `${mount}/`);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') break;
+    if (a === '--ro-bind' || a === '--bind') {
+      const src = args[i + 1]!;
+      const dest = args[i + 2]!;
+      if (covers(dest)) result = src === '/dev/null' ? 'hidden' : a === '--bind' ? 'rw' : 'ro';
+      i += 2;
+    } else if (a === '--tmpfs' || a === '--dev' || a === '--proc' || a === '--chdir') {
+      if (a === '--tmpfs' && covers(args[i + 1]!)) result = 'hidden';
+      i += 1;
+    }
+  }
+  return result;
+}
+
+describe('the sandbox policy (bwrap-args)', () => {
+  const facts: SandboxFacts = {
+    worktree: '/h/.codeplane/worktrees/r-1/j1',
+    readOnlyWorktree: false,
+    git: { commonDir: '/src/r/.git', adminDir: '/src/r/.git/worktrees/j1', ownRef: { refDir: '/src/r/.git/refs/heads/codeplane/abc123', logDir: '/src/r/.git/logs/refs/heads/codeplane/abc123' } },
+    writable: ['/h/.codeplane/jobs/j1/agent-home'],
+    hidden: [
+      { path: '/h/.codeplane', kind: 'dir' },
+      { path: '/h/.ssh', kind: 'dir' },
+      { path: '/h/.netrc', kind: 'file' },
+    ],
+    cwd: '/h/.codeplane/worktrees/r-1/j1',
+  };
+  const args = bwrapArgs(facts);
+
+  it('the whole filesystem is read-only, /tmp private, the worktree and the agent home writable', () => {
+    assert.equal(access(args, '/usr/bin/env'), 'ro');
+    assert.equal(access(args, '/src/r/README.md'), 'ro', "the user's checkout");
+    assert.equal(access(args, '/tmp/x'), 'hidden');
+    assert.equal(access(args, '/var/tmp/x'), 'hidden');
+    assert.equal(access(args, '/h/.codeplane/worktrees/r-1/j1/src/a.ts'), 'rw');
+    assert.equal(access(args, '/h/.codeplane/jobs/j1/agent-home/projects/x.jsonl'), 'rw');
+  });
+
+  it("git: objects, the worktree's own admin dir and its branch's ref directory are writable; config, hooks, HEAD, other refs and the worktree's HEAD are not", () => {
+    assert.equal(access(args, '/src/r/.git/objects/ab/cdef'), 'rw');
+    assert.equal(access(args, '/src/r/.git/worktrees/j1/index'), 'rw');
+    assert.equal(access(args, '/src/r/.git/worktrees/j1/HEAD'), 'ro', 'the worktree cannot be switched onto another branch');
+    assert.equal(access(args, '/src/r/.git/refs/heads/codeplane/abc123/task'), 'rw');
+    assert.equal(access(args, '/src/r/.git/refs/heads/codeplane/abc123/task.lock'), 'rw');
+    assert.equal(access(args, '/src/r/.git/logs/refs/heads/codeplane/abc123/task'), 'rw');
+    for (const p of ['config', 'hooks/pre-commit', 'HEAD', 'packed-refs', 'refs/heads/main', 'refs/heads/codeplane/other1/x', 'worktrees/j2/HEAD', 'logs/HEAD', 'info/attributes']) {
+      assert.equal(access(args, `/src/r/.git/${p}`), 'ro', p);
+    }
+  });
+
+  it("secrets and CodePlane's home are hidden, yet the job's own worktree and agent home inside it are reachable", () => {
+    assert.equal(access(args, '/h/.ssh/id_rsa'), 'hidden');
+    assert.equal(access(args, '/h/.netrc'), 'hidden');
+    assert.equal(access(args, '/h/.codeplane/codeplane.db'), 'hidden');
+    assert.equal(access(args, '/h/.codeplane/jobs/j2/agent-home/.credentials.json'), 'hidden', "another job's home");
+    assert.equal(access(args, '/h/.codeplane/worktrees/r-1/j2/x'), 'hidden', "another job's worktree");
+  });
+
+  it('sets the variables it is given, after the mounts and before the command', () => {
+    const withEnv = bwrapArgs({ ...facts, setenv: [['TMPDIR', '/tmp'], ['XDG_CACHE_HOME', '/h/.codeplane/jobs/j1/agent-home/cache']] });
+    const i = withEnv.indexOf('--setenv');
+    assert.deepEqual(withEnv.slice(i, i + 6), ['--setenv', 'TMPDIR', '/tmp', '--setenv', 'XDG_CACHE_HOME', '/h/.codeplane/jobs/j1/agent-home/cache']);
+    assert.equal(access(withEnv, '/h/.codeplane/jobs/j1/agent-home/cache/npm/x'), 'rw', 'the caches are writable');
+  });
+
+  it('observe_only: the worktree itself is read-only', () => {
+    const ro = bwrapArgs({ ...facts, readOnlyWorktree: true });
+    assert.equal(access(ro, '/h/.codeplane/worktrees/r-1/j1/src/a.ts'), 'ro');
+  });
+
+  it("without its own ref directory the job's branch is read-only like every other ref", () => {
+    const { ownRef: _, ...git } = facts.git!;
+    const noRef = bwrapArgs({ ...facts, git });
+    assert.equal(access(noRef, '/src/r/.git/refs/heads/codeplane/abc123/task'), 'ro');
+  });
+
+  it('isolates: own pid namespace, new session, dies with its parent, network shared (the model API)', () => {
+    for (const o of ['--unshare-pid', '--new-session', '--die-with-parent']) assert.ok(args.includes(o), o);
+    assert.ok(!args.includes('--unshare-net') && !args.includes('--unshare-all'), 'the network stays shared');
+    assert.ok(!args.includes('--share-net'));
+  });
+
+  it('the command follows `--`, so a command named like an option is never read as one', () => {
+    const c = sandboxedCommand('/usr/bin/bwrap', facts, '--bind', ['/', '/']);
+    assert.equal(c.command, '/usr/bin/bwrap');
+    assert.deepEqual(c.args.slice(c.args.indexOf('--')), ['--', '--bind', '/', '/']);
+    assert.equal(c.args.indexOf('--'), args.length);
+  });
+});
+
+describe('the sandbox facts, from a real repository', () => {
+  let dir: string;
+  let repo: string;
+  let wt: string;
+  let home: string;
+  let cpl: string;
+  const spec = (over: Partial<JobSpec> = {}): JobSpec => ({ jobId: 'j1', repoPath: repo, worktreePath: wt, branch: 'codeplane/abc123/task', baseRef: 'main', agent: 'claude', prompt: 'p', permissionMode: 'full_auto', ...over });
+
+  before(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cpl-sbx-facts-')));
+    repo = join(dir, 'repo');
+    home = join(dir, 'home');
+    cpl = join(dir, 'cpl');
+    wt = join(cpl, 'worktrees', 'repo-1', 'j1');
+    mkdirSync(repo);
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    mkdirSync(join(home, '.claude'), { recursive: true });
+    mkdirSync(join(home, '.copilot'), { recursive: true });
+    writeFileSync(join(home, '.netrc'), 'machine x password y\n');
+    git(repo, 'init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'a'), 'a\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'init');
+    mkdirSync(join(cpl, 'worktrees', 'repo-1'), { recursive: true });
+    git(repo, 'worktree', 'add', '-q', '-b', 'codeplane/abc123/task', wt, 'main');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lays out git from the repository path: common dir, the admin dir named after the worktree, the own ref directory', () => {
+    const layout = gitLayoutOf(repo, wt, 'codeplane/abc123/task');
+    assert.deepEqual(layout, {
+      commonDir: join(repo, '.git'),
+      adminDir: join(repo, '.git', 'worktrees', 'j1'),
+      ownRef: { refDir: join(repo, '.git', 'refs', 'heads', 'codeplane', 'abc123'), logDir: join(repo, '.git', 'logs', 'refs', 'heads', 'codeplane', 'abc123') },
+    });
+  });
+
+  it("a branch the user named shares its directory with the user's refs: no own ref directory", () => {
+    assert.equal(ownRefOf(join(repo, '.git'), 'feature'), undefined);
+    assert.equal(ownRefOf(join(repo, '.git'), 'feature/x'), undefined);
+    assert.equal(ownRefOf(join(repo, '.git'), 'codeplane/x'), undefined, 'refs/heads/codeplane holds every job');
+    assert.equal(ownRefOf(join(repo, '.git'), 'codeplane/../main/x'), undefined);
+  });
+
+  it('a directory that holds another ref (loose or packed) is not the job\'s own', () => {
+    git(repo, 'branch', 'codeplane/abc123/other', 'main');
+    assert.equal(ownRefOf(join(repo, '.git'), 'codeplane/abc123/task'), undefined, 'a loose sibling');
+    git(repo, 'pack-refs', '--all');
+    assert.equal(ownRefOf(join(repo, '.git'), 'codeplane/abc123/task'), undefined, 'a packed sibling');
+    git(repo, 'branch', '-D', 'codeplane/abc123/other');
+    assert.ok(ownRefOf(join(repo, '.git'), 'codeplane/abc123/task'), 'alone again (the branch itself packed): its own');
+  });
+
+  it("the admin dir is only the one named after the worktree, and only when its gitdir names it (an agent's rewrite of another admin dir cannot match)", () => {
+    assert.equal(adminDirOf(join(repo, '.git'), wt), join(repo, '.git', 'worktrees', 'j1'));
+    const gitdir = join(repo, '.git', 'worktrees', 'j1', 'gitdir');
+    writeFileSync(gitdir, `${join(dir, 'elsewhere', '.git')}\n`);
+    assert.equal(adminDirOf(join(repo, '.git'), wt), undefined);
+    assert.equal(gitLayoutOf(repo, wt, 'codeplane/abc123/task'), undefined, 'no layout: git gets nothing writable');
+    writeFileSync(gitdir, `${join(wt, '.git')}\n`);
+  });
+
+  it('a worktree .git file the agent rewrote to point at the user\'s repository changes nothing: the layout starts from the repository path', () => {
+    writeFileSync(join(wt, '.git'), `gitdir: ${join(repo, '.git')}\n`);
+    try {
+      assert.equal(gitLayoutOf(repo, wt, 'codeplane/abc123/task')?.adminDir, join(repo, '.git', 'worktrees', 'j1'));
+    } finally {
+      writeFileSync(join(wt, '.git'), `gitdir: ${join(repo, '.git', 'worktrees', 'j1')}\n`);
+    }
+  });
+
+  it("hides what exists: CodePlane's home, secrets, the other agent's home and the own one unless the user's config is loaded", () => {
+    const f = sandboxFacts({ spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: false });
+    const hidden = f.hidden.map((h) => `${h.kind}:${h.path}`);
+    for (const h of [`dir:${cpl}`, `dir:${join(home, '.ssh')}`, `file:${join(home, '.netrc')}`, `dir:${join(home, '.claude')}`, `dir:${join(home, '.copilot')}`]) assert.ok(hidden.includes(h), h);
+    assert.ok(!hidden.some((h) => h.endsWith('/.aws')), 'a secret directory that does not exist is not mounted over');
+    assert.deepEqual(f.writable, [join(cpl, 'jobs', 'j1', 'agent-home')]);
+    assert.deepEqual(Object.fromEntries(f.setenv ?? []), { TMPDIR: '/tmp', XDG_CACHE_HOME: join(cpl, 'jobs', 'j1', 'agent-home', 'cache'), npm_config_cache: join(cpl, 'jobs', 'j1', 'agent-home', 'cache', 'npm') });
+    assert.equal(f.readOnlyWorktree, false);
+    assert.equal(f.worktree, wt);
+
+    const own = sandboxFacts({ spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: true });
+    assert.ok(!own.hidden.some((h) => h.path === join(home, '.claude')), "the user's own Claude config, loaded: not hidden");
+    assert.ok(own.writable.includes(join(home, '.claude')), '… and writable (its sessions)');
+    assert.ok(own.hidden.some((h) => h.path === join(home, '.copilot')), "the other agent's stays hidden");
+
+    const observe = sandboxFacts({ spec: spec({ permissionMode: 'observe_only' }), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: false });
+    assert.equal(observe.readOnlyWorktree, true);
+  });
+});
+
+describe('sandbox setting and launcher quoting', () => {
+  it('fails closed: only an explicit "off" turns the sandbox off', () => {
+    assert.deepEqual(sandboxSettingFromEnv({}), { mode: 'on', bwrap: 'bwrap' });
+    assert.deepEqual(sandboxSettingFromEnv({ CODEPLANE_SANDBOX: 'OFF' }), { mode: 'off' });
+    assert.deepEqual(sandboxSettingFromEnv({ CODEPLANE_SANDBOX: 'no', CODEPLANE_BWRAP: '/opt/bwrap' }), { mode: 'on', bwrap: '/opt/bwrap' });
+  });
+
+  it('quotes every launcher word for sh, quotes and all', () => {
+    assert.equal(shQuote("a b'c$(x)"), `'a b'\\''c$(x)'`);
+  });
+});
