@@ -898,6 +898,14 @@ export const mutants = [
     tests: ['test/integration/approval-across-restart.test.ts'],
   },
   {
+    id: 'approval.failed-job-keeps-pending',
+    behaviour: 'a job failed or canceled without a worker while waiting for approval withdraws its open approvals',
+    file: 'supervisor/jobs/job-commands.ts',
+    find: 'pendingApprovals: job.pendingApprovals ?? []',
+    replace: 'pendingApprovals: []',
+    tests: ['test/unit/job-machine.test.ts'],
+  },
+  {
     id: 'restart.graceful-stop-not-recorded',
     behaviour: 'a graceful stop is recorded so the next start names the restart graceful_stop, not lost',
     file: 'supervisor/jobs/job-supervisor.ts',
