@@ -67,7 +67,8 @@ describe('issue 13: the agent environment is an allow-list', () => {
     const deadline = Date.now() + STEP_MS;
     for (;;) {
       const j = await call<Job>('GET', `/api/jobs/${job.id}`);
-      if (j.body.state === 'review' || j.body.state === 'failed') break;
+      assert.notEqual(j.body.state, 'failed', `the job failed: ${j.body.failureReason ?? ''}`);
+      if (j.body.state === 'review') break;
       assert.ok(Date.now() < deadline, `the job to settle (it is ${j.body.state})`);
       await new Promise((r) => setTimeout(r, 200));
     }

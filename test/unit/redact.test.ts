@@ -195,17 +195,18 @@ describe('redaction of a job\'s events (the worker\'s choke point)', () => {
     }
   });
 
-  it('a long unbroken stream in one-character deltas costs linear time (200,000 deltas)', () => {
-    for (const unit of ['a', 'token a', 'AAAA\n']) {
+  it('a long unbroken stream in one-character deltas costs linear time', () => {
+    // [piece, how many]: one 1 MB word (rescanning what is held on every delta took 17 s; linear takes ~0.2 s),
+    // a line naming a secret, key-like lines.
+    for (const [unit, count] of [['a', 1_000_000], ['token a', 200_000], ['AAAA\n', 200_000]] as const) {
       const er = new EventRedactor(r);
       const t = performance.now();
       let released = 0;
-      for (let i = 0; i < 200_000; i++) for (const e of er.redact(delta(unit))) released += e.type === 'transcript_update' ? (e.entry.text ?? '').length : 0;
+      for (let i = 0; i < count; i++) for (const e of er.redact(delta(unit))) released += e.type === 'transcript_update' ? (e.entry.text ?? '').length : 0;
       for (const e of er.release()) released += e.type === 'transcript_update' ? (e.entry.text ?? '').length : 0;
       const ms = performance.now() - t;
-      // Rescanning what is held on every delta took 14 s for the one-word stream; linear is well under a second.
-      assert.ok(ms < 4000, `${JSON.stringify(unit)}: ${ms.toFixed(0)} ms`);
-      assert.equal(released, unit.length * 200_000, 'everything is released, nothing lost');
+      assert.ok(ms < 5000, `${JSON.stringify(unit)} x ${count}: ${ms.toFixed(0)} ms`);
+      assert.equal(released, unit.length * count, 'everything is released, nothing lost');
     }
   });
 
