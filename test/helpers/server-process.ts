@@ -16,9 +16,9 @@ export interface ServerProcess {
 }
 
 /** Starts the real `cpl up` as a child process on a free port with its own CODEPLANE_HOME. */
-export async function startServerProcess(opts: { cwd: string; home?: string; env?: NodeJS.ProcessEnv; args?: string[] }): Promise<ServerProcess> {
+export async function startServerProcess(opts: { cwd: string; home?: string; env?: NodeJS.ProcessEnv; args?: string[]; nodeArgs?: string[] }): Promise<ServerProcess> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'cpl-home-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/cpl.js'), 'up', '--port', '0', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(ROOT, 'bin/cpl.js'), 'up', '--port', '0', ...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { ...process.env, CODEPLANE_HOME: home, CODEPLANE_CLAUDE_PATH: FAKE_CLAUDE, HOME: home, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

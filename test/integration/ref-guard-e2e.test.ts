@@ -15,6 +15,7 @@ import type { Approval, ContainmentChange, Job, TranscriptEntry } from '../../ap
 import { git, makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient, type SseEvent } from '../helpers/sse-client.ts';
+import { workerPid, workerPids } from '../helpers/processes.ts';
 
 /** A hang guard only: the first job of a fresh server bundles the worker, which takes long on a loaded machine. */
 const STEP_MS = 180_000;
@@ -138,5 +139,61 @@ describe('issue 13: refs and HEAD checked after every turn (sandbox off, full_au
     await sse.waitFor((x) => x.event === 'job_state_changed' && x.data['jobId'] === job.id && x.data['to'] === 'canceled', STEP_MS, 'cancel');
     assert.deepEqual(forJob(job.id, 'containment_alarm'), []);
     assert.equal(git(repo, 'log', '-1', '--format=%s', job.branch), 'clean');
+  });
+});
+
+describe('issue 13: the ref check survives kill -9 of the worker or of the server mid-turn', () => {
+  const servers: ServerProcess[] = [];
+  const dirs: string[] = [];
+  after(async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const setup = async (): Promise<{ repo: string; home: string; server: ServerProcess; sse: SseClient }> => {
+    const repo = makeRepo('cpl-refguard-kill-');
+    const home = mkdtempSync(join(tmpdir(), 'cpl-refguard-kill-home-'));
+    dirs.push(repo, home);
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ sandbox: 'off', workerNice: 0 }));
+    const server = await startServerProcess({ cwd: repo, home, env: { COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined } });
+    servers.push(server);
+    return { repo, home, server, sse: await SseClient.open(`${server.url}/api/events`) };
+  };
+  /** The agent tags the repository, then streams long enough to be killed mid-turn. */
+  const PROMPT = '[[bash git tag planted-before-the-crash]] [[slow 150]]';
+  const isDelta = (jobId: string) => (e: SseEvent) => e.event === 'transcript_update' && e.data['jobId'] === jobId && (e.data['entry'] as TranscriptEntry).role === 'agent_delta';
+  const reached = (jobId: string, to: string) => (e: SseEvent) => e.event === 'job_state_changed' && e.data['jobId'] === jobId && e.data['to'] === to;
+  const alarmed = (jobId: string) => (e: SseEvent) => e.event === 'containment_alarm' && e.data['jobId'] === jobId;
+
+  it('worker killed after the attack: the restarted worker continues the same turn, checked against the baseline from before the attack', { timeout: 300_000 }, async () => {
+    const { repo, server, sse } = await setup();
+    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: PROMPT, permissionMode: 'full_auto' });
+    await sse.waitFor(isDelta(job.id), STEP_MS, 'the stream after the attack');
+    assert.equal(exists(repo, 'refs/tags/planted-before-the-crash'), true, 'the attack ran');
+    process.kill(workerPid(job.id)!, 'SIGKILL');
+    await sse.waitFor(reached(job.id, 'review'), STEP_MS, 'review after the restart');
+    const alarm = await sse.waitFor(alarmed(job.id), ALARM_MS, 'the alarm');
+    sse.close();
+    assert.deepEqual((alarm.data['changes'] as ContainmentChange[]).map((c) => `${c.change} ${c.ref} ${c.undone}`), ['created refs/tags/planted-before-the-crash true']);
+    assert.equal(exists(repo, 'refs/tags/planted-before-the-crash'), false);
+  });
+
+  it('server killed after the attack: the next server re-attaches the worker and checks the turn against the baseline on disk', { timeout: 300_000 }, async () => {
+    const { repo, home, server, sse } = await setup();
+    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: PROMPT, permissionMode: 'full_auto' });
+    await sse.waitFor(isDelta(job.id), STEP_MS, 'the stream after the attack');
+    const pid = workerPid(job.id)!;
+    const gone = new Promise((r) => server.child.once('exit', r));
+    server.child.kill('SIGKILL');
+    await gone;
+    sse.close();
+    const second = await startServerProcess({ cwd: repo, home, env: { COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined } });
+    servers.push(second);
+    const resumed = await SseClient.open(`${second.url}/api/events`, sse.lastId);
+    await resumed.waitFor(reached(job.id, 'review'), STEP_MS, 'review after the re-attach');
+    const alarm = await resumed.waitFor(alarmed(job.id), ALARM_MS, 'the alarm');
+    resumed.close();
+    assert.deepEqual(workerPids(job.id), [pid], 'the same worker, re-attached');
+    assert.deepEqual((alarm.data['changes'] as ContainmentChange[]).map((c) => `${c.change} ${c.ref} ${c.undone}`), ['created refs/tags/planted-before-the-crash true']);
+    assert.equal(exists(repo, 'refs/tags/planted-before-the-crash'), false);
   });
 });
