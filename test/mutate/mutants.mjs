@@ -898,6 +898,14 @@ export const mutants = [
     tests: ['test/integration/approval-across-restart.test.ts'],
   },
   {
+    id: 'approval.failed-job-keeps-pending',
+    behaviour: 'a job failed or canceled without a worker while waiting for approval withdraws its open approvals',
+    file: 'supervisor/jobs/job-commands.ts',
+    find: 'pendingApprovals: job.pendingApprovals ?? []',
+    replace: 'pendingApprovals: []',
+    tests: ['test/unit/job-machine.test.ts'],
+  },
+  {
     id: 'restart.graceful-stop-not-recorded',
     behaviour: 'a graceful stop is recorded so the next start names the restart graceful_stop, not lost',
     file: 'supervisor/jobs/job-supervisor.ts',
@@ -1124,6 +1132,22 @@ export const mutants = [
     file: 'supervisor/log.ts',
     find: "const hooks = redactor ? { hooks: { streamWrite: (line: string) => redactJsonLine(line, redactor) } } : {};",
     replace: 'const hooks = {};',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  {
+    id: 'redact.linear-time',
+    behaviour: 'the redaction rules stay linear on hostile near-misses (an unbounded name in the assignment rule is quadratic)',
+    file: 'machines/redact.ts',
+    find: '[A-Z0-9_]{0,63}(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]{0,63}',
+    replace: '[A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  {
+    id: 'redact.delta-linear',
+    behaviour: 'streamed text is held back in linear time (a piece that cannot release anything is appended unscanned)',
+    file: 'workers/event-redaction.ts',
+    find: "if (this.held !== '' && this.held.length + piece.length <= MAX_HELD && !MAY_RELEASE.test(piece)) {",
+    replace: 'if (false) {',
     tests: ['test/unit/redact.test.ts'],
   },
   // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
