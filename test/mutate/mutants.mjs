@@ -1446,6 +1446,14 @@ export const mutants = [
     tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
   {
+    id: 'refguard.no-check-at-approval',
+    behaviour: 'a turn that stops to ask for an approval is checked then, so the alarm comes before the answer',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: "    else if (to.includes('waiting_for_approval')) void this.refGuard.midTurn(jobId);\n",
+    replace: '',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
     id: 'refguard.recovery-new-baseline',
     behaviour: 'a worker restarted mid-turn (kill -9) continues the turn against the baseline from before it, so an attack made before the crash is still undone',
     file: 'supervisor/jobs/job-supervisor.ts',
@@ -1465,8 +1473,8 @@ export const mutants = [
     id: 'refguard.failed-turn-unchecked',
     behaviour: 'a turn that ends in failure is checked too',
     file: 'supervisor/jobs/job-supervisor.ts',
-    find: "(e.to === 'review' || e.to === 'failed' || e.to === 'canceled' || e.to === 'completed')",
-    replace: "(e.to === 'review')",
+    find: "to.some((s) => s === 'review' || s === 'failed' || s === 'canceled' || s === 'completed')",
+    replace: "to.some((s) => s === 'review')",
     tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
   // ---- sandbox (the per-job bubblewrap sandbox) -------------------------------------------------
