@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import type { DraftEvent, SequencedEvent } from '../machines/domain-events.ts';
 import { numberEvent } from '../machines/domain-events.ts';
 
@@ -20,6 +20,10 @@ export class Outbox {
   private unacked: SequencedEvent[] = [];
   private spilled = 0;
   private spilledUpTo = 0;
+  /** Bytes in the spill file: a failed append is cut back to here, so no torn line is ever read back. */
+  private spillBytes = 0;
+  /** After a failed spill (a full disk) the events stay in memory; the next try waits until this many are held. */
+  private spillRetryAt = 0;
   private ackedUpTo = 0;
   private drainWaiters: (() => void)[] = [];
   private readonly now: () => string;
@@ -39,7 +43,7 @@ export class Outbox {
     const seq = this.nextSeq++;
     const numbered: SequencedEvent = { seq, ts: this.now(), event: numberEvent(draft, seq) };
     this.unacked.push(numbered);
-    if (this.opts.spillFile && this.unacked.length > this.maxInMemory) this.spill(this.opts.spillFile);
+    if (this.opts.spillFile && this.unacked.length > Math.max(this.maxInMemory, this.spillRetryAt)) this.spill(this.opts.spillFile);
     return numbered;
   }
 
@@ -52,6 +56,7 @@ export class Outbox {
     if (this.spilled > 0 && this.spilledUpTo <= seq) {
       rmSync(this.opts.spillFile!, { force: true });
       this.spilled = 0;
+      this.spillBytes = 0;
     }
     if (this.size === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
@@ -62,7 +67,7 @@ export class Outbox {
     const fromFile = readFileSync(this.opts.spillFile!, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as SequencedEvent)
+      .flatMap((l) => parseLine(l))
       .filter((e) => e.seq > this.ackedUpTo);
     return [...fromFile, ...this.unacked];
   }
@@ -87,11 +92,39 @@ export class Outbox {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /**
+   * Moves the older half to the spill file. Written before it leaves memory: on a full disk the
+   * append fails, the file is cut back to its last whole line, and the events stay in memory
+   * (unbounded then, rather than lost), tried again once twice as many are held.
+   */
   private spill(file: string): void {
-    const half = this.unacked.splice(0, Math.ceil(this.unacked.length / 2));
-    appendFileSync(file, half.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
+    const half = this.unacked.slice(0, Math.ceil(this.unacked.length / 2));
+    const text = half.map((e) => `${JSON.stringify(e)}\n`).join('');
+    try {
+      appendFileSync(file, text, { mode: 0o600 });
+    } catch {
+      try {
+        truncateSync(file, this.spillBytes);
+      } catch {
+        // nothing was written, or the file cannot be cut: pending() skips a torn line (its events are still in memory)
+      }
+      this.spillRetryAt = this.unacked.length * 2;
+      return;
+    }
+    this.spillRetryAt = 0;
+    this.spillBytes += Buffer.byteLength(text);
+    this.unacked.splice(0, half.length);
     this.spilled += half.length;
     this.spilledUpTo = half[half.length - 1]!.seq;
+  }
+}
+
+/** One spilled event; a line torn by a failed append is skipped (the events it held never left memory). */
+function parseLine(line: string): SequencedEvent[] {
+  try {
+    return [JSON.parse(line) as SequencedEvent];
+  } catch {
+    return [];
   }
 }
 

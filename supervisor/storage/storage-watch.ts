@@ -28,19 +28,46 @@ export interface StorageWatchOptions {
   onIdentityProblem(finding: IdentityFinding, rescue: Promise<string | undefined>): void;
 }
 
+/** The first probe after a fault; each next one waits twice as long, up to the regular interval. */
+const FIRST_PROBE_MS = 100;
+
 export class StorageWatch {
   private timer: NodeJS.Timeout | undefined;
+  private early: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly o: StorageWatchOptions) {}
 
   start(): void {
     this.timer ??= setInterval(() => this.checkNow(), this.o.intervalMs);
     this.timer.unref();
+    // A short fault (a lock held for a moment) clears within ~100 ms, not at the next regular look.
+    this.unsubscribe ??= this.o.db.storage.onChange((v) => {
+      if (v.state === 'read_only' && !this.early) this.probeSoon(FIRST_PROBE_MS);
+    });
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.timer = undefined;
+    clearTimeout(this.early);
+    this.timer = this.early = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  /** Asynchronous retry with backoff: 100, 200, 400 … ms, then the regular interval takes over. */
+  private probeSoon(delayMs: number): void {
+    this.early = setTimeout(() => {
+      this.early = undefined;
+      try {
+        this.probe();
+      } catch {
+        // as in checkNow
+      }
+      const next = delayMs * 2;
+      if (this.o.db.storage.current().state === 'read_only' && next < this.o.intervalMs) this.probeSoon(next);
+    }, delayMs);
+    this.early.unref();
   }
 
   /** One look: identity first (it outranks a fault), then the probe. Never throws: it runs on a timer. */

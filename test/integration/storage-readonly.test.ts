@@ -143,6 +143,31 @@ describe('a lock held by another process', () => {
   });
 });
 
+describe('the probe after a fault', () => {
+  it('retries soon and then less often (backoff), and clears a short lock well before the regular look', async () => {
+    const t = tempDb();
+    const other = new Database(t.file);
+    const watch = new StorageWatch({ db: t.db, intervalMs: 60_000, minFreeBytes: 1, onIdentityProblem: () => undefined });
+    try {
+      watch.start();
+      other.exec('BEGIN EXCLUSIVE');
+      other.prepare("INSERT INTO repos (id, path, name, default_branch, created_at) VALUES ('rx', '/x', 'x', 'main', 'now')").run();
+      refused(() => addRepo(t.db, 'r2'));
+      const t0 = performance.now();
+      setTimeout(() => other.exec('COMMIT'), 300);
+      while (t.db.storage.current().state !== 'ok') {
+        assert.ok(performance.now() - t0 < 5000, 'a probe cleared the state within seconds, not at the 60 s regular look');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      addRepo(t.db, 'r2');
+    } finally {
+      watch.stop();
+      other.close();
+      t.cleanup();
+    }
+  });
+});
+
 describe('the database identity', () => {
   it('is recorded beside a new database and checked at the next open', () => {
     const { dir, cleanup } = tempDir();

@@ -42,3 +42,16 @@ describe('worker outbox', () => {
     assert.deepEqual(e.event, { type: 'transcript_update', entry: { role: 'agent', text: 'hi', seq: 7 } });
   });
 });
+
+describe('the outbox on a full disk', () => {
+  it('keeps the events in memory when the spill file refuses them (ENOSPC), loses none and never throws', () => {
+    // /dev/full answers every write with ENOSPC, as a full disk does.
+    const o = new Outbox(1, { spillFile: '/dev/full', maxInMemory: 10 });
+    for (let i = 0; i < 100; i++) o.add({ type: 'log_line', level: 'info', message: `m${i}` });
+    assert.equal(o.size, 100);
+    assert.equal(o.inMemory, 100, 'nothing left memory for a file that refused it');
+    assert.deepEqual(o.pending().map((e) => e.seq), Array.from({ length: 100 }, (_, i) => i + 1));
+    o.ack(100);
+    assert.equal(o.size, 0);
+  });
+});

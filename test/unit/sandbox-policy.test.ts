@@ -82,6 +82,13 @@ describe('the sandbox policy (bwrap-args)', () => {
     assert.equal(access(args, '/h/.codeplane/worktrees/r-1/j2/x'), 'hidden', "another job's worktree");
   });
 
+  it('sets the variables it is given, after the mounts and before the command', () => {
+    const withEnv = bwrapArgs({ ...facts, setenv: [['TMPDIR', '/tmp'], ['XDG_CACHE_HOME', '/h/.codeplane/jobs/j1/agent-home/cache']] });
+    const i = withEnv.indexOf('--setenv');
+    assert.deepEqual(withEnv.slice(i, i + 6), ['--setenv', 'TMPDIR', '/tmp', '--setenv', 'XDG_CACHE_HOME', '/h/.codeplane/jobs/j1/agent-home/cache']);
+    assert.equal(access(withEnv, '/h/.codeplane/jobs/j1/agent-home/cache/npm/x'), 'rw', 'the caches are writable');
+  });
+
   it('observe_only: the worktree itself is read-only', () => {
     const ro = bwrapArgs({ ...facts, readOnlyWorktree: true });
     assert.equal(access(ro, '/h/.codeplane/worktrees/r-1/j1/src/a.ts'), 'ro');
@@ -184,6 +191,7 @@ describe('the sandbox facts, from a real repository', () => {
     for (const h of [`dir:${cpl}`, `dir:${join(home, '.ssh')}`, `file:${join(home, '.netrc')}`, `dir:${join(home, '.claude')}`, `dir:${join(home, '.copilot')}`]) assert.ok(hidden.includes(h), h);
     assert.ok(!hidden.some((h) => h.endsWith('/.aws')), 'a secret directory that does not exist is not mounted over');
     assert.deepEqual(f.writable, [join(cpl, 'jobs', 'j1', 'agent-home')]);
+    assert.deepEqual(Object.fromEntries(f.setenv ?? []), { TMPDIR: '/tmp', XDG_CACHE_HOME: join(cpl, 'jobs', 'j1', 'agent-home', 'cache'), npm_config_cache: join(cpl, 'jobs', 'j1', 'agent-home', 'cache', 'npm') });
     assert.equal(f.readOnlyWorktree, false);
     assert.equal(f.worktree, wt);
 

@@ -95,5 +95,11 @@ export function sandboxFacts(i: SandboxInputs): SandboxFacts {
     writable,
     hidden,
     cwd: worktree,
+    // The home is read-only: caches go to the job's own agent home (kept while the job lives), temporary files to the private /tmp.
+    setenv: [
+      ['TMPDIR', '/tmp'],
+      ['XDG_CACHE_HOME', join(realOr(i.agentHome), 'cache')],
+      ['npm_config_cache', join(realOr(i.agentHome), 'cache', 'npm')],
+    ],
   };
 }
