@@ -200,6 +200,11 @@ describe('the sandbox facts, from a real repository', () => {
     assert.ok(own.writable.includes(join(home, '.claude')), '… and writable (its sessions)');
     assert.ok(own.hidden.some((h) => h.path === join(home, '.copilot')), "the other agent's stays hidden");
 
+    mkdirSync(join(dir, 'claude-elsewhere'), { recursive: true });
+    const elsewhere = { spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), configuredAgentDir: join(dir, 'claude-elsewhere') };
+    assert.ok(sandboxFacts({ ...elsewhere, userConfig: false }).hidden.some((h) => h.path === join(dir, 'claude-elsewhere')), 'a CLAUDE_CONFIG_DIR elsewhere is hidden too');
+    assert.ok(sandboxFacts({ ...elsewhere, userConfig: true }).writable.includes(join(dir, 'claude-elsewhere')), '… and writable when loaded');
+
     const observe = sandboxFacts({ spec: spec({ permissionMode: 'observe_only' }), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: false });
     assert.equal(observe.readOnlyWorktree, true);
   });
