@@ -62,7 +62,7 @@ describe('resuming a job', () => {
     const { sse, job } = await run('say hello', 'review');
     await api(server.url, 'POST', `/api/jobs/${job.id}/cancel`);
     await sse.waitFor(to(job.id, 'canceled'), 30_000, 'canceled');
-    rmSync(join(server.home, '.claude', 'projects'), { recursive: true, force: true }); // the CLI lost its session files
+    rmSync(join(server.home, 'jobs', job.id, 'agent-home', 'projects'), { recursive: true, force: true }); // the CLI lost its session files (sandboxed, they live in the job's agent home)
     await api(server.url, 'POST', `/api/jobs/${job.id}/resume`, {});
     const note = await sse.waitFor((e) => e.event === 'transcript_update' && e.data['jobId'] === job.id && (e.data['entry'] as { role: string }).role === 'system', 30_000, 'fallback note');
     assert.match(String((note.data['entry'] as { text: string }).text), /could not be resumed; started a fresh session/);
