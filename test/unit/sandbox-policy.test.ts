@@ -201,6 +201,11 @@ describe('the sandbox facts, from a real repository', () => {
     assert.ok(own.writable.includes(join(home, '.claude')), '… and writable (its sessions)');
     assert.ok(own.hidden.some((h) => h.path === join(home, '.copilot')), "the other agent's stays hidden");
 
+    const freshHome = join(dir, 'fresh-home');
+    mkdirSync(freshHome);
+    const fresh = sandboxFacts({ spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: freshHome, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: true });
+    assert.ok(fresh.writable.includes(join(freshHome, '.claude')), "loaded but not there yet: ~/.claude is made (the CLI cannot in the read-only home) and writable");
+
     mkdirSync(join(dir, 'claude-elsewhere'), { recursive: true });
     const elsewhere = { spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), configuredAgentDir: join(dir, 'claude-elsewhere') };
     assert.ok(sandboxFacts({ ...elsewhere, userConfig: false }).hidden.some((h) => h.path === join(dir, 'claude-elsewhere')), 'a CLAUDE_CONFIG_DIR elsewhere is hidden too');
