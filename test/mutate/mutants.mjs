@@ -898,6 +898,14 @@ export const mutants = [
     tests: ['test/integration/approval-across-restart.test.ts'],
   },
   {
+    id: 'approval.failed-job-keeps-pending',
+    behaviour: 'a job failed or canceled without a worker while waiting for approval withdraws its open approvals',
+    file: 'supervisor/jobs/job-commands.ts',
+    find: 'pendingApprovals: job.pendingApprovals ?? []',
+    replace: 'pendingApprovals: []',
+    tests: ['test/unit/job-machine.test.ts'],
+  },
+  {
     id: 'restart.graceful-stop-not-recorded',
     behaviour: 'a graceful stop is recorded so the next start names the restart graceful_stop, not lost',
     file: 'supervisor/jobs/job-supervisor.ts',
@@ -1132,6 +1140,14 @@ export const mutants = [
     file: 'machines/redact.ts',
     find: '[A-Z0-9_]{0,63}(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]{0,63}',
     replace: '[A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*',
+    tests: ['test/unit/redact.test.ts'],
+  },
+  {
+    id: 'redact.delta-linear',
+    behaviour: 'streamed text is held back in linear time (a piece that cannot release anything is appended unscanned)',
+    file: 'workers/event-redaction.ts',
+    find: "if (this.held !== '' && this.held.length + piece.length <= MAX_HELD && !MAY_RELEASE.test(piece)) {",
+    replace: 'if (false) {',
     tests: ['test/unit/redact.test.ts'],
   },
   // ---- share (issue 13 item 5: one share projection for the REST view and the SSE stream) --------
@@ -1430,6 +1446,14 @@ export const mutants = [
     tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
   {
+    id: 'refguard.no-check-at-approval',
+    behaviour: 'a turn that stops to ask for an approval is checked then, so the alarm comes before the answer',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: "    else if (to.includes('waiting_for_approval')) void this.refGuard.midTurn(jobId);\n",
+    replace: '',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
     id: 'refguard.recovery-new-baseline',
     behaviour: 'a worker restarted mid-turn (kill -9) continues the turn against the baseline from before it, so an attack made before the crash is still undone',
     file: 'supervisor/jobs/job-supervisor.ts',
@@ -1449,8 +1473,8 @@ export const mutants = [
     id: 'refguard.failed-turn-unchecked',
     behaviour: 'a turn that ends in failure is checked too',
     file: 'supervisor/jobs/job-supervisor.ts',
-    find: "(e.to === 'review' || e.to === 'failed' || e.to === 'canceled' || e.to === 'completed')",
-    replace: "(e.to === 'review')",
+    find: "to.some((s) => s === 'review' || s === 'failed' || s === 'canceled' || s === 'completed')",
+    replace: "to.some((s) => s === 'review')",
     tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
   // ---- sandbox (the per-job bubblewrap sandbox) -------------------------------------------------
