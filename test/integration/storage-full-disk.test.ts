@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -69,8 +69,11 @@ describe('CODEPLANE_HOME on a full disk', () => {
       spawnSync('umount', ['-l', home]);
       rmSync(home, { recursive: true, force: true });
     });
-    // The agent's own session files live in the user's HOME, not on the small disk.
+    // The agent's own session files live in the user's HOME, not on the small disk: sandboxed, a
+    // Claude job keeps them in its agent home under CODEPLANE_HOME unless it loads the user's own
+    // configuration (then ~/.claude, writable in its sandbox), which this test asks for.
     const userHome = mkdtempSync(join(tmpdir(), 'cpl-userhome-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ agents: { claude: { userConfig: true } } }));
     const repo = makeRepo('cpl-full-');
     const env = { HOME: userHome, CPL_STORAGE_CHECK_MS: '200' };
     const server = await startServerProcess({ cwd: repo, home, env });

@@ -1566,4 +1566,12 @@ export const mutants = [
     replace: '    return;',
     tests: ['test/integration/sandbox-unavailable.test.ts'],
   },
+  {
+    id: 'sandbox.launcher-unquoted',
+    behaviour: "the Copilot launcher passes every word to bubblewrap intact (a worktree path with quotes, spaces, $(…))",
+    file: 'workers/sandbox/agent-sandbox.ts',
+    find: '.map(shQuote).join(\' \')',
+    replace: ".join(' ')",
+    tests: ['test/unit/sandbox-policy.test.ts'],
+  },
 ];
