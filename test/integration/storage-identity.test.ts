@@ -68,6 +68,9 @@ describe('the database lost', () => {
     assert.equal(refused.status, 503);
     assert.equal(refused.body.error.code, 'STORAGE_UNAVAILABLE');
     assert.equal((await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).status, 200, 'reads still answer');
+    const discard = await api<{ error: { code: string } }>(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
+    assert.equal(discard.status, 503, 'a discard that could not be recorded is refused before it deletes anything');
+    assert.equal(discard.body.error.code, 'STORAGE_UNAVAILABLE');
     await until('the loud message on the terminal', 10_000, async () => (/DATABASE DELETED/.test(server.output()) ? true : undefined));
     const copy = await until('the rescued copy', 30_000, async () => readdirSync(server.home).find((f) => f.startsWith('codeplane.db.rescued-')));
     const saved = new Database(join(server.home, copy), { readonly: true });
