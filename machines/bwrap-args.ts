@@ -45,6 +45,11 @@ export interface SandboxFacts {
   hidden: Array<{ path: string; kind: HiddenKind }>;
   /** The directory the command starts in. */
   cwd: string;
+  /**
+   * Variables set inside the sandbox: where tools keep caches and temporary files, pointed at
+   * places the agent may write (its home is read-only: `npm install` would fail on `~/.npm`).
+   */
+  setenv?: Array<[name: string, value: string]>;
 }
 
 /** The options every sandbox gets, before any mount. */
@@ -78,6 +83,7 @@ export function bwrapArgs(f: SandboxFacts): string[] {
   }
   a.push(f.readOnlyWorktree ? '--ro-bind' : '--bind', f.worktree, f.worktree);
   for (const w of f.writable) a.push('--bind', w, w);
+  for (const [name, value] of f.setenv ?? []) a.push('--setenv', name, value);
   a.push('--chdir', f.cwd);
   return a;
 }

@@ -29,27 +29,33 @@ const MARK = (kind: string): string => `[REDACTED:${kind}]`;
 const NOT_MARK = '(?!\\[REDACTED:)';
 const SCHEMES = '(?:bearer|basic|token|bot|digest)';
 
+/**
+ * Each rule starts only where a token can start (a lookbehind: not inside a run of token
+ * characters) and bounds what it scans: a text of 100 KB of near-misses (`MY_TOKEN_MY_TOKEN_…`,
+ * `eyJ-eyJ-…`, `a.a.a…://`) costs linear time, never quadratic (the share projection runs
+ * these on the server's main thread). See the "hostile sizes" tests.
+ */
 const RULES: readonly Rule[] = [
   // Multi-line first: a key block's body is base64 lines that no other rule would recognise.
   // An unterminated block (cut output) is redacted to the end of the text.
   { kind: 'private-key', re: /-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/g },
-  { kind: 'github-token', re: /\bgithub_pat_[A-Za-z0-9_]{20,}/g },
-  { kind: 'github-token', re: /\bgh[pousr]_[A-Za-z0-9]{20,}/g },
-  { kind: 'anthropic-key', re: /\bsk-ant-[A-Za-z0-9_-]{10,}/g },
-  { kind: 'api-key', re: /\bsk-[A-Za-z0-9_-]{20,}/g },
-  { kind: 'slack-token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/g },
-  { kind: 'aws-access-key-id', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g },
-  { kind: 'jwt', re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
+  { kind: 'github-token', re: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{20,}/g },
+  { kind: 'github-token', re: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{20,}/g },
+  { kind: 'anthropic-key', re: /(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{10,}/g },
+  { kind: 'api-key', re: /(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}/g },
+  { kind: 'slack-token', re: /(?<![A-Za-z0-9_-])xox[abposre]-[A-Za-z0-9-]{10,}/g },
+  { kind: 'aws-access-key-id', re: /(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])/g },
+  { kind: 'jwt', re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
   // The AWS secret has no shape of its own: recognised by the name in front of it.
-  { kind: 'aws-secret', re: new RegExp(`(aws_?secret_?(?:access_?)?key(?:_id)?["']?\\s*[:=]\\s*["']?)${NOT_MARK}[A-Za-z0-9/+=]{20,}`, 'gi'), keep: 'prefix' },
+  { kind: 'aws-secret', re: new RegExp(`(aws_?secret_?(?:access_?)?key(?:_id)?["']?[ \\t]{0,16}[:=][ \\t]{0,16}["']?)${NOT_MARK}[A-Za-z0-9/+=]{20,}`, 'gi'), keep: 'prefix' },
   // The scheme word is kept, never taken for the value (`Authorization: Bearer [REDACTED:jwt]` stays as it is).
-  { kind: 'authorization', re: new RegExp(`(\\bauthorization["']?\\s*[:=]\\s*["']?(?:${SCHEMES}\\s+)?)${NOT_MARK}(?!${SCHEMES}\\s)[^\\s"',;]+`, 'gi'), keep: 'prefix' },
-  { kind: 'bearer', re: new RegExp(`(\\bbearer\\s+)${NOT_MARK}[A-Za-z0-9._~+/-]{16,}=*`, 'gi'), keep: 'prefix' },
-  { kind: 'url-password', re: new RegExp(`(\\b[a-z][a-z0-9+.-]*://[^\\s:/@]+:)${NOT_MARK}[^\\s@/]+(?=@)`, 'gi'), keep: 'prefix' },
+  { kind: 'authorization', re: new RegExp(`((?<![A-Za-z0-9_])authorization["']?[ \\t]{0,16}[:=][ \\t]{0,16}["']?(?:${SCHEMES}[ \\t]{1,16})?)${NOT_MARK}(?!${SCHEMES}\\s)[^\\s"',;]+`, 'gi'), keep: 'prefix' },
+  { kind: 'bearer', re: new RegExp(`((?<![A-Za-z0-9_])bearer[ \\t]{1,16})${NOT_MARK}[A-Za-z0-9._~+/-]{16,}=*`, 'gi'), keep: 'prefix' },
+  { kind: 'url-password', re: new RegExp(`((?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://[^\\s:/@]{1,256}:)${NOT_MARK}[^\\s@/]{1,256}(?=@)`, 'gi'), keep: 'prefix' },
   // `FOO_TOKEN=…`, `export DB_PASSWORD="…"`: upper-case names only (code such as `token = getToken()` is not a secret).
-  { kind: 'secret-assignment', re: new RegExp(`(\\b[A-Z][A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*\\s*[=:]\\s*["']?)${NOT_MARK}[^\\s"'$(){}<>]{8,}`, 'g'), keep: 'prefix' },
+  { kind: 'secret-assignment', re: new RegExp(`((?<![A-Za-z0-9_])[A-Z][A-Z0-9_]{0,63}(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]{0,63}[ \\t]{0,16}[=:][ \\t]{0,16}["']?)${NOT_MARK}[^\\s"'$(){}<>]{8,}`, 'g'), keep: 'prefix' },
   // JSON and YAML-ish: `"apiKey": "…"`.
-  { kind: 'secret-assignment', re: new RegExp(`("(?:password|passwd|secret|client_?secret|token|access_?token|refresh_?token|api_?key|private_?key)"\\s*:\\s*")${NOT_MARK}[^"]{8,}(?=")`, 'gi'), keep: 'prefix' },
+  { kind: 'secret-assignment', re: new RegExp(`("(?:password|passwd|secret|client_?secret|token|access_?token|refresh_?token|api_?key|private_?key)"[ \\t]{0,16}:[ \\t]{0,16}")${NOT_MARK}[^"]{8,}(?=")`, 'gi'), keep: 'prefix' },
 ];
 
 const SECRET_WORDS = /^(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|APIKEY|CREDENTIALS?|COOKIE|PAT)$|(?:TOKEN|SECRET|PASSWORD|APIKEY|ACCESSKEY)$/;
@@ -121,15 +127,18 @@ export function createRedactor(secrets: readonly { name: string; value: string }
   return { text, value };
 }
 
-function walk(v: unknown, text: (s: string) => string): unknown {
+/** Deeper than this, a value is not walked but replaced: a hostile tool input nested 100,000 deep must not overflow the stack. */
+export const MAX_DEPTH = 64;
+export const TOO_DEEP = '[REDACTED:too-deep]';
+
+function walk(v: unknown, text: (s: string) => string, depth = 0): unknown {
   if (typeof v === 'string') return text(v);
-  if (Array.isArray(v)) return v.map((x) => walk(x, text));
-  if (typeof v === 'object' && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = walk(x, text);
-    return out;
-  }
-  return v;
+  if (typeof v !== 'object' || v === null) return v;
+  if (depth >= MAX_DEPTH) return TOO_DEEP;
+  if (Array.isArray(v)) return v.map((x) => walk(x, text, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = walk(x, text, depth + 1);
+  return out;
 }
 
 /**

@@ -3,6 +3,10 @@ import type { Redactor } from '../machines/redact.ts';
 
 /** Held-back streaming text is released at this size even if it still looks unfinished. */
 const MAX_HELD = 16_384;
+/** A line is held for naming a secret only this long: such a line is short, and holding longer costs a rescan per delta. */
+const MAX_CONTEXT_LINE = 1024;
+/** The characters that can make more of the held text releasable (a word's end, a key block's end). */
+const MAY_RELEASE = /[ \n\t-]/;
 
 /** The end of a key block: until it has arrived whole, the block is held. */
 const KEY_END = /-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
@@ -28,7 +32,15 @@ export class EventRedactor {
   /** The events to publish for `draft`, redacted: none, one, or the released streamed text and then the event. */
   redact(draft: DraftEvent): DraftEvent[] {
     if (draft.type === 'transcript_update' && draft.entry.role === 'agent_delta') {
-      const text = this.held + (draft.entry.text ?? '');
+      const piece = draft.entry.text ?? '';
+      // The held text can never be released by itself; a piece without a space, newline or dash
+      // cannot change that, so it is appended unscanned (a 200 KB word in one-character deltas
+      // rescanned the held text every time: 14 s).
+      if (this.held !== '' && this.held.length + piece.length <= MAX_HELD && !MAY_RELEASE.test(piece)) {
+        this.held += piece;
+        return [];
+      }
+      const text = this.held + piece;
       const cut = text.length > MAX_HELD ? text.length : releasable(text);
       this.held = text.slice(cut);
       if (cut === 0) return [];
@@ -54,7 +66,7 @@ export function releasable(text: string): number {
   if (begin >= 0 && !KEY_END.test(text.slice(begin))) cut = begin;
   // The last, unfinished line names a secret: hold it whole.
   const lineStart = text.lastIndexOf('\n') + 1;
-  if (SECRET_CONTEXT.test(text.slice(lineStart))) cut = Math.min(cut, lineStart);
+  if (text.length - lineStart <= MAX_CONTEXT_LINE && SECRET_CONTEXT.test(text.slice(lineStart))) cut = Math.min(cut, lineStart);
   // Otherwise the last word may be the first half of a token.
   const ws = Math.max(text.lastIndexOf(' '), text.lastIndexOf('\n'), text.lastIndexOf('\t'));
   return Math.min(cut, ws + 1);

@@ -25,6 +25,8 @@ export interface RefGuardDeps {
   alarm(jobId: string, alarm: ContainmentAlarm): Promise<void>;
   /** A line for the job's log: the guard could not do its check. */
   warn(jobId: string, message: string): void;
+  /** Each check, done (for the server log: when a turn was checked and what it found). */
+  checked?(jobId: string, result: { turnOver: boolean; changes: number; undone: number }): void;
 }
 
 /**
@@ -79,6 +81,20 @@ export class RefGuard {
 
   /** After a turn: compares, undoes what changed outside the job's branch, raises the alarm. */
   endTurn(jobId: string): Promise<void> {
+    return this.check(jobId, { turnOver: true });
+  }
+
+  /**
+   * The same check while the turn waits for an approval: the alarm reaches the
+   * user before they decide, not after. The baseline stays (the turn goes on):
+   * what was undone matches it again, and what could not be undone is tried
+   * again when the turn ends.
+   */
+  midTurn(jobId: string): Promise<void> {
+    return this.check(jobId, { turnOver: false });
+  }
+
+  private check(jobId: string, opts: { turnOver: boolean }): Promise<void> {
     return this.jobLocks.run(jobId, async () => {
       const baseline = this.inFlight.get(jobId) ?? loadBaseline(this.d.jobDir(jobId));
       if (!baseline) return;
@@ -99,9 +115,10 @@ export class RefGuard {
       } catch (e) {
         this.d.warn(jobId, `ref guard: could not check the repository's refs after the turn: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
-        this.forgetNow(jobId);
+        if (opts.turnOver) this.forgetNow(jobId);
       }
       if (alarm) await this.d.alarm(jobId, alarm);
+      this.d.checked?.(jobId, { turnOver: opts.turnOver, changes: (alarm?.changes.length ?? 0) + (alarm?.omitted ?? 0), undone: alarm?.changes.filter((c) => c.undone).length ?? 0 });
     });
   }
 

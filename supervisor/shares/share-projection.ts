@@ -16,7 +16,7 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Job, SharedJob, ShareView, StoredEvent, TranscriptEntry } from '../../api/contract.ts';
 import type { ApprovalKind, DiffFileStat, DomainEvent } from '../../machines/domain-events.ts';
-import type { Redactor } from '../../machines/redact.ts';
+import { MAX_DEPTH, TOO_DEEP, type Redactor } from '../../machines/redact.ts';
 
 /** The server-wide facts a projection needs (the job adds its own paths). */
 export interface ShareScope {
@@ -64,11 +64,12 @@ export class ShareProjection {
   }
 
   /** Every string of a JSON-like value through `text` (keys kept). */
-  value(v: unknown): unknown {
+  value(v: unknown, depth = 0): unknown {
     if (typeof v === 'string') return this.text(v);
-    if (Array.isArray(v)) return v.map((x) => this.value(x));
-    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x)]));
-    return v;
+    if (typeof v !== 'object' || v === null) return v;
+    if (depth >= MAX_DEPTH) return TOO_DEEP;
+    if (Array.isArray(v)) return v.map((x) => this.value(x, depth + 1));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x, depth + 1)]));
   }
 
   sharedJob(j: Job): SharedJob {

@@ -127,4 +127,29 @@ describe('an approval pending across other stops (claude)', () => {
     assert.ok(events.some((e) => e.event === 'log_line' && /not repeated by the agent; the approval lapsed/.test(String(e.data['message']))), 'the unused grant lapsed at the end of the turn');
     assert.ok(!events.some((e) => e.event === 'log_line' && /allowed without asking again/.test(String(e.data['message']))));
   });
+  it('a worker that keeps dying while the approval waits: held across each restart, then the spent restart budget fails the job and withdraws it', async () => {
+    const repo = makeRepo();
+    const server = await start(repo);
+    const { job, approvalId } = await jobWaitingForApproval(server, repo, 'claude', 'never-after-budget.txt');
+    const sse = await SseClient.open(`${server.url}/api/events?jobId=${job.id}`);
+    const killed: number[] = [];
+    for (let death = 1; death <= 4; death++) {
+      await waitFor(() => workerPids(job.id).some((p) => !killed.includes(p)), 60_000, `worker ${death}`);
+      const pid = workerPids(job.id).find((p) => !killed.includes(p))!;
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    }
+    const failed = await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['to'] === 'failed', 60_000, 'failed');
+    assert.match(String(failed.data['reason']), /restart budget/);
+    const withdrawn = await sse.waitFor((e) => e.event === 'approval_resolved' && e.data['approvalId'] === approvalId, 30_000, 'withdrawn');
+    sse.close();
+    assert.equal(withdrawn.data['resolution'], 'rejected');
+    assert.match(String(withdrawn.data['note']), /withdrawn/);
+    const pending = await api<Approval[]>(server.url, 'GET', `/api/approvals?state=pending&jobId=${job.id}`);
+    assert.deepEqual(pending.body, [], 'nothing left pending on a failed job');
+    const late = await api<{ error: { code: string } }>(server.url, 'POST', `/api/approvals/${approvalId}/resolve`, { resolution: 'approved' });
+    assert.equal(late.status, 409);
+    assert.equal(late.body.error.code, 'APPROVAL_ALREADY_RESOLVED');
+    assert.equal(existsSync(join(job.worktreePath, 'never-after-budget.txt')), false);
+  });
 });

@@ -94,6 +94,9 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     `printf '[core]\\n\\thooksPath = /tmp\\n' >> "$(git rev-parse --git-common-dir)/config"`,
     'mkdir -p ~/.ssh && echo ssh-ed25519 AAAA attacker >> ~/.ssh/authorized_keys',
     `touch ${join(repo, 'user-checkout-file')}`,
+    // Through a symlink in the worktree, and by remounting the read-only bind in a user namespace of its own.
+    `ln -s "$(git rev-parse --git-common-dir)/config" cfg-link && printf '[core]\\n\\tfsmonitor = touch ${m('symlink')}\\n' >> cfg-link`,
+    `unshare -rm sh -c 'c="$(git rev-parse --git-common-dir)"; mount -o remount,rw,bind "$c" && printf "[core]\\n\\tfsmonitor = touch ${m('remount')}\\n" >> "$c/config"'`,
     'cat ~/.ssh/id_rsa',
     'cat ~/.aws/credentials',
     `cat ${join(cplHome, 'secret-probe.txt')}; ls ${cplHome}`,
@@ -105,6 +108,8 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
   async function runJob(mode: Mode): Promise<{ job: Job; outputs: string[] }> {
     const m = (name: string): string => join(markers, `${mode}-${name}`);
     const own = [
+      // Tools that keep caches work (the home is read-only: they are pointed at the job's agent home).
+      attempt('mkdir -p "$npm_config_cache" "$XDG_CACHE_HOME/tool" && touch "$npm_config_cache/probe" "$TMPDIR/probe" && echo caches-writable'),
       attempt(`echo mine > own-${mode}.txt && git add own-${mode}.txt && git -c user.name=a -c user.email=a@b commit -qm own-commit-${mode}`),
       // The approval path too: asked, and approved here; still contained.
       `[[bash git update-ref refs/heads/main ${firstSha}]]`,
@@ -132,7 +137,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     }
     const outputs = entries(job.id, 'tool_result').map((r) => r.toolOutput ?? '');
     assert.equal(outputs.length, attacks(m).length + own.length, `${mode}: every attempt ran`);
-    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
+    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor', 'symlink', 'remount']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
     return { job, outputs };
   }
 
@@ -155,6 +160,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     it(`${mode}: nothing outside the job's worktree changes, secrets stay hidden, the agent's own commit works where it may write`, { timeout: 300_000 }, async () => {
       const { job, outputs } = await runJob(mode);
       const all = outputs.join('\n');
+      assert.match(all, /caches-writable/, `${mode}: the caches are writable`);
       // They really ran, and the kernel said no.
       assert.match(all, /Read-only file system/, `${mode}: the attempts ran and met a read-only filesystem`);
       assertRepositoryIntact(mode);

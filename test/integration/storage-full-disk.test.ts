@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -64,11 +64,13 @@ describe('CODEPLANE_HOME on a full disk', () => {
       spawnSync('umount', ['-l', home]);
       rmSync(home, { recursive: true, force: true });
     });
-    // The agent CLI's own files (its sessions) stay off the small disk (its own config loaded, HOME elsewhere):
-    // this is about CodePlane on a full disk, not about whether an agent CLI survives one.
+    // The agent's own session files stay off the small disk: sandboxed, a Claude job keeps them in its agent home
+    // under CODEPLANE_HOME unless it loads the user's own configuration (then ~/.claude), which this test asks for.
+    // This is about CodePlane on a full disk, not about whether an agent CLI survives one.
     const userHome = mkdtempSync(join(tmpdir(), 'cpl-userhome-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ agents: { claude: { userConfig: true } } }));
     const repo = makeRepo('cpl-full-');
-    const env = { HOME: userHome, CODEPLANE_CLAUDE_USER_CONFIG: '1', CPL_STORAGE_CHECK_MS: '200' };
+    const env = { HOME: userHome, CPL_STORAGE_CHECK_MS: '200' };
     const server = await startServerProcess({ cwd: repo, home, env });
     servers.push(server);
 

@@ -94,11 +94,41 @@ describe('redaction: token shapes', () => {
       assert.equal(r.text(s), s);
   });
 
-  it('handles hostile sizes without blowing up (no catastrophic backtracking)', () => {
-    const big = `${'a'.repeat(200_000)} ${'Authorization: '.repeat(5000)} ${'-----BEGIN PRIVATE KEY-----'.repeat(1000)} ${'sk-'.repeat(20_000)}`;
-    const t = performance.now();
-    r.text(big);
-    assert.ok(performance.now() - t < 2000, `took ${performance.now() - t} ms`);
+  // Near-misses that made a rule backtrack quadratically (MY_TOKEN_… took 3.5 s for 90 KB): 200 KB each must stay linear.
+  const HOSTILE: [string, string][] = [
+    ['plain letters', 'a'.repeat(200_000)],
+    ['assignment names without a value', `${'MY_TOKEN_'.repeat(22_000)}=x`],
+    ['assignment names with spaces', `MY_TOKEN${' '.repeat(200_000)}x`],
+    ['Authorization over and over', 'Authorization: Bearer '.repeat(9_000)],
+    ['Authorization then a long value', `Authorization: ${'a'.repeat(200_000)}`],
+    ['key headers without an end', '-----BEGIN PRIVATE KEY-----'.repeat(7_000)],
+    ['sk- prefixes', 'sk-'.repeat(66_000)],
+    ['JWT-like runs without dots', 'eyJ-'.repeat(50_000)],
+    ['JWT-like segments', 'eyJaaaaaaaaa.'.repeat(15_000)],
+    ['ghp_ prefixes', 'ghp_'.repeat(50_000)],
+    ['URL schemes without credentials', `${'a.'.repeat(100_000)}://x`],
+    ['URL user parts without @', `x://${'a:'.repeat(100_000)}`],
+    ['JSON secret without a closing quote', `"password": "${'a'.repeat(200_000)}`],
+    ['JSON secrets too short', '"password": "ab'.repeat(14_000)],
+    ['aws secret names', 'aws_secret_access_key'.repeat(10_000)],
+    ['bearer words', 'bearer '.repeat(30_000)],
+  ];
+  for (const [name, input] of HOSTILE)
+    it(`hostile size, linear time: ${name}`, () => {
+      const t = performance.now();
+      r.text(input);
+      const ms = performance.now() - t;
+      // Linear is a few ms; quadratic on 200 KB is many seconds. Generous for a loaded machine.
+      assert.ok(ms < 1500, `${name}: ${ms.toFixed(0)} ms for ${input.length} characters`);
+    });
+
+  it('a value nested 100,000 deep does not overflow the stack: past 64 levels it is replaced', () => {
+    let deep: unknown = GHP;
+    for (let i = 0; i < 100_000; i++) deep = i % 2 ? { a: deep } : [deep];
+    const out = r.value(deep);
+    const text = JSON.stringify(out);
+    assert.ok(text.includes('[REDACTED:too-deep]'));
+    assert.equal(text.includes(GHP), false);
   });
 
   it('walks values: strings anywhere in objects and arrays, keys and other types kept', () => {
@@ -162,6 +192,20 @@ describe('redaction of a job\'s events (the worker\'s choke point)', () => {
         const final = out.at(-1)!;
         assert.ok(final.type === 'transcript_update' && final.entry.role === 'agent' && !final.entry.text!.includes(tail));
       }
+    }
+  });
+
+  it('a long unbroken stream in one-character deltas costs linear time (200,000 deltas)', () => {
+    for (const unit of ['a', 'token a', 'AAAA\n']) {
+      const er = new EventRedactor(r);
+      const t = performance.now();
+      let released = 0;
+      for (let i = 0; i < 200_000; i++) for (const e of er.redact(delta(unit))) released += e.type === 'transcript_update' ? (e.entry.text ?? '').length : 0;
+      for (const e of er.release()) released += e.type === 'transcript_update' ? (e.entry.text ?? '').length : 0;
+      const ms = performance.now() - t;
+      // Rescanning what is held on every delta took 14 s for the one-word stream; linear is well under a second.
+      assert.ok(ms < 4000, `${JSON.stringify(unit)}: ${ms.toFixed(0)} ms`);
+      assert.equal(released, unit.length * 200_000, 'everything is released, nothing lost');
     }
   });
 

@@ -53,6 +53,15 @@ describe('the share projection: events, deny by default', () => {
     assert.deepEqual(out, { id: 7, jobId: 'j1', seq: 3, ts: '2026-01-01T00:00:00.000Z', event: { type: 'transcript_update', entry: { seq: 3, role: 'tool_call', toolName: 'Bash', toolInput: { command: 'cat [repo]/a', nested: ['[REDACTED:github-token]'] }, toolCallId: 'c1' } } });
   });
 
+  it('a tool input nested 100,000 deep does not overflow the stack', () => {
+    let deep: unknown = job.worktreePath;
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const out = p.event(stored({ type: 'transcript_update', entry: { seq: 1, role: 'tool_call', toolName: 'X', toolInput: deep } }));
+    const text = JSON.stringify(out);
+    assert.ok(text.includes('[REDACTED:too-deep]'));
+    assert.equal(text.includes(job.worktreePath), false);
+  });
+
   it('state changes, diffs and resolutions keep their facts, text projected', () => {
     assert.deepEqual(p.event(stored({ type: 'job_state_changed', from: 'running', to: 'failed', reason: `crashed in ${job.worktreePath}/x` }))?.event, { type: 'job_state_changed', from: 'running', to: 'failed', reason: 'crashed in x' });
     assert.deepEqual(p.event(stored({ type: 'diff_update', stats: { files: 1, additions: 2, deletions: 0 }, files: [{ path: `${GHP}.txt`, status: 'added', additions: 2, deletions: 0 }] }))?.event, { type: 'diff_update', stats: { files: 1, additions: 2, deletions: 0 }, files: [{ path: '[REDACTED:github-token].txt', status: 'added', additions: 2, deletions: 0 }] });

@@ -25,7 +25,7 @@ export function ContainmentAlarms({ alarms }: { alarms: readonly ContainmentAlar
   return (
     <section class="banner error containment-alarm" role="alert" data-testid="containment-alarm">
       <strong>Containment alarm.</strong> The agent changed your repository outside its own branch
-      {alarms.length > 1 ? ` (${alarms.length} turns)` : ''}; CodePlane put it back:
+      {alarms.length > 1 ? ` (${alarms.length} alarms)` : ''}; CodePlane put it back:
       {alarms.map((a) => (
         <ul key={a.seq} title={a.ts}>
           {a.changes.map((c) => <ChangeLine key={c.ref} c={c} />)}
