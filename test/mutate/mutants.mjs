@@ -1349,6 +1349,14 @@ export const mutants = [
     tests: ['test/unit/log-file.test.ts'],
   },
   {
+    id: 'storage.resolve-unguarded',
+    behaviour: 'merge, PR and discard are refused (503) while the storage is read-only, before any git operation: a discard never deletes a worktree it cannot record',
+    file: 'supervisor/ports-impl.ts',
+    find: '        if (!db.storage.writable()) throw db.storage.unavailable();\n        return d.review.resolve(id, action, opts);',
+    replace: '        return d.review.resolve(id, action, opts);',
+    tests: ['test/integration/storage-identity.test.ts'],
+  },
+  {
     id: 'storage.outbox-spill-loses',
     behaviour: 'a worker whose spill file is refused by a full disk keeps the events in memory: none is lost',
     file: 'workers/outbox.ts',
