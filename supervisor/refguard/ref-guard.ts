@@ -1,8 +1,9 @@
-import type { ContainmentAlarm, ContainmentChange } from '../../machines/domain-events.ts';
+import type { ContainmentAlarm } from '../../machines/domain-events.ts';
 import { dropBaseline, loadBaseline, saveBaseline, type Baseline } from './baseline-store.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { compareRefs, type RefChange } from './ref-compare.ts';
 import { restoreRefs } from './ref-restore.ts';
+import { alarmFor } from './ref-alarm.ts';
 import { WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
 import { existsSync } from 'node:fs';
 
@@ -16,8 +17,6 @@ export interface GuardedJob {
 
 export type { ContainmentAlarm };
 
-/** An agent that made 100,000 refs gets one alarm of a readable size, not a 20 MB event. */
-const MAX_LISTED = 100;
 
 export interface RefGuardDeps {
   jobDir(jobId: string): string;
@@ -178,23 +177,3 @@ export class RefGuard {
 }
 
 const withoutKey = (s: RefSnapshot, key: string): RefSnapshot => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key));
-
-const describe = (v: string | undefined): string => (v === undefined ? '(none)' : v.startsWith('ref: ') ? v.slice(5) : v.slice(0, 12));
-
-/** The alarm the user reads: each change, what was done, and how to redo an undone change that was theirs. */
-export function alarmFor(outcomes: ReturnType<typeof restoreRefs> extends Promise<infer R> ? R : never): ContainmentAlarm {
-  const changes: ContainmentChange[] = outcomes.map(({ change, ...o }) => ({
-    ref: change.ref,
-    change: change.kind,
-    ...(change.kind !== 'created' ? { before: change.before } : {}),
-    ...(change.kind !== 'deleted' ? { after: change.after } : {}),
-    undone: o.undone,
-    ...(!o.undone ? { reason: o.reason } : {}),
-  }));
-  const undone = changes.filter((c) => c.undone).length;
-  const listed = changes.slice(0, MAX_LISTED);
-  const omitted = changes.length - listed.length;
-  const list = listed.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
-  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}${omitted ? `; and ${omitted} more` : ''}`;
-  return omitted ? { message, changes: listed, omitted } : { message, changes: listed };
-}
