@@ -20,6 +20,7 @@ export function alarmFor(outcomes: readonly RestoreOutcome[]): ContainmentAlarm 
   const listed = changes.slice(0, MAX_LISTED);
   const omitted = changes.length - listed.length;
   const list = listed.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
-  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}${omitted ? `; and ${omitted} more` : ''}`;
+  // "During the turn", not "the agent did": without the sandbox, another agent of the same repository or the user may have.
+  const message = `During the agent's turn ${changes.length} ref(s) changed outside the job's branch; ${undone} undone: ${list}${omitted ? `; and ${omitted} more` : ''}`;
   return omitted ? { message, changes: listed, omitted } : { message, changes: listed };
 }

@@ -67,9 +67,16 @@ export class RefGuard {
       try {
         await this.repoLocks.run(job.repo, async () => {
           const places = await locate(job.repo, job.worktreePath);
-          const baseline: Baseline = { jobId: job.id, branch: job.branch, places, snapshot: await takeRefSnapshot(places) };
+          // Jobs of the same repository working now, and (below) those that start while this turn runs: their branches are theirs.
+          const working = [...this.inFlight.values()].filter((b) => b.jobId !== job.id && b.places.repoPath === places.repoPath);
+          const baseline: Baseline = { jobId: job.id, branch: job.branch, othersWorking: working.map((b) => b.branch), places, snapshot: await takeRefSnapshot(places) };
           saveBaseline(this.d.jobDir(job.id), baseline);
           this.inFlight.set(job.id, baseline);
+          for (const b of working) {
+            if (b.othersWorking.includes(job.branch)) continue;
+            b.othersWorking.push(job.branch);
+            saveBaseline(this.d.jobDir(b.jobId), b);
+          }
         });
       } catch (e) {
         this.forgetNow(job.id);
@@ -106,7 +113,7 @@ export class RefGuard {
           // A worktree removed altogether is the workspace check's to report (the job fails with it), not a HEAD to restore.
           const wtGone = !(WORKTREE_HEAD in after) && !existsSync(base.places.worktreeGitDir);
           const before = wtGone ? withoutKey(base.snapshot, WORKTREE_HEAD) : base.snapshot;
-          const changes = compareRefs(before, after, base.branch);
+          const changes = compareRefs(before, after, base.branch, base.othersWorking);
           if (changes.length === 0) return undefined;
           const outcomes = await restoreRefs(base.places, changes);
           return alarmFor(outcomes);
