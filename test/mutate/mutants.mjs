@@ -1349,6 +1349,14 @@ export const mutants = [
     tests: ['test/unit/log-file.test.ts'],
   },
   {
+    id: 'storage.resolve-unguarded',
+    behaviour: 'merge, PR and discard are refused (503) while the storage is read-only, before any git operation: a discard never deletes a worktree it cannot record',
+    file: 'supervisor/ports-impl.ts',
+    find: '        if (!db.storage.writable()) throw db.storage.unavailable();\n        return d.review.resolve(id, action, opts);',
+    replace: '        return d.review.resolve(id, action, opts);',
+    tests: ['test/integration/storage-identity.test.ts'],
+  },
+  {
     id: 'storage.outbox-spill-loses',
     behaviour: 'a worker whose spill file is refused by a full disk keeps the events in memory: none is lost',
     file: 'workers/outbox.ts',
@@ -1581,5 +1589,13 @@ export const mutants = [
     find: "    if (this.setting === 'off' || this.known) return;",
     replace: '    return;',
     tests: ['test/integration/sandbox-unavailable.test.ts'],
+  },
+  {
+    id: 'sandbox.launcher-unquoted',
+    behaviour: "the Copilot launcher passes every word to bubblewrap intact (a worktree path with quotes, spaces, $(…))",
+    file: 'workers/sandbox/agent-sandbox.ts',
+    find: '.map(shQuote).join(\' \')',
+    replace: ".join(' ')",
+    tests: ['test/unit/sandbox-policy.test.ts'],
   },
 ];
