@@ -78,6 +78,7 @@ export class JobSupervisor {
     this.refGuard = new RefGuard({
       jobDir: (jobId) => jobDirFor(deps.paths, jobId),
       alarm: (jobId, alarm) => this.publishAlarm(jobId, alarm),
+      checked: (jobId, r) => deps.log.info({ jobId, ...r }, r.turnOver ? 'ref guard: turn checked' : 'ref guard: checked while waiting for approval'),
       warn: (jobId, message) => {
         deps.log.warn({ jobId }, message);
         // In the job's own log too when the supervisor numbers its events (no worker); else the server log has it.
@@ -96,10 +97,16 @@ export class JobSupervisor {
     send();
   }
 
-  /** A turn ended (the job left running for review, failed or canceled): the ref guard checks it. */
+  /**
+   * A turn ended (the job left running for review, failed or canceled): the ref guard checks it.
+   * A turn that stopped to ask for an approval is checked too, so an alarm comes before the answer.
+   */
   private noticeTurnEnds(jobId: string, events: readonly { event: DomainEvent }[]): void {
-    const ended = events.some(({ event: e }) => e.type === 'job_state_changed' && (e.to === 'review' || e.to === 'failed' || e.to === 'canceled' || e.to === 'completed'));
-    if (ended && this.refGuard.watching(jobId)) void this.refGuard.endTurn(jobId);
+    if (!this.refGuard.watching(jobId)) return;
+    const to = events.flatMap(({ event: e }) => (e.type === 'job_state_changed' ? [e.to] : []));
+    const ended = to.some((s) => s === 'review' || s === 'failed' || s === 'canceled' || s === 'completed');
+    if (ended) void this.refGuard.endTurn(jobId);
+    else if (to.includes('waiting_for_approval')) void this.refGuard.midTurn(jobId);
   }
 
   /**
@@ -224,7 +231,12 @@ export class JobSupervisor {
         : ['lost', 'CodePlane found the job worker gone at start (the machine restarted, or the server and its workers were killed)'];
     for (const job of jobsRepo.listByStates(db, ['preparing', 'running', 'waiting_for_approval'])) {
       if (this.worker(job.id)) continue;
-      await this.recoverLostWorker(job, why, { budget: false, kind });
+      try {
+        await this.recoverLostWorker(job, why, { budget: false, kind });
+      } catch (e) {
+        // One job that cannot be recovered (read-only storage, a vanished repository) must not leave the others unrecovered.
+        log.error({ jobId: job.id, err: e }, 'could not recover the job at start-up');
+      }
     }
   }
 

@@ -91,6 +91,23 @@ describe('a repository or worktree that vanished under a job', () => {
     assert.deepEqual(errorLines(h.home), []);
   });
 
+  it('the worktree deleted while the agent is mid-turn: the job fails with WORKTREE_MISSING and its worker exits', async () => {
+    const repo = makeRepo('cpl-vanish-wt-');
+    assert.equal((await call('POST', '/api/repos', { path: repo })).status, 201);
+    const created = await api<Job>(h.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: '[[slow 2000]]', permissionMode: 'full_auto' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const job = created.body;
+    await h.waitEvent(job.id, 'transcript_update', (d) => (d['entry'] as { role: string }).role === 'agent_delta');
+    rmSync(job.worktreePath, { recursive: true, force: true });
+    await failedWith(job, /^WORKTREE_MISSING: the job's worktree .* was deleted while the job ran/);
+    await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker to exit');
+    await assertCode('GET', `/api/jobs/${job.id}/diff`, undefined, 409, 'WORKTREE_MISSING');
+    await discardRemovesLeftovers(job);
+    await waitFor(() => git(repo, 'branch', '--list', job.branch) === '', STEP_MS, 'the job branch deleted');
+    assert.deepEqual(errorLines(h.home), []);
+    rmSync(repo, { recursive: true, force: true });
+  });
+
   it('only the worktree deleted while the job is in review: every route answers WORKTREE_MISSING, the job fails, discard deletes the branch and prunes the registration', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'cpl-vanish-repo-'));
     git(repo, 'init', '-q', '-b', 'main');

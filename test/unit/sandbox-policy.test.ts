@@ -5,14 +5,15 @@
  * "what is writable" is computed from the argv the way the kernel will see it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bwrapArgs, sandboxedCommand, type SandboxFacts } from '../../machines/bwrap-args.ts';
 import { adminDirOf, gitLayoutOf, ownRefOf } from '../../workers/sandbox/git-layout.ts';
 import { sandboxFacts } from '../../workers/sandbox/sandbox-facts.ts';
-import { shQuote } from '../../workers/sandbox/agent-sandbox.ts';
+import { createAgentSandbox, shQuote } from '../../workers/sandbox/agent-sandbox.ts';
 import { sandboxSettingFromEnv } from '../../workers/sandbox/sandbox-setting.ts';
 import type { JobSpec } from '../../machines/job-spec.ts';
 import { git } from '../helpers/git-repo.ts';
@@ -200,6 +201,16 @@ describe('the sandbox facts, from a real repository', () => {
     assert.ok(own.writable.includes(join(home, '.claude')), '… and writable (its sessions)');
     assert.ok(own.hidden.some((h) => h.path === join(home, '.copilot')), "the other agent's stays hidden");
 
+    const freshHome = join(dir, 'fresh-home');
+    mkdirSync(freshHome);
+    const fresh = sandboxFacts({ spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: freshHome, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: true });
+    assert.ok(fresh.writable.includes(join(freshHome, '.claude')), "loaded but not there yet: ~/.claude is made (the CLI cannot in the read-only home) and writable");
+
+    mkdirSync(join(dir, 'claude-elsewhere'), { recursive: true });
+    const elsewhere = { spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), configuredAgentDir: join(dir, 'claude-elsewhere') };
+    assert.ok(sandboxFacts({ ...elsewhere, userConfig: false }).hidden.some((h) => h.path === join(dir, 'claude-elsewhere')), 'a CLAUDE_CONFIG_DIR elsewhere is hidden too');
+    assert.ok(sandboxFacts({ ...elsewhere, userConfig: true }).writable.includes(join(dir, 'claude-elsewhere')), '… and writable when loaded');
+
     const observe = sandboxFacts({ spec: spec({ permissionMode: 'observe_only' }), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: false });
     assert.equal(observe.readOnlyWorktree, true);
   });
@@ -214,5 +225,25 @@ describe('sandbox setting and launcher quoting', () => {
 
   it('quotes every launcher word for sh, quotes and all', () => {
     assert.equal(shQuote("a b'c$(x)"), `'a b'\\''c$(x)'`);
+  });
+
+  it("the Copilot launcher hands bubblewrap every word intact, a hostile worktree path and the SDK's arguments included", () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "cpl-sbx-launch-it's $(touch pwned)\n")));
+    try {
+      // A stand-in for bubblewrap that prints the words it was given, NUL-separated.
+      const fake = join(dir, 'bwrap');
+      writeFileSync(fake, '#!/bin/sh\nprintf "%s\\0" "$@"\n', { mode: 0o755 });
+      const wt = join(dir, "wt '$(touch pwned)' `id`");
+      mkdirSync(wt);
+      const sandbox = createAgentSandbox(fake, { spec: { jobId: 'j1', repoPath: join(dir, 'no-repo'), worktreePath: wt, branch: 'codeplane/abc123/x', baseRef: 'main', agent: 'copilot', prompt: 'p', permissionMode: 'full_auto' }, codeplaneHome: join(dir, 'cpl'), worktreesRoot: join(dir, 'cpl', 'worktrees'), userHome: join(dir, 'home'), agentHome: join(dir, 'cpl', 'jobs', 'j1', 'agent-home'), userConfig: false }, join(dir, 'cpl', 'jobs', 'j1', 'sandbox'));
+      const launcher = sandbox.writeLauncher(sandbox.launcherPath('copilot-runtime'), ['/opt/copilot runtime', '--flag=$HOME']);
+      const words = execFileSync(launcher, ['--stdio', "a'b", '$(touch pwned)'], { encoding: 'utf8' }).split('\0').slice(0, -1);
+      assert.deepEqual(words.slice(words.indexOf('--')), ['--', '/opt/copilot runtime', '--flag=$HOME', '--stdio', "a'b", '$(touch pwned)']);
+      assert.ok(words.includes(wt), 'the worktree path arrives whole');
+      assert.equal(existsSync(join(dir, 'pwned')), false);
+      assert.equal(existsSync('pwned'), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

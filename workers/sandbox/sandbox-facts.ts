@@ -27,8 +27,8 @@ export const SECRET_HOME_PATHS = [
   '.local/share/keyrings',
 ] as const;
 
-/** Each agent's own configuration in the user's home: hidden unless the job loads it (then writable). */
-export const AGENT_HOME_PATHS: Record<AgentId, readonly string[]> = {
+/** Each agent's own configuration in the user's home (its directory first): hidden unless the job loads it (then writable). */
+export const AGENT_HOME_PATHS: Record<AgentId, readonly [string, ...string[]]> = {
   claude: ['.claude', '.claude.json'],
   copilot: ['.copilot'],
 };
@@ -48,6 +48,8 @@ export interface SandboxInputs {
   agentHome: string;
   /** The job loads the user's own agent configuration: that directory is writable instead of hidden. */
   userConfig: boolean;
+  /** The agent's config directory the environment names (CLAUDE_CONFIG_DIR, COPILOT_HOME), if any: treated like its default one. */
+  configuredAgentDir?: string;
 }
 
 /** Followed through symlinks (a ~/.ssh that links elsewhere is hidden where it points: a file mounted over a directory would fail the sandbox). */
@@ -71,7 +73,11 @@ export function sandboxFacts(i: SandboxInputs): SandboxFacts {
   mkdirSync(i.agentHome, { recursive: true, mode: 0o700 });
   const worktree = realOr(i.spec.worktreePath);
   const home = realOr(i.userHome);
-  const own = AGENT_HOME_PATHS[i.spec.agent].map((p) => join(home, p));
+  const own = [...AGENT_HOME_PATHS[i.spec.agent].map((p) => join(home, p)), ...(i.configuredAgentDir ? [realOr(i.configuredAgentDir)] : [])];
+  if (i.userConfig) {
+    // The CLI would create its directory on first use; in the read-only home it cannot, so it is made here.
+    mkdirSync(i.configuredAgentDir ? realOr(i.configuredAgentDir) : join(home, AGENT_HOME_PATHS[i.spec.agent][0]), { recursive: true, mode: 0o700 });
+  }
   const others = (Object.keys(AGENT_HOME_PATHS) as AgentId[]).filter((a) => a !== i.spec.agent).flatMap((a) => AGENT_HOME_PATHS[a].map((p) => join(home, p)));
   const hide = [
     realOr(i.codeplaneHome),
