@@ -1488,9 +1488,9 @@ export const mutants = [
   },
   {
     id: 'sandbox.worktree-head-unpinned',
-    behaviour: "the worktree's own HEAD is pinned read-only: it cannot be switched onto main",
+    behaviour: "the worktree's own HEAD, its pointers to the repository and its config.worktree are pinned read-only",
     file: 'machines/bwrap-args.ts',
-    find: "    a.push('--ro-bind', `${g.adminDir}/HEAD`, `${g.adminDir}/HEAD`);\n",
+    find: "    for (const p of g.pinned) a.push('--ro-bind', p, p);\n",
     replace: '',
     tests: ['test/unit/sandbox-policy.test.ts', 'test/integration/sandbox-attacks.test.ts'],
   },
