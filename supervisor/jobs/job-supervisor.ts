@@ -231,7 +231,12 @@ export class JobSupervisor {
         : ['lost', 'CodePlane found the job worker gone at start (the machine restarted, or the server and its workers were killed)'];
     for (const job of jobsRepo.listByStates(db, ['preparing', 'running', 'waiting_for_approval'])) {
       if (this.worker(job.id)) continue;
-      await this.recoverLostWorker(job, why, { budget: false, kind });
+      try {
+        await this.recoverLostWorker(job, why, { budget: false, kind });
+      } catch (e) {
+        // One job that cannot be recovered (read-only storage, a vanished repository) must not leave the others unrecovered.
+        log.error({ jobId: job.id, err: e }, 'could not recover the job at start-up');
+      }
     }
   }
 

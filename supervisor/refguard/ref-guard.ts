@@ -1,8 +1,9 @@
-import type { ContainmentAlarm, ContainmentChange } from '../../machines/domain-events.ts';
+import type { ContainmentAlarm } from '../../machines/domain-events.ts';
 import { dropBaseline, loadBaseline, saveBaseline, type Baseline } from './baseline-store.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { compareRefs, type RefChange } from './ref-compare.ts';
 import { restoreRefs } from './ref-restore.ts';
+import { alarmFor } from './ref-alarm.ts';
 import { WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
 import { existsSync } from 'node:fs';
 
@@ -16,8 +17,6 @@ export interface GuardedJob {
 
 export type { ContainmentAlarm };
 
-/** An agent that made 100,000 refs gets one alarm of a readable size, not a 20 MB event. */
-const MAX_LISTED = 100;
 
 export interface RefGuardDeps {
   jobDir(jobId: string): string;
@@ -68,9 +67,16 @@ export class RefGuard {
       try {
         await this.repoLocks.run(job.repo, async () => {
           const places = await locate(job.repo, job.worktreePath);
-          const baseline: Baseline = { jobId: job.id, branch: job.branch, places, snapshot: await takeRefSnapshot(places) };
+          // Jobs of the same repository working now, and (below) those that start while this turn runs: their branches are theirs.
+          const working = [...this.inFlight.values()].filter((b) => b.jobId !== job.id && b.places.repoPath === places.repoPath);
+          const baseline: Baseline = { jobId: job.id, branch: job.branch, othersWorking: working.map((b) => b.branch), places, snapshot: await takeRefSnapshot(places) };
           saveBaseline(this.d.jobDir(job.id), baseline);
           this.inFlight.set(job.id, baseline);
+          for (const b of working) {
+            if (b.othersWorking.includes(job.branch)) continue;
+            b.othersWorking.push(job.branch);
+            saveBaseline(this.d.jobDir(b.jobId), b);
+          }
         });
       } catch (e) {
         this.forgetNow(job.id);
@@ -107,7 +113,7 @@ export class RefGuard {
           // A worktree removed altogether is the workspace check's to report (the job fails with it), not a HEAD to restore.
           const wtGone = !(WORKTREE_HEAD in after) && !existsSync(base.places.worktreeGitDir);
           const before = wtGone ? withoutKey(base.snapshot, WORKTREE_HEAD) : base.snapshot;
-          const changes = compareRefs(before, after, base.branch);
+          const changes = compareRefs(before, after, base.branch, base.othersWorking);
           if (changes.length === 0) return undefined;
           const outcomes = await restoreRefs(base.places, changes);
           return alarmFor(outcomes);
@@ -178,23 +184,3 @@ export class RefGuard {
 }
 
 const withoutKey = (s: RefSnapshot, key: string): RefSnapshot => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key));
-
-const describe = (v: string | undefined): string => (v === undefined ? '(none)' : v.startsWith('ref: ') ? v.slice(5) : v.slice(0, 12));
-
-/** The alarm the user reads: each change, what was done, and how to redo an undone change that was theirs. */
-export function alarmFor(outcomes: ReturnType<typeof restoreRefs> extends Promise<infer R> ? R : never): ContainmentAlarm {
-  const changes: ContainmentChange[] = outcomes.map(({ change, ...o }) => ({
-    ref: change.ref,
-    change: change.kind,
-    ...(change.kind !== 'created' ? { before: change.before } : {}),
-    ...(change.kind !== 'deleted' ? { after: change.after } : {}),
-    undone: o.undone,
-    ...(!o.undone ? { reason: o.reason } : {}),
-  }));
-  const undone = changes.filter((c) => c.undone).length;
-  const listed = changes.slice(0, MAX_LISTED);
-  const omitted = changes.length - listed.length;
-  const list = listed.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
-  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}${omitted ? `; and ${omitted} more` : ''}`;
-  return omitted ? { message, changes: listed, omitted } : { message, changes: listed };
-}

@@ -24,7 +24,7 @@ export function ContainmentAlarms({ alarms }: { alarms: readonly ContainmentAlar
   if (alarms.length === 0) return null;
   return (
     <section class="banner error containment-alarm" role="alert" data-testid="containment-alarm">
-      <strong>Containment alarm.</strong> The agent changed your repository outside its own branch
+      <strong>Containment alarm.</strong> While this job's agent worked, your repository changed outside the job's branch
       {alarms.length > 1 ? ` (${alarms.length} alarms)` : ''}; CodePlane put it back:
       {alarms.map((a) => (
         <ul key={a.seq} title={a.ts}>
