@@ -996,6 +996,14 @@ export const mutants = [
     tests: ['test/integration/idle-server-modules.test.ts'],
   },
   {
+    id: 'package.lazy-ws',
+    behaviour: 'the server loads ws with the first terminal, not while it starts',
+    file: 'api/terminal-upgrade.ts',
+    find: "import type { WebSocketServer } from 'ws';",
+    replace: "import 'ws';\nimport type { WebSocketServer } from 'ws';",
+    tests: ['test/integration/idle-server-modules.test.ts'],
+  },
+  {
     id: 'package.externals-dev-exception',
     behaviour: "esbuild is allowed only as the development bundler's dynamic import, never as a static one",
     file: 'scripts/build-externals.mjs',
