@@ -148,10 +148,17 @@ describe('issue 13: refs and HEAD checked after every turn (sandbox off, full_au
     assert.equal(rev(repo, 'other'), other);
     assert.equal(rev(repo, job.branch), mine, "the job's branch still has its commit");
 
+    // Resumed after the failure: a new worker, a new turn, checked like any other.
+    const resumed = await api(server.url, 'POST', `/api/jobs/${job.id}/resume`, { instruction: bash('git tag after-resume') });
+    assert.ok(resumed.status < 300, JSON.stringify(resumed.body));
+    assert.equal(await turnEnds(job.id, 4), 'review');
+    assert.deepEqual(await turnAlarms(job.id, 4), ['created refs/tags/after-resume true']);
+    assert.equal(exists(repo, 'refs/tags/after-resume'), false);
+
     // In the snapshot the job page opens with.
     const snap = (await api<{ alarms: { changes: ContainmentChange[] }[] }>(server.url, 'GET', `/api/jobs/${job.id}/snapshot`)).body;
     assert.equal(snap.alarms.length, forJob(job.id, 'containment_alarm').length);
-    assert.equal(snap.alarms.flatMap((a) => a.changes).length, 6);
+    assert.equal(snap.alarms.flatMap((a) => a.changes).length, 7);
 
     // In the transcript (REST), so it is read wherever the transcript is.
     const transcript = (await api<TranscriptEntry[]>(server.url, 'GET', `/api/jobs/${job.id}/transcript`)).body;
