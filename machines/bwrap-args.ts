@@ -10,8 +10,9 @@
  *     user's secret directories, the user's own agent configuration when the job does not load it;
  *  3. git: the repository's common dir read-only (its config, hooks, HEAD, packed-refs and every
  *     other ref), then writable exactly what a commit from the job's worktree writes: the object
- *     store, the worktree's own admin dir `worktrees/<name>` (index, logs) with its HEAD pinned
- *     read-only (so the worktree cannot be switched onto `main`), and the directory that holds
+ *     store, the worktree's own admin dir `worktrees/<name>` (index, logs) with its HEAD, its
+ *     pointers to the repository and its per-worktree config pinned read-only (so the worktree
+ *     cannot be switched onto `main` nor pointed at another repository), and the directory that holds
  *     the job's branch ref plus its reflog directory, only when that directory is the job's alone;
  *  4. the job's worktree (read-only in observe_only), its own agent home writable.
  * Network is NOT unshared: the agent has to reach its model API (docs/security.md).
@@ -24,6 +25,12 @@ export interface GitLayout {
   commonDir: string;
   /** The job worktree's admin dir (`<commonDir>/worktrees/<name>`). */
   adminDir: string;
+  /**
+   * Files of the admin dir pinned read-only inside its writable bind: `HEAD` (the worktree
+   * cannot be switched onto another branch), `commondir` and `gitdir` (where git, the server's
+   * included, looks for the repository), `config.worktree` (per-worktree config: hooks, filters).
+   */
+  pinned: string[];
   /**
    * The directory holding the job's branch ref (`<commonDir>/refs/heads/codeplane/<id>`) and its
    * reflog directory, set only when no other ref lives there: git writes a ref by creating
@@ -78,7 +85,7 @@ export function bwrapArgs(f: SandboxFacts): string[] {
     a.push('--ro-bind', g.commonDir, g.commonDir);
     a.push('--bind', `${g.commonDir}/objects`, `${g.commonDir}/objects`);
     a.push('--bind', g.adminDir, g.adminDir);
-    a.push('--ro-bind', `${g.adminDir}/HEAD`, `${g.adminDir}/HEAD`);
+    for (const p of g.pinned) a.push('--ro-bind', p, p);
     if (g.ownRef) a.push('--bind', g.ownRef.refDir, g.ownRef.refDir, '--bind', g.ownRef.logDir, g.ownRef.logDir);
   }
   a.push(f.readOnlyWorktree ? '--ro-bind' : '--bind', f.worktree, f.worktree);

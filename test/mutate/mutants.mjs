@@ -996,6 +996,14 @@ export const mutants = [
     tests: ['test/integration/idle-server-modules.test.ts'],
   },
   {
+    id: 'package.lazy-ws',
+    behaviour: 'the server loads ws with the first terminal, not while it starts',
+    file: 'api/terminal-upgrade.ts',
+    find: "import type { WebSocketServer } from 'ws';",
+    replace: "import 'ws';\nimport type { WebSocketServer } from 'ws';",
+    tests: ['test/integration/idle-server-modules.test.ts'],
+  },
+  {
     id: 'package.externals-dev-exception',
     behaviour: "esbuild is allowed only as the development bundler's dynamic import, never as a static one",
     file: 'scripts/build-externals.mjs',
@@ -1520,9 +1528,9 @@ export const mutants = [
   },
   {
     id: 'sandbox.worktree-head-unpinned',
-    behaviour: "the worktree's own HEAD is pinned read-only: it cannot be switched onto main",
+    behaviour: "the worktree's own HEAD, its pointers to the repository and its config.worktree are pinned read-only",
     file: 'machines/bwrap-args.ts',
-    find: "    a.push('--ro-bind', `${g.adminDir}/HEAD`, `${g.adminDir}/HEAD`);\n",
+    find: "    for (const p of g.pinned) a.push('--ro-bind', p, p);\n",
     replace: '',
     tests: ['test/unit/sandbox-policy.test.ts', 'test/integration/sandbox-attacks.test.ts'],
   },

@@ -43,7 +43,7 @@ describe('the sandbox policy (bwrap-args)', () => {
   const facts: SandboxFacts = {
     worktree: '/h/.codeplane/worktrees/r-1/j1',
     readOnlyWorktree: false,
-    git: { commonDir: '/src/r/.git', adminDir: '/src/r/.git/worktrees/j1', ownRef: { refDir: '/src/r/.git/refs/heads/codeplane/abc123', logDir: '/src/r/.git/logs/refs/heads/codeplane/abc123' } },
+    git: { commonDir: '/src/r/.git', adminDir: '/src/r/.git/worktrees/j1', pinned: ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => `/src/r/.git/worktrees/j1/${f}`), ownRef: { refDir: '/src/r/.git/refs/heads/codeplane/abc123', logDir: '/src/r/.git/logs/refs/heads/codeplane/abc123' } },
     writable: ['/h/.codeplane/jobs/j1/agent-home'],
     hidden: [
       { path: '/h/.codeplane', kind: 'dir' },
@@ -67,6 +67,7 @@ describe('the sandbox policy (bwrap-args)', () => {
     assert.equal(access(args, '/src/r/.git/objects/ab/cdef'), 'rw');
     assert.equal(access(args, '/src/r/.git/worktrees/j1/index'), 'rw');
     assert.equal(access(args, '/src/r/.git/worktrees/j1/HEAD'), 'ro', 'the worktree cannot be switched onto another branch');
+    for (const f of ['commondir', 'gitdir', 'config.worktree']) assert.equal(access(args, `/src/r/.git/worktrees/j1/${f}`), 'ro', `${f}: the worktree cannot be pointed elsewhere nor configured`);
     assert.equal(access(args, '/src/r/.git/refs/heads/codeplane/abc123/task'), 'rw');
     assert.equal(access(args, '/src/r/.git/refs/heads/codeplane/abc123/task.lock'), 'rw');
     assert.equal(access(args, '/src/r/.git/logs/refs/heads/codeplane/abc123/task'), 'rw');
@@ -145,9 +146,11 @@ describe('the sandbox facts, from a real repository', () => {
 
   it('lays out git from the repository path: common dir, the admin dir named after the worktree, the own ref directory', () => {
     const layout = gitLayoutOf(repo, wt, 'codeplane/abc123/task');
+    const admin = join(repo, '.git', 'worktrees', 'j1');
     assert.deepEqual(layout, {
       commonDir: join(repo, '.git'),
-      adminDir: join(repo, '.git', 'worktrees', 'j1'),
+      adminDir: admin,
+      pinned: ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => join(admin, f)),
       ownRef: { refDir: join(repo, '.git', 'refs', 'heads', 'codeplane', 'abc123'), logDir: join(repo, '.git', 'logs', 'refs', 'heads', 'codeplane', 'abc123') },
     });
   });
