@@ -1486,6 +1486,14 @@ export const mutants = [
     tests: ['test/integration/ref-guard.test.ts'],
   },
   {
+    id: 'refguard.packed-refs-not-repaired',
+    behaviour: 'a packed-refs file made unreadable (every git command fails) is put back as it was before the turn, and the turn is still checked',
+    file: 'supervisor/refguard/ref-guard.ts',
+    find: '      if (base.packedRefs === undefined || !packedRefsUnreadable(message)) throw e;',
+    replace: '      throw e;',
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
     id: 'refguard.recovery-new-baseline',
     behaviour: 'a worker restarted mid-turn (kill -9) continues the turn against the baseline from before it, so an attack made before the crash is still undone',
     file: 'supervisor/jobs/job-supervisor.ts',
