@@ -1596,7 +1596,7 @@ export const mutants = [
     file: 'supervisor/sandbox/sandbox-probe.ts',
     find: '  if (!bwrap) {',
     replace: "  if (!bwrap) return Promise.resolve({ ok: true, bwrap: 'bwrap', detail: 'assumed' });\n  if (bwrap === '') {",
-    tests: ['test/integration/cli-doctor.test.ts', 'test/integration/sandbox-unavailable.test.ts'],
+    tests: ['test/unit/sandbox-probe.test.ts', 'test/integration/cli-doctor.test.ts', 'test/integration/sandbox-unavailable.test.ts'],
   },
   {
     id: 'sandbox.probe-yes-when-bwrap-fails',
@@ -1604,7 +1604,7 @@ export const mutants = [
     file: 'supervisor/sandbox/sandbox-probe.ts',
     find: '      if (!err) return resolve({ ok: true,',
     replace: '      if (err || !err) return resolve({ ok: true,',
-    tests: ['test/integration/cli-doctor.test.ts'],
+    tests: ['test/unit/sandbox-probe.test.ts', 'test/integration/cli-doctor.test.ts'],
   },
   {
     id: 'sandbox.gate-open',
