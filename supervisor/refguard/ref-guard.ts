@@ -60,13 +60,19 @@ export class RefGuard {
 
   /**
    * Records the refs before a turn. `continuing`: the turn was already under
-   * way (a worker restarted mid-turn): its first baseline stays.
+   * way (a worker restarted mid-turn): its first baseline stays. Resolves with
+   * an alarm when the refs could not be recorded (the turn then goes
+   * unchecked, and the user must know; the caller raises it once the turn's
+   * worker can number it).
    */
-  beginTurn(job: GuardedJob, opts: { continuing?: boolean } = {}): Promise<void> {
+  beginTurn(job: GuardedJob, opts: { continuing?: boolean } = {}): Promise<ContainmentAlarm | undefined> {
     return this.jobLocks.run(job.id, async () => {
       if (opts.continuing) {
         const kept = this.inFlight.get(job.id) ?? loadBaseline(this.d.jobDir(job.id));
-        if (kept) return void this.inFlight.set(job.id, kept);
+        if (kept) {
+          this.inFlight.set(job.id, kept);
+          return undefined;
+        }
       }
       try {
         await this.repoLocks.run(job.repo, async () => {
@@ -84,9 +90,12 @@ export class RefGuard {
             saveBaseline(this.d.jobDir(b.jobId), b);
           }
         });
+        return undefined;
       } catch (e) {
         this.forgetNow(job.id);
-        this.d.warn(job.id, `ref guard: could not record the repository's refs before the turn, so this turn is not checked: ${e instanceof Error ? e.message : String(e)}`);
+        const why = `could not record the repository's refs before the turn, so this turn is not checked: ${e instanceof Error ? e.message : String(e)}`;
+        this.d.warn(job.id, `ref guard: ${why}`);
+        return { message: `The ref guard ${why}. Look at the repository before you use it.`, changes: [] };
       }
     });
   }

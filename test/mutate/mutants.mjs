@@ -1494,6 +1494,14 @@ export const mutants = [
     tests: ['test/integration/ref-guard.test.ts'],
   },
   {
+    id: 'refguard.unchecked-turn-silent',
+    behaviour: 'a turn whose refs could not be recorded before it starts is announced as unchecked (an alarm), not only logged',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: '    if (unchecked) void this.publishAlarm(job.id, unchecked);',
+    replace: '    void unchecked;',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
     id: 'refguard.recovery-new-baseline',
     behaviour: 'a worker restarted mid-turn (kill -9) continues the turn against the baseline from before it, so an attack made before the crash is still undone',
     file: 'supervisor/jobs/job-supervisor.ts',
