@@ -200,6 +200,25 @@ describe('issue 13: refs and HEAD checked after every turn (sandbox off, full_au
     assert.deepEqual(forJob(job.id, 'containment_alarm'), []);
     assert.equal(git(repo, 'log', '-1', '--format=%s', job.branch), 'clean');
   });
+  it('refs unreadable before a turn (packed-refs broken between turns): the turn is started anyway and an alarm says it is not checked', { timeout: 300_000 }, async () => {
+    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: 'first', permissionMode: 'full_auto' });
+    assert.equal(await turnEnds(job.id, 1), 'review');
+    await turnAlarms(job.id, 1);
+    git(repo, 'pack-refs', '--all');
+    const packed = join(repo, '.git', 'packed-refs');
+    const good = readFileSync(packed, 'utf8');
+    writeFileSync(packed, `${good}garbage line\n`);
+    try {
+      assert.equal((await api(server.url, 'POST', `/api/jobs/${job.id}/messages`, { content: 'second' })).status, 202);
+      const changes = await alarm(job.id, 1);
+      assert.deepEqual(changes, []);
+      const message = String(forJob(job.id, 'containment_alarm')[0]!.data['message']);
+      assert.match(message, /could not record the repository's refs before the turn, so this turn is not checked.*packed-refs/);
+      assert.equal(await turnEnds(job.id, 2), 'review', 'the turn itself ran');
+    } finally {
+      writeFileSync(packed, good);
+    }
+  });
 });
 
 describe('issue 13: the ref check survives kill -9 of the worker or of the server mid-turn', () => {

@@ -1494,6 +1494,22 @@ export const mutants = [
     tests: ['test/integration/ref-guard.test.ts'],
   },
   {
+    id: 'refguard.packed-refs-not-repaired',
+    behaviour: 'a packed-refs file made unreadable (every git command fails) is put back as it was before the turn, and the turn is still checked',
+    file: 'supervisor/refguard/ref-guard.ts',
+    find: '      if (base.packedRefs === undefined || !packedRefsUnreadable(message)) throw e;',
+    replace: '      throw e;',
+    tests: ['test/integration/ref-guard.test.ts'],
+  },
+  {
+    id: 'refguard.unchecked-turn-silent',
+    behaviour: 'a turn whose refs could not be recorded before it starts is announced as unchecked (an alarm), not only logged',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: '    if (unchecked) void this.publishAlarm(job.id, unchecked);',
+    replace: '    void unchecked;',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
     id: 'refguard.recovery-new-baseline',
     behaviour: 'a worker restarted mid-turn (kill -9) continues the turn against the baseline from before it, so an attack made before the crash is still undone',
     file: 'supervisor/jobs/job-supervisor.ts',
@@ -1588,7 +1604,7 @@ export const mutants = [
     file: 'supervisor/sandbox/sandbox-probe.ts',
     find: '  if (!bwrap) {',
     replace: "  if (!bwrap) return Promise.resolve({ ok: true, bwrap: 'bwrap', detail: 'assumed' });\n  if (bwrap === '') {",
-    tests: ['test/integration/cli-doctor.test.ts', 'test/integration/sandbox-unavailable.test.ts'],
+    tests: ['test/unit/sandbox-probe.test.ts', 'test/integration/cli-doctor.test.ts', 'test/integration/sandbox-unavailable.test.ts'],
   },
   {
     id: 'sandbox.probe-yes-when-bwrap-fails',
@@ -1596,7 +1612,7 @@ export const mutants = [
     file: 'supervisor/sandbox/sandbox-probe.ts',
     find: '      if (!err) return resolve({ ok: true,',
     replace: '      if (err || !err) return resolve({ ok: true,',
-    tests: ['test/integration/cli-doctor.test.ts'],
+    tests: ['test/unit/sandbox-probe.test.ts', 'test/integration/cli-doctor.test.ts'],
   },
   {
     id: 'sandbox.gate-open',
