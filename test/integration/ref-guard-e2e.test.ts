@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Approval, ContainmentChange, Job, TranscriptEntry } from '../../api/contract.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
@@ -282,11 +282,15 @@ describe("issue 13: CodePlane's own ref changes during another job's turn are no
   let sse: SseClient;
   let repo: string;
   let home: string;
+  let gate: string;
 
   before(async () => {
     repo = makeRepo('cpl-refguard-own-');
     home = mkdtempSync(join(tmpdir(), 'cpl-refguard-own-home-'));
-    writeFileSync(join(home, 'config.json'), JSON.stringify({ sandbox: 'off', workerNice: 0, maxJobsPerRepo: 3, maxConcurrentJobs: 3 }));
+    gate = join(home, 'hold-setup');
+    // A setup command that waits while the gate file exists: a job can be held in preparing, its branch already made.
+    const setupCommands = { [basename(repo)]: `while [ -e '${gate}' ]; do sleep 0.1; done` };
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ sandbox: 'off', workerNice: 0, maxJobsPerRepo: 3, maxConcurrentJobs: 3, setupCommands }));
     server = await startServerProcess({ cwd: repo, home, env: { COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined } });
     sse = await SseClient.open(`${server.url}/api/events`);
   });
@@ -314,7 +318,7 @@ describe("issue 13: CodePlane's own ref changes during another job's turn are no
     return () => void (stopped = true);
   };
 
-  it("a merge of one job (main moves) and a new job's branch, both while another job's agent works: that job's check undoes neither, and its own commit stays", { timeout: 600_000 }, async () => {
+  it("a merge of one job (main moves) and a new job's branch (its job still preparing), both while another job's agent works: that job's check undoes neither, and its own commit stays", { timeout: 600_000 }, async () => {
     const { body: a } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: commit('from-a'), permissionMode: 'full_auto' });
     const stopA = approveAll(a.id);
     await sse.waitFor(reached(a.id, 'review'), STEP_MS, 'A in review');
@@ -326,8 +330,14 @@ describe("issue 13: CodePlane's own ref changes during another job's turn are no
     const merged = await api(server.url, 'POST', `/api/jobs/${a.id}/resolve`, { action: 'merge' });
     assert.equal(merged.status, 200, JSON.stringify(merged.body));
     const landed = git(repo, 'rev-parse', 'main');
+    // C's branch is made, then C waits in its setup command until B's turn has been checked.
+    writeFileSync(gate, '');
     const { body: c } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: 'hello', permissionMode: 'full_auto' });
-    await sse.waitFor(reached(c.id, 'review'), STEP_MS, 'C in review');
+    const branchDeadline = performance.now() + STEP_MS;
+    while (!(() => { try { git(repo, 'rev-parse', '--verify', '--quiet', `refs/heads/${c.branch}`); return true; } catch { return false; } })()) {
+      assert.ok(performance.now() < branchDeadline, "C's branch was never made");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.ok(!forJobState(b.id).includes('review'), 'B was still working when A landed and C was created');
     await sse.waitFor(reached(b.id, 'review'), STEP_MS, 'B in review');
     stopB();
@@ -341,7 +351,9 @@ describe("issue 13: CodePlane's own ref changes during another job's turn are no
     assert.deepEqual(sse.events.filter((e) => e.event === 'containment_alarm').map((e) => e.data['message']), [], 'no alarm on any job');
     assert.equal(git(repo, 'rev-parse', 'main'), landed, "A's merge is still on main");
     assert.equal(git(repo, 'log', '-1', '--format=%s', b.branch), 'from-b', "B's own commit is on B's branch");
-    assert.ok(git(repo, 'rev-parse', c.branch), "C's branch exists");
+    assert.ok(git(repo, 'rev-parse', c.branch), "C's branch is still there");
+    rmSync(gate, { force: true });
+    await sse.waitFor(reached(c.id, 'review'), STEP_MS, 'C in review');
   });
 
   const forJobState = (jobId: string): string[] => sse.events.filter((e) => e.event === 'job_state_changed' && e.data['jobId'] === jobId).map((e) => String(e.data['to']));
