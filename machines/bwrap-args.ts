@@ -4,7 +4,9 @@
  * workers/sandbox/sandbox-facts.ts and checked for existence there, so this file decides and nothing else.
  *
  * The boundary, in the order bubblewrap applies it (later mounts cover earlier ones):
- *  1. the whole filesystem read-only; fresh /dev and /proc; a private /tmp and /var/tmp;
+ *  1. the whole filesystem read-only; fresh /dev and /proc; a private /tmp and /var/tmp, over
+ *     which the agent CLI's own files are bound back read-only when they live there (CodePlane
+ *     installed or cloned under /tmp: without them the CLI could not even start);
  *  2. hidden (an empty tmpfs over a directory, /dev/null over a file): CodePlane's home and
  *     its worktrees root (the database, the auth token, other jobs' worktrees and homes), the
  *     user's secret directories, the user's own agent configuration when the job does not load it;
@@ -50,6 +52,11 @@ export interface SandboxFacts {
   writable: string[];
   /** Paths to hide that exist on the host, with their kind (tmpfs over a dir, /dev/null over a file). */
   hidden: Array<{ path: string; kind: HiddenKind }>;
+  /**
+   * Directories of the agent CLI's own files (its executable, the script node runs, their package)
+   * that the private /tmp or /var/tmp would hide: bound read-only over it, before anything is hidden.
+   */
+  programs?: string[];
   /** The directory the command starts in. */
   cwd: string;
   /**
@@ -76,6 +83,7 @@ const BASE = [
 /** The bubblewrap arguments (everything before the command) for one agent CLI. */
 export function bwrapArgs(f: SandboxFacts): string[] {
   const a: string[] = [...BASE, '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp'];
+  for (const p of f.programs ?? []) a.push('--ro-bind', p, p);
   for (const h of f.hidden) {
     if (h.kind === 'dir') a.push('--tmpfs', h.path);
     else a.push('--ro-bind', '/dev/null', h.path);

@@ -887,7 +887,15 @@ export const mutants = [
     file: 'workers/agent-actor.ts',
     find: "for (const a of answers) if (a.resolution === 'approved') grants.add(",
     replace: "for (const a of answers) if (a.resolution === 'never') grants.add(",
-    tests: ['test/integration/approval-across-restart.test.ts'],
+    tests: ['test/unit/held-approvals.test.ts', 'test/integration/approval-across-restart.test.ts'],
+  },
+  {
+    id: 'approval.told-before-all-answered',
+    behaviour: 'the resumed agent is told the answers once every held approval is answered, in one message',
+    file: 'workers/agent-actor.ts',
+    find: '      if (held.size > 0) return;\n',
+    replace: '',
+    tests: ['test/unit/held-approvals.test.ts'],
   },
   {
     id: 'approval.grant-raw-form',
