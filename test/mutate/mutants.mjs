@@ -1510,6 +1510,22 @@ export const mutants = [
     tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
   {
+    id: 'refguard.merge-not-folded',
+    behaviour: "a merge CodePlane makes (main moves) while another job's agent works is not undone by that job's check",
+    file: 'supervisor/review/review-service.ts',
+    find: 'const r = await this.ownRefChange(job, (ref) => ref === `refs/heads/${shortBranch(job.baseRef)}`, () =>',
+    replace: 'const r = await this.ownRefChange(job, () => false, () =>',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
+    id: 'refguard.new-branch-not-folded',
+    behaviour: "a new job's branch, created while another job's agent works, is not deleted by that job's check",
+    file: 'supervisor/jobs/job-preparation.ts',
+    find: 'd.ownRefChange(job.repo, (ref) => ref === `refs/heads/${job.branch}`, add)',
+    replace: 'd.ownRefChange(job.repo, () => false, add)',
+    tests: ['test/integration/ref-guard-e2e.test.ts'],
+  },
+  {
     id: 'refguard.recovery-new-baseline',
     behaviour: 'a worker restarted mid-turn (kill -9) continues the turn against the baseline from before it, so an attack made before the crash is still undone',
     file: 'supervisor/jobs/job-supervisor.ts',
