@@ -93,8 +93,10 @@ export class JobSupervisor {
 
   /** Starts a turn of the job's agent: the ref guard records the refs first, then `send` runs. */
   async startTurn(job: Job, send: () => void, opts: { continuing?: boolean } = {}): Promise<void> {
-    await this.refGuard.beginTurn(job, opts);
+    const unchecked = await this.refGuard.beginTurn(job, opts);
     send();
+    // After the send: a worker told to start numbers it once its job runs (it queues commands meanwhile).
+    if (unchecked) void this.publishAlarm(job.id, unchecked);
   }
 
   /**

@@ -10,6 +10,8 @@ export interface Baseline {
   othersWorking: string[];
   places: RefPlaces;
   snapshot: RefSnapshot;
+  /** packed-refs as it was ('' when absent; absent when too large to keep): see packed-refs.ts. */
+  packedRefs?: string;
 }
 
 /**
@@ -48,6 +50,7 @@ const isRec = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 function isBaseline(v: unknown): v is Baseline {
   if (!isRec(v) || !isStr(v['jobId']) || !isStr(v['branch']) || !isRec(v['places']) || !isRec(v['snapshot'])) return false;
   if (!Array.isArray(v['othersWorking']) || !v['othersWorking'].every(isStr)) return false;
+  if (v['packedRefs'] !== undefined && !isStr(v['packedRefs'])) return false;
   const p = v['places'];
   if (!['repoPath', 'worktreePath', 'repoGitDir', 'worktreeGitDir', 'commonDir'].every((k) => isStr(p[k]))) return false;
   return Object.values(v['snapshot']).every(isStr);

@@ -168,6 +168,29 @@ describe('ref guard: attacks from inside the worktree are undone after the turn'
     assert.equal(readFileSync(outside, 'utf8'), 'ref: refs/heads/evil\n', 'the file the link pointed at was not written');
   });
 
+  it('garbage appended to packed-refs (every git command then fails): packed-refs is put back, the other changes are undone, the alarm says so', async () => {
+    git(f.repo, 'pack-refs', '--all');
+    const main = rev(f.repo, 'main');
+    await f.guard.beginTurn(f.job);
+    f.agent(`git update-ref refs/heads/main ${f.commitInWorktree('blind')}; echo 'garbage line' >> "$(git rev-parse --git-common-dir)/packed-refs"`);
+    assert.throws(() => git(f.repo, 'for-each-ref'), 'the attack really broke git in the repository');
+    await f.guard.endTurn(f.job.id);
+    assert.equal(rev(f.repo, 'main'), main);
+    assert.doesNotMatch(readFileSync(join(f.repo, '.git', 'packed-refs'), 'utf8'), /garbage/);
+    assert.deepEqual(f.alarms[0]!.changes.map((c) => `${c.change} ${c.ref} ${c.undone}`), ['moved packed-refs true', 'moved refs/heads/main true']);
+  });
+
+  it('refs git cannot read and the guard cannot repair (packed-refs locked): an alarm says the turn could not be checked', async () => {
+    git(f.repo, 'pack-refs', '--all');
+    await f.guard.beginTurn(f.job);
+    f.agent(`d="$(git rev-parse --git-common-dir)"; echo 'garbage line' >> "$d/packed-refs"; echo held > "$d/packed-refs.lock"`);
+    await f.guard.endTurn(f.job.id);
+    assert.equal(f.alarms.length, 1);
+    assert.deepEqual(f.alarms[0]!.changes, []);
+    assert.match(f.alarms[0]!.message, /could not check the repository's refs after the turn.*packed-refs.*locked/);
+    assert.equal(readFileSync(join(f.repo, '.git', 'packed-refs.lock'), 'utf8'), 'held\n', "another command's lock is left alone");
+  });
+
   it("a reference-transaction hook the agent planted does not run while the guard repairs", async () => {
     const marker = join(f.jobDir, '..', 'hook-ran');
     await f.guard.beginTurn(f.job);
