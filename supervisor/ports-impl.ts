@@ -175,7 +175,12 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         mustGet(id);
         return d.review.diff(id, q);
       },
-      resolve: (id, action, opts) => d.review.resolve(id, action, opts),
+      resolve: (id, action, opts) => {
+        // Merge, PR and discard act on git first and record after: with a database that refuses the record,
+        // a discard would delete the worktree of a job still shown in review. Refused before anything happens.
+        if (!db.storage.writable()) throw db.storage.unavailable();
+        return d.review.resolve(id, action, opts);
+      },
     },
     events: {
       readAfter: (afterId, q) => d.eventLog.readAfter(afterId, q),

@@ -93,8 +93,10 @@ export class JobSupervisor {
 
   /** Starts a turn of the job's agent: the ref guard records the refs first, then `send` runs. */
   async startTurn(job: Job, send: () => void, opts: { continuing?: boolean } = {}): Promise<void> {
-    await this.refGuard.beginTurn(job, opts);
+    const unchecked = await this.refGuard.beginTurn(job, opts);
     send();
+    // After the send: a worker told to start numbers it once its job runs (it queues commands meanwhile).
+    if (unchecked) void this.publishAlarm(job.id, unchecked);
   }
 
   /**
@@ -231,7 +233,12 @@ export class JobSupervisor {
         : ['lost', 'CodePlane found the job worker gone at start (the machine restarted, or the server and its workers were killed)'];
     for (const job of jobsRepo.listByStates(db, ['preparing', 'running', 'waiting_for_approval'])) {
       if (this.worker(job.id)) continue;
-      await this.recoverLostWorker(job, why, { budget: false, kind });
+      try {
+        await this.recoverLostWorker(job, why, { budget: false, kind });
+      } catch (e) {
+        // One job that cannot be recovered (read-only storage, a vanished repository) must not leave the others unrecovered.
+        log.error({ jobId: job.id, err: e }, 'could not recover the job at start-up');
+      }
     }
   }
 

@@ -1,9 +1,14 @@
-import type { ContainmentAlarm, ContainmentChange } from '../../machines/domain-events.ts';
+import type { ContainmentAlarm } from '../../machines/domain-events.ts';
 import { dropBaseline, loadBaseline, saveBaseline, type Baseline } from './baseline-store.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { compareRefs, type RefChange } from './ref-compare.ts';
-import { restoreRefs } from './ref-restore.ts';
-import { WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
+import { restoreRefs, type RestoreOutcome } from './ref-restore.ts';
+import { packedRefsUnreadable, putBackPackedRefs, readPackedRefs } from './packed-refs.ts';
+import { alarmFor } from './ref-alarm.ts';
+import { BROKEN, WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
+
+/** How a put-back packed-refs file is named in an alarm. */
+const PACKED_REFS = 'packed-refs';
 import { existsSync } from 'node:fs';
 
 /** The job fields the guard needs. */
@@ -16,8 +21,6 @@ export interface GuardedJob {
 
 export type { ContainmentAlarm };
 
-/** An agent that made 100,000 refs gets one alarm of a readable size, not a 20 MB event. */
-const MAX_LISTED = 100;
 
 export interface RefGuardDeps {
   jobDir(jobId: string): string;
@@ -57,24 +60,42 @@ export class RefGuard {
 
   /**
    * Records the refs before a turn. `continuing`: the turn was already under
-   * way (a worker restarted mid-turn): its first baseline stays.
+   * way (a worker restarted mid-turn): its first baseline stays. Resolves with
+   * an alarm when the refs could not be recorded (the turn then goes
+   * unchecked, and the user must know; the caller raises it once the turn's
+   * worker can number it).
    */
-  beginTurn(job: GuardedJob, opts: { continuing?: boolean } = {}): Promise<void> {
+  beginTurn(job: GuardedJob, opts: { continuing?: boolean } = {}): Promise<ContainmentAlarm | undefined> {
     return this.jobLocks.run(job.id, async () => {
       if (opts.continuing) {
         const kept = this.inFlight.get(job.id) ?? loadBaseline(this.d.jobDir(job.id));
-        if (kept) return void this.inFlight.set(job.id, kept);
+        if (kept) {
+          this.inFlight.set(job.id, kept);
+          return undefined;
+        }
       }
       try {
         await this.repoLocks.run(job.repo, async () => {
           const places = await locate(job.repo, job.worktreePath);
-          const baseline: Baseline = { jobId: job.id, branch: job.branch, places, snapshot: await takeRefSnapshot(places) };
+          // Jobs of the same repository working now, and (below) those that start while this turn runs: their branches are theirs.
+          const working = [...this.inFlight.values()].filter((b) => b.jobId !== job.id && b.places.repoPath === places.repoPath);
+          const snapshot = await takeRefSnapshot(places);
+          const packedRefs = await readPackedRefs(places.commonDir);
+          const baseline: Baseline = { jobId: job.id, branch: job.branch, othersWorking: working.map((b) => b.branch), places, snapshot, ...(packedRefs !== undefined ? { packedRefs } : {}) };
           saveBaseline(this.d.jobDir(job.id), baseline);
           this.inFlight.set(job.id, baseline);
+          for (const b of working) {
+            if (b.othersWorking.includes(job.branch)) continue;
+            b.othersWorking.push(job.branch);
+            saveBaseline(this.d.jobDir(b.jobId), b);
+          }
         });
+        return undefined;
       } catch (e) {
         this.forgetNow(job.id);
-        this.d.warn(job.id, `ref guard: could not record the repository's refs before the turn, so this turn is not checked: ${e instanceof Error ? e.message : String(e)}`);
+        const why = `could not record the repository's refs before the turn, so this turn is not checked: ${e instanceof Error ? e.message : String(e)}`;
+        this.d.warn(job.id, `ref guard: ${why}`);
+        return { message: `The ref guard ${why}. Look at the repository before you use it.`, changes: [] };
       }
     });
   }
@@ -103,23 +124,46 @@ export class RefGuard {
         alarm = await this.repoLocks.run(baseline.places.repoPath, async () => {
           // Re-read: ownChange may have folded CodePlane's own changes in meanwhile.
           const base = this.inFlight.get(jobId) ?? baseline;
-          const after = await takeRefSnapshot(base.places);
+          const { after, repaired } = await this.readOrRepair(base);
           // A worktree removed altogether is the workspace check's to report (the job fails with it), not a HEAD to restore.
           const wtGone = !(WORKTREE_HEAD in after) && !existsSync(base.places.worktreeGitDir);
           const before = wtGone ? withoutKey(base.snapshot, WORKTREE_HEAD) : base.snapshot;
-          const changes = compareRefs(before, after, base.branch);
-          if (changes.length === 0) return undefined;
+          const changes = compareRefs(before, after, base.branch, base.othersWorking);
+          if (changes.length === 0 && !repaired) return undefined;
           const outcomes = await restoreRefs(base.places, changes);
-          return alarmFor(outcomes);
+          return alarmFor(repaired ? [repaired, ...outcomes] : outcomes);
         });
       } catch (e) {
-        this.d.warn(jobId, `ref guard: could not check the repository's refs after the turn: ${e instanceof Error ? e.message : String(e)}`);
+        // The refs cannot be read at all: the user must hear of it (their repository may be unusable), not only the log.
+        const why = `could not check the repository's refs ${opts.turnOver ? 'after the turn' : 'during the turn'}: ${e instanceof Error ? e.message : String(e)}`;
+        this.d.warn(jobId, `ref guard: ${why}`);
+        alarm = { message: `The ref guard ${why}. Look at the repository before you use it.`, changes: [] };
       } finally {
         if (opts.turnOver) this.forgetNow(jobId);
       }
       if (alarm) await this.d.alarm(jobId, alarm);
       this.d.checked?.(jobId, { turnOver: opts.turnOver, changes: (alarm?.changes.length ?? 0) + (alarm?.omitted ?? 0), undone: alarm?.changes.filter((c) => c.undone).length ?? 0 });
     });
+  }
+
+  /**
+   * The refs after the turn. When git cannot read them because packed-refs was
+   * made unreadable, it is put back as it was before the turn (packed-refs.ts)
+   * and read again; `repaired` is that change, for the alarm.
+   */
+  private async readOrRepair(base: Baseline): Promise<{ after: RefSnapshot; repaired?: RestoreOutcome }> {
+    try {
+      return { after: await takeRefSnapshot(base.places) };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (base.packedRefs === undefined || !packedRefsUnreadable(message)) throw e;
+      const seen = await readPackedRefs(base.places.commonDir);
+      if (seen === undefined) throw e;
+      const failed = await putBackPackedRefs(base.places.commonDir, base.packedRefs, seen);
+      if (failed) throw new Error(`${message}; putting packed-refs back failed: ${failed}`);
+      const change: RefChange = { kind: 'moved', ref: PACKED_REFS, before: 'readable', after: BROKEN };
+      return { after: await takeRefSnapshot(base.places), repaired: { change, undone: true } };
+    }
   }
 
   /** A worker that outlived the previous supervisor: its turn's baseline (on disk) is in flight again. */
@@ -178,23 +222,3 @@ export class RefGuard {
 }
 
 const withoutKey = (s: RefSnapshot, key: string): RefSnapshot => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key));
-
-const describe = (v: string | undefined): string => (v === undefined ? '(none)' : v.startsWith('ref: ') ? v.slice(5) : v.slice(0, 12));
-
-/** The alarm the user reads: each change, what was done, and how to redo an undone change that was theirs. */
-export function alarmFor(outcomes: ReturnType<typeof restoreRefs> extends Promise<infer R> ? R : never): ContainmentAlarm {
-  const changes: ContainmentChange[] = outcomes.map(({ change, ...o }) => ({
-    ref: change.ref,
-    change: change.kind,
-    ...(change.kind !== 'created' ? { before: change.before } : {}),
-    ...(change.kind !== 'deleted' ? { after: change.after } : {}),
-    undone: o.undone,
-    ...(!o.undone ? { reason: o.reason } : {}),
-  }));
-  const undone = changes.filter((c) => c.undone).length;
-  const listed = changes.slice(0, MAX_LISTED);
-  const omitted = changes.length - listed.length;
-  const list = listed.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
-  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}${omitted ? `; and ${omitted} more` : ''}`;
-  return omitted ? { message, changes: listed, omitted } : { message, changes: listed };
-}

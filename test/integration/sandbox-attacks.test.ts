@@ -88,6 +88,9 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     nodeWrite('HEAD', 'ref: refs/heads/pwned\\n'),
     'git update-ref refs/heads/main HEAD~1',
     'git symbolic-ref HEAD refs/heads/main',
+    // The worktree's own admin dir: where git (the server's too) finds the repository, and per-worktree config.
+    'printf "%s\\n" "$PWD/evil-git" > "$(git rev-parse --git-dir)/commondir"',
+    `printf '[core]\\n\\tfsmonitor = touch ${m('worktree-config')}\\n' > "$(git rev-parse --git-dir)/config.worktree"`,
     'git --git-dir="$(git rev-parse --git-common-dir)" symbolic-ref HEAD refs/heads/pwned',
     `printf '#!/bin/sh\\ntouch ${m('hook')}\\n' > "$(git rev-parse --git-common-dir)/hooks/post-commit" && chmod +x "$(git rev-parse --git-common-dir)/hooks/post-commit"`,
     `git config core.fsmonitor 'touch ${m('fsmonitor')}'`,
@@ -137,7 +140,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     }
     const outputs = entries(job.id, 'tool_result').map((r) => r.toolOutput ?? '');
     assert.equal(outputs.length, attacks(m).length + own.length, `${mode}: every attempt ran`);
-    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor', 'symlink', 'remount']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
+    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor', 'symlink', 'remount', 'worktree-config']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
     return { job, outputs };
   }
 
@@ -178,6 +181,9 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
       assert.doesNotMatch(all, new RegExp(CPL_SECRET), `${mode}: CodePlane's home was read`);
       assert.doesNotMatch(all, new RegExp(AWS_SECRET), `${mode}: ~/.aws (a symlink) was read`);
       assert.doesNotMatch(all, /codeplane\.db|config\.json/, `${mode}: CodePlane's home was listed`);
+      const admin = join(commonDir(), 'worktrees', job.id);
+      assert.equal(readFileSync(join(admin, 'commondir'), 'utf8').trim(), '../..', `${mode}: the worktree was pointed at another repository`);
+      assert.equal(readFileSync(join(admin, 'config.worktree'), 'utf8'), '', `${mode}: config.worktree was written`);
       // The worktree's HEAD still names the job's branch; no branch "pwned" appeared.
       const wt = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body.worktreePath;
       assert.equal(git(wt, 'symbolic-ref', 'HEAD'), `refs/heads/${job.branch}`, `${mode}: the worktree was switched`);
