@@ -6,7 +6,7 @@
  * server logs no error. Real server, real worker, the fake Claude CLI mid-turn.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -106,6 +106,32 @@ describe('a repository or worktree that vanished under a job', () => {
     await waitFor(() => git(repo, 'branch', '--list', job.branch) === '', STEP_MS, 'the job branch deleted');
     assert.deepEqual(errorLines(h.home), []);
     rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('the repository replaced by a new one at the same path: the job fails (its worktree lost its link), discard leaves the new repository alone', async () => {
+    const repo = makeRepo('cpl-vanish-reclone-');
+    assert.equal((await call('POST', '/api/repos', { path: repo })).status, 201);
+    const created = await api<Job>(h.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: 'hello', permissionMode: 'full_auto' });
+    const job = created.body;
+    await h.reached(job.id, 'review');
+    // Once the turn's ref check is done: a check running meanwhile would compare the old repository's refs with the new one's.
+    const serverLog = () => readFileSync(join(h.home, 'logs', 'codeplane.log'), 'utf8');
+    await waitFor(() => serverLog().split('\n').some((l) => l.includes(job.id) && l.includes('ref guard: turn checked')), STEP_MS, "the turn's ref check");
+    // The user moves the repository away and makes a new one where it was.
+    renameSync(repo, `${repo}.old`);
+    mkdirSync(repo);
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'a new repository');
+    const head = git(repo, 'rev-parse', 'HEAD');
+    await failedWith(job, /^WORKTREE_MISSING: the job's worktree .* lost its link to the repository/);
+    await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker to exit');
+    await assertCode('GET', `/api/jobs/${job.id}/diff`, undefined, 409, 'WORKTREE_MISSING');
+    await assertCode('POST', `/api/jobs/${job.id}/resolve`, { action: 'merge' }, 409, 'WORKTREE_MISSING');
+    await discardRemovesLeftovers(job);
+    assert.equal(git(repo, 'rev-parse', 'HEAD'), head, 'the new repository is untouched');
+    assert.equal(git(repo, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);
+    assert.deepEqual(errorLines(h.home), []);
+    for (const d of [repo, `${repo}.old`]) rmSync(d, { recursive: true, force: true });
   });
 
   it('only the worktree deleted while the job is in review: every route answers WORKTREE_MISSING, the job fails, discard deletes the branch and prunes the registration', async () => {

@@ -1037,6 +1037,14 @@ export const mutants = [
     tests: ['test/integration/vanished-workspace.test.ts'],
   },
   {
+    id: 'vanished.worktree-link-checked',
+    behaviour: "a worktree whose repository was replaced at the same path (its link to the repository gone) fails the job with WORKTREE_MISSING",
+    file: 'supervisor/workspace-check.ts',
+    find: '  if (!(await linkedToRepository(job.worktreePath)))',
+    replace: '  if (false)',
+    tests: ['test/integration/vanished-workspace.test.ts'],
+  },
+  {
     id: 'vanished.route-names-what-vanished',
     behaviour: 'merge or create_pr on a job whose repository vanished answers 409 REPO_MISSING (not a 500, not a vague state error)',
     file: 'supervisor/review/review-service.ts',
