@@ -61,6 +61,8 @@ export interface JobSupervisorDeps {
 export class JobSupervisor {
   private readonly workers = new WorkerRegistry();
   private readonly starting = new Set<string>();
+  /** Jobs whose worker is being handed a new turn (turnInReview): the idle parker leaves them alone. */
+  private readonly inUse = new Map<string, number>();
   private readonly restarts = new Map<string, number[]>();
   /** Re-attached workers whose first batch (their whole unacknowledged outbox) has not arrived yet. */
   private readonly awaitingResend = new Set<string>();
@@ -164,8 +166,9 @@ export class JobSupervisor {
 
   /** Stops the workers of jobs idle in review for `idleMs` (config idleWorkerSeconds); ensureWorker revives them. */
   parkIdleWorkers(idleMs: number): string[] {
-    // Only a job whose agent session can be resumed: its conversation must outlive the CLI.
-    const mayPark = (id: string) => { const j = jobsRepo.getJob(this.deps.db, id); return j?.state === 'review' && !!j.agentSessionId; };
+    // Only a job whose agent session can be resumed: its conversation must outlive the CLI. Never
+    // a worker being handed a message or a resume (revived, waiting for the ref guard's record).
+    const mayPark = (id: string) => { const j = jobsRepo.getJob(this.deps.db, id); return j?.state === 'review' && !!j.agentSessionId && !this.inUse.has(id); };
     return this.workers.parkIdle(idleMs, mayPark, `idle in review for ${Math.round(idleMs / 1000)} s`);
   }
 
@@ -267,6 +270,24 @@ export class JobSupervisor {
 
   isStarting(jobId: string): boolean {
     return this.starting.has(jobId);
+  }
+
+  /**
+   * Starts a new turn of a job in review with a message for its agent: its worker (revived if it
+   * was parked) is kept from the idle parker from before it is revived until the message is sent,
+   * however long the ref guard takes to record the refs; otherwise the parker could stop the
+   * freshly revived worker in between and the message would be lost.
+   */
+  async turnInReview(jobId: string, message: (w: WorkerHandle) => void): Promise<void> {
+    this.inUse.set(jobId, (this.inUse.get(jobId) ?? 0) + 1);
+    try {
+      const w = await this.ensureWorker(jobId);
+      await this.startTurn(this.mustGet(jobId), () => message(w));
+    } finally {
+      const n = (this.inUse.get(jobId) ?? 1) - 1;
+      if (n > 0) this.inUse.set(jobId, n);
+      else this.inUse.delete(jobId);
+    }
   }
 
   /** A job in review whose worker is gone (or parked, once it has exited) gets one (idle, same agent session) when the user needs it. */
