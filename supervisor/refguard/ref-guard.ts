@@ -6,10 +6,10 @@ import { restoreRefs, type RestoreOutcome } from './ref-restore.ts';
 import { packedRefsUnreadable, putBackPackedRefs, readPackedRefs } from './packed-refs.ts';
 import { alarmFor } from './ref-alarm.ts';
 import { BROKEN, WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
+import { existsSync } from 'node:fs';
 
 /** How a put-back packed-refs file is named in an alarm. */
 const PACKED_REFS = 'packed-refs';
-import { existsSync } from 'node:fs';
 
 /** The job fields the guard needs. */
 export interface GuardedJob {
@@ -20,7 +20,6 @@ export interface GuardedJob {
 }
 
 export type { ContainmentAlarm };
-
 
 export interface RefGuardDeps {
   jobDir(jobId: string): string;
@@ -44,11 +43,15 @@ export interface RefGuardDeps {
  * baselines (`ownChange`) under the same per-repository lock as the
  * compare-and-undo, so the guard never reverts CodePlane's own work.
  *
+ * Why the branches of other jobs whose turns overlap this one are left out:
+ * each job's agent moves its own branch, and each job checks its own turn.
+ *
  * What it cannot tell apart (written down in docs/security.md): a change the
  * USER makes in their own checkout *during* a turn looks like the agent's. It
  * is undone too, and the alarm keeps the value that was undone, so nothing is
- * lost (the commits stay in the object store; the alarm says how to put the
- * ref back). A change made after the check is never touched (compare-and-swap).
+ * lost (the commits stay in the object store; the job page says how to put
+ * the ref back). A change made after the check is never touched
+ * (compare-and-swap).
  */
 export class RefGuard {
   private readonly inFlight = new Map<string, Baseline>();

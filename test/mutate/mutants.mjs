@@ -1654,4 +1654,13 @@ export const mutants = [
     replace: ".join(' ')",
     tests: ['test/unit/sandbox-policy.test.ts'],
   },
+  // ---- review: a diff racing a discard ----------------------------------------------------------
+  {
+    id: 'review.diff-during-discard',
+    behaviour: 'a diff asked for while the worktree is removed answers 409 DIFF_UNAVAILABLE, not a 500',
+    file: 'supervisor/review/review-service.ts',
+    find: "if (now?.resolution || this.resolving.has(jobId) || !existsSync(job.worktreePath))",
+    replace: 'if (false)',
+    tests: ['test/integration/diff-during-discard.test.ts'],
+  },
 ];
