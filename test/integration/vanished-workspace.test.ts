@@ -19,11 +19,16 @@ import { SseClient } from '../helpers/sse-client.ts';
 
 type ErrorBody = { error: { code: string; message: string } };
 
-/** Server log lines at error level or worse (pino: 50 error, 60 fatal), and any uncaught failure. */
+/**
+ * Server log lines at error level or worse (pino: 50 error, 60 fatal), and any uncaught failure.
+ * Not the ref guard's containment alarms (logged as errors by design, with their `changes`): a turn
+ * cut short by a deleted repository could not have its refs checked, and the guard says so.
+ */
 function errorLines(home: string): string[] {
   const file = join(home, 'logs', 'codeplane.log');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  return text.split('\n').filter((l) => /"level":(50|60)/.test(l) || /uncaught|unhandled/i.test(l));
+  const alarm = (l: string) => /"changes":\[/.test(l) && /"msg":"The (ref guard|agent's turn)/.test(l);
+  return text.split('\n').filter((l) => (/"level":(50|60)/.test(l) && !alarm(l)) || /uncaught|unhandled/i.test(l));
 }
 
 describe('a repository or worktree that vanished under a job', () => {
