@@ -39,6 +39,12 @@ export interface GitLayout {
    * `<ref>.lock` next to it and renaming it over, so the directory, not the file, must be writable.
    */
   ownRef?: { refDir: string; logDir: string };
+  /**
+   * `<commonDir>/objects/info`, pinned read-only inside the writable object store: its
+   * `alternates` would make the user's git (and the server's) read objects from wherever an
+   * agent points it, for good. A commit never writes there.
+   */
+  objectsInfo?: string;
 }
 
 export interface SandboxFacts {
@@ -92,6 +98,7 @@ export function bwrapArgs(f: SandboxFacts): string[] {
     const g = f.git;
     a.push('--ro-bind', g.commonDir, g.commonDir);
     a.push('--bind', `${g.commonDir}/objects`, `${g.commonDir}/objects`);
+    if (g.objectsInfo) a.push('--ro-bind', g.objectsInfo, g.objectsInfo);
     a.push('--bind', g.adminDir, g.adminDir);
     for (const p of g.pinned) a.push('--ro-bind', p, p);
     if (g.ownRef) a.push('--bind', g.ownRef.refDir, g.ownRef.refDir, '--bind', g.ownRef.logDir, g.ownRef.logDir);

@@ -96,6 +96,8 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     `printf '#!/bin/sh\\ntouch ${m('hook')}\\n' > "$(git rev-parse --git-common-dir)/hooks/post-commit" && chmod +x "$(git rev-parse --git-common-dir)/hooks/post-commit"`,
     `git config core.fsmonitor 'touch ${m('fsmonitor')}'`,
     `printf '[core]\\n\\thooksPath = /tmp\\n' >> "$(git rev-parse --git-common-dir)/config"`,
+    // The object store is writable (commits write there); its info/alternates would make the user's git read objects from elsewhere.
+    'echo /tmp/evil-objects > "$(git rev-parse --git-common-dir)/objects/info/alternates"',
     'mkdir -p ~/.ssh && echo ssh-ed25519 AAAA attacker >> ~/.ssh/authorized_keys',
     `touch ${join(repo, 'user-checkout-file')}`,
     // Through a symlink in the worktree, and by remounting the read-only bind in a user namespace of its own.
@@ -188,6 +190,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
         assert.match(result ?? '', /Read-only file system|Device or resource busy|exit=[1-9]/, `${mode}: \`${attempt}\` ran and was refused by the system: ${result}`);
       }
       assert.equal(existsSync(join(commonDir(), 'hooks', 'post-commit')), false, `${mode}: a hook was planted`);
+      assert.equal(existsSync(join(commonDir(), 'objects', 'info', 'alternates')), false, `${mode}: alternates were planted in the object store`);
       assert.equal(existsSync(join(userHome, 'pwned')), false, `${mode}: ~/pwned appeared`);
       assert.equal(existsSync(join(userHome, '.ssh', 'authorized_keys')), false, `${mode}: ~/.ssh was written`);
       assert.equal(existsSync(join(repo, 'user-checkout-file')), false, `${mode}: the user's checkout was written`);

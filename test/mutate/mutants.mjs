@@ -1471,10 +1471,10 @@ export const mutants = [
   },
   {
     id: 'refguard.follow-up-no-baseline',
-    behaviour: 'a follow-up in review starts a new checked turn',
-    file: 'supervisor/ports-impl.ts',
-    find: "        if (mustGet(id).state === 'review') await d.supervisor.startTurn(mustGet(id), () => w.send({ type: 'follow_up', content }));",
-    replace: "        if (mustGet(id).state === 'review') w.send({ type: 'follow_up', content });",
+    behaviour: 'a follow-up (or resume) in review starts a new checked turn',
+    file: 'supervisor/jobs/job-supervisor.ts',
+    find: '      await this.startTurn(this.mustGet(jobId), () => message(w));',
+    replace: '      message(w);',
     tests: ['test/integration/ref-guard-e2e.test.ts'],
   },
   {
@@ -1662,5 +1662,13 @@ export const mutants = [
     find: "if (now?.resolution || this.resolving.has(jobId) || !existsSync(job.worktreePath))",
     replace: 'if (false)',
     tests: ['test/integration/diff-during-discard.test.ts'],
+  },
+  {
+    id: 'sandbox.objects-info-writable',
+    behaviour: "an agent cannot plant objects/info/alternates in the repository's writable object store",
+    file: 'machines/bwrap-args.ts',
+    find: "if (g.objectsInfo) a.push('--ro-bind', g.objectsInfo, g.objectsInfo);",
+    replace: '',
+    tests: ['test/unit/sandbox-policy.test.ts', 'test/integration/sandbox-attacks.test.ts'],
   },
 ];

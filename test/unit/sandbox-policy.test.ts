@@ -43,7 +43,7 @@ describe('the sandbox policy (bwrap-args)', () => {
   const facts: SandboxFacts = {
     worktree: '/h/.codeplane/worktrees/r-1/j1',
     readOnlyWorktree: false,
-    git: { commonDir: '/src/r/.git', adminDir: '/src/r/.git/worktrees/j1', pinned: ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => `/src/r/.git/worktrees/j1/${f}`), ownRef: { refDir: '/src/r/.git/refs/heads/codeplane/abc123', logDir: '/src/r/.git/logs/refs/heads/codeplane/abc123' } },
+    git: { commonDir: '/src/r/.git', objectsInfo: '/src/r/.git/objects/info', adminDir: '/src/r/.git/worktrees/j1', pinned: ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => `/src/r/.git/worktrees/j1/${f}`), ownRef: { refDir: '/src/r/.git/refs/heads/codeplane/abc123', logDir: '/src/r/.git/logs/refs/heads/codeplane/abc123' } },
     writable: ['/h/.codeplane/jobs/j1/agent-home'],
     hidden: [
       { path: '/h/.codeplane', kind: 'dir' },
@@ -108,6 +108,12 @@ describe('the sandbox policy (bwrap-args)', () => {
     assert.ok(!args.includes('--share-net'));
   });
 
+  it('the object store is writable but its info/ (alternates) is not', () => {
+    assert.equal(access(args, '/src/r/.git/objects/ab/cdef'), 'rw');
+    assert.equal(access(args, '/src/r/.git/objects/pack/pack-1.pack'), 'rw');
+    assert.equal(access(args, '/src/r/.git/objects/info/alternates'), 'ro');
+  });
+
   it("the agent CLI's own files under /tmp are bound back read-only, and what is hidden stays hidden inside them", () => {
     const withPrograms = bwrapArgs({ ...facts, programs: ['/tmp/ci/codeplane', '/tmp/ci/codeplane/test/fixtures'], hidden: [...facts.hidden, { path: '/tmp/ci/codeplane/.home', kind: 'dir' }] });
     assert.equal(access(withPrograms, '/tmp/ci/codeplane/test/fixtures/fake-claude'), 'ro');
@@ -159,6 +165,7 @@ describe('the sandbox facts, from a real repository', () => {
       commonDir: join(repo, '.git'),
       adminDir: admin,
       pinned: ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => join(admin, f)),
+      objectsInfo: join(repo, '.git', 'objects', 'info'),
       ownRef: { refDir: join(repo, '.git', 'refs', 'heads', 'codeplane', 'abc123'), logDir: join(repo, '.git', 'logs', 'refs', 'heads', 'codeplane', 'abc123') },
     });
   });

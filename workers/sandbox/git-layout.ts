@@ -128,5 +128,11 @@ export function gitLayoutOf(repoPath: string, worktree: string, branch: string):
   const adminDir = adminDirOf(commonDir, worktree);
   if (!adminDir) return undefined;
   const ownRef = ownRefOf(commonDir, branch);
-  return { commonDir, adminDir, pinned: pinnedOf(adminDir), ...(ownRef ? { ownRef } : {}) };
+  const objectsInfo = join(commonDir, 'objects', 'info');
+  try {
+    mkdirSync(objectsInfo, { recursive: true }); // git init makes it; made here when missing, so it can be pinned
+  } catch {
+    /* a read-only repository: pinned if it is there */
+  }
+  return { commonDir, adminDir, pinned: pinnedOf(adminDir), ...(isDir(objectsInfo) ? { objectsInfo } : {}), ...(ownRef ? { ownRef } : {}) };
 }
