@@ -88,6 +88,8 @@ export interface Approval {
   resolution?: ApprovalResolution;
   note?: string;
   explicit: boolean;
+  /** While pending: when a restart interrupted the agent's turn that asked (it resumes with the answer). */
+  interruptedAt?: string;
 }
 
 /** A stored event as SSE and the API carry it: the domain event plus its envelope. */

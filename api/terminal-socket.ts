@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { WebSocket, type RawData } from 'ws';
+import type { WebSocket, RawData } from 'ws';
 import { AppError } from '../machines/app-error.ts';
 import { decode } from '../machines/decode.ts';
 import { isAuthenticated } from './auth.ts';
@@ -40,7 +40,7 @@ export function serveTerminal(ws: WebSocket, req: IncomingMessage, jobId: string
   let closing = false;
 
   const close = (code: number, errorCode: string, message: string): void => {
-    if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) return;
+    if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
     closing = true;
     attachment?.detach(); // at once: a slow reader must not hold the shell paused for the others until its socket is gone
     ws.close(code, closeReason(errorCode, message));
@@ -58,7 +58,7 @@ export function serveTerminal(ws: WebSocket, req: IncomingMessage, jobId: string
   };
 
   const output = (data: string): void => {
-    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.readyState !== ws.OPEN) return;
     ws.send(Buffer.from(data, 'utf8'), { binary: true }, (err) => {
       if (!err && backedUp && ws.bufferedAmount < low) setBackedUp(false);
     });

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { AppError, invalid } from '../machines/app-error.ts';
 import type { HostPolicy } from './host-guard.ts';
 import type { AuthPort, TerminalsPort } from './ports.ts';
@@ -29,8 +29,10 @@ export interface TerminalUpgradeDeps {
 }
 
 export function terminalUpgradeHandler(d: TerminalUpgradeDeps) {
+  // Loaded with the first terminal: the idle server never needs ws (about 50 ms of its start-up).
   // noServer: the one 'upgrade' listener (upgrade-router.ts) hands sockets over; no compression (terminal output is small and latency-bound).
-  const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
+  let wss: Promise<WebSocketServer> | undefined;
+  const server = () => (wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES })));
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     let jobId: string;
@@ -44,8 +46,13 @@ export function terminalUpgradeHandler(d: TerminalUpgradeDeps) {
     } catch (e) {
       return refuseUpgrade(socket, e);
     }
-    // handleUpgrade answers 400 itself to a request that is not a valid WebSocket handshake.
-    wss.handleUpgrade(req, socket, head, (ws) => serveTerminal(ws, req, jobId, size, d));
+    // handleUpgrade answers 400 itself to a request that is not a valid WebSocket handshake (and drops a socket closed meanwhile).
+    server()
+      .then(
+        (wss) => wss.handleUpgrade(req, socket, head, (ws) => serveTerminal(ws, req, jobId, size, d)),
+        (e: unknown) => refuseUpgrade(socket, e),
+      )
+      .catch(() => socket.destroy()); // never an unhandled rejection: the server stays up
   };
 }
 

@@ -145,10 +145,9 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         const job = mustGet(id);
         if (!['running', 'waiting_for_approval', 'review'].includes(job.state)) throw conflict('INVALID_STATE', `cannot send a message to a job that is ${job.state}`);
         await d.sandbox.require(); // a message may start a new worker (a job idle in review)
-        const w = await d.supervisor.ensureWorker(id);
         // In review the message starts a new turn (the ref guard records the refs first); otherwise it joins the running one.
-        if (mustGet(id).state === 'review') await d.supervisor.startTurn(mustGet(id), () => w.send({ type: 'follow_up', content }));
-        else w.send({ type: 'follow_up', content });
+        if (mustGet(id).state === 'review') await d.supervisor.turnInReview(id, (w) => w.send({ type: 'follow_up', content }));
+        else (await d.supervisor.ensureWorker(id)).send({ type: 'follow_up', content });
       },
       // Answers with the state the job goes to: a live worker stops its agent first (bounded wait).
       cancel: async (id) => {
@@ -175,7 +174,12 @@ export function createPorts(d: PortDeps): Ports & { registerIfRepo(path: string)
         mustGet(id);
         return d.review.diff(id, q);
       },
-      resolve: (id, action, opts) => d.review.resolve(id, action, opts),
+      resolve: (id, action, opts) => {
+        // Merge, PR and discard act on git first and record after: with a database that refuses the record,
+        // a discard would delete the worktree of a job still shown in review. Refused before anything happens.
+        if (!db.storage.writable()) throw db.storage.unavailable();
+        return d.review.resolve(id, action, opts);
+      },
     },
     events: {
       readAfter: (afterId, q) => d.eventLog.readAfter(afterId, q),

@@ -4,8 +4,8 @@
  * git for a job asks here first, so a vanished one is a clear 409 with a
  * stable code and a failed job naming it, instead of a 500 from git.
  */
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { conflict } from '../machines/app-error.ts';
 import type { JobState } from '../machines/job-spec.ts';
 
@@ -42,11 +42,30 @@ export async function workspaceProblem(job: { repo: string; worktreePath: string
       message: `the job's worktree ${job.worktreePath} no longer exists`,
       reason: `WORKTREE_MISSING: the job's worktree ${job.worktreePath} was deleted while the job ran; its work is gone (discard the job to remove what is left)`,
     };
+  if (!(await linkedToRepository(job.worktreePath)))
+    return {
+      code: 'WORKTREE_MISSING',
+      message: `the job's worktree ${job.worktreePath} is no longer a worktree of ${job.repo}`,
+      reason: `WORKTREE_MISSING: the job's worktree ${job.worktreePath} lost its link to the repository ${job.repo} (the repository was replaced, or its worktree entry removed); git cannot work there (discard the job to remove what is left)`,
+    };
   return undefined;
 }
 
 /** The failure reason of a job whose repository vanished before its worktree was made. */
 export const repoMissingReason = (repo: string): string => `REPO_MISSING: the repository ${repo} was deleted or moved before the job started; nothing was created`;
+
+/**
+ * A linked worktree's `.git` is a file naming its entry in the repository (`gitdir: …/.git/worktrees/<id>`):
+ * that entry must still exist. A repository deleted and cloned again at the same path keeps a `.git`
+ * there, but not the entry, and every git command in the worktree fails.
+ */
+async function linkedToRepository(worktreePath: string): Promise<boolean> {
+  const dotGit = join(worktreePath, '.git');
+  const text = await readFile(dotGit, 'utf8').catch(() => undefined);
+  if (text === undefined) return true; // a directory (not a linked worktree): nothing to follow
+  const gitdir = /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
+  return gitdir !== undefined && present(resolve(worktreePath, gitdir));
+}
 
 /**
  * Throws 409 with the problem's code when the job's workspace vanished, after telling

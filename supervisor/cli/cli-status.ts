@@ -24,7 +24,10 @@ export interface StatusJob {
 export function statusText(url: string, health: Json, jobs: readonly StatusJob[], truncated: boolean): string {
   const safe = (v: unknown) => terminalSafe(String(v ?? ''));
   const lines = [`up at ${safe(url)} (CodePlane ${safe(health['version'])}, up ${safe(health['uptimeSeconds'])} s)`];
-  if (typeof health['storage'] === 'object' && health['storage'] !== null && (health['storage'] as Json)['status'] !== 'ok') lines.push(`storage: ${safe(JSON.stringify(health['storage']))}`);
+  const storage = typeof health['storage'] === 'object' && health['storage'] !== null ? (health['storage'] as Json) : undefined;
+  // Anything but ok means writes are refused (docs/api.md, /api/health `storage`): said first, with the reason.
+  if (storage && storage['state'] !== 'ok')
+    lines.push(`storage: ${safe(storage['state'])}${storage['cause'] ?? storage['problem'] ? ` (${safe(storage['cause'] ?? storage['problem'])})` : ''}: ${safe(storage['reason'])}; writes are refused`);
   if (jobs.length === 0) lines.push('no jobs');
   for (const state of LISTED) {
     const inState = jobs.filter((j) => j.state === state);

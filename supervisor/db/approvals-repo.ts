@@ -62,7 +62,22 @@ export function insertApproval(db: Db, jobId: string, req: ApprovalRequest): boo
 
 export function getApproval(db: Db, id: string): Approval | undefined {
   const row = db.get(db.q.selectFrom('approvals').selectAll().where('id', '=', id));
-  return row && toApproval(row);
+  return row && withInterruption(db, row, toApproval(row));
+}
+
+/**
+ * A pending approval whose asking turn a restart interrupted (a `job_restarted` event held it)
+ * says when: the agent is no longer waiting inside that turn, and resumes with the answer.
+ * Few rows: the (job_id, type) index finds the job's restarts.
+ */
+function withInterruption(db: Db, row: Selectable<ApprovalsTable>, a: Approval): Approval {
+  if (row.state !== 'pending') return a;
+  const restarts = db.all(db.q.selectFrom('events').select(['ts', 'payload']).where('job_id', '=', row.job_id).where('type', '=', 'job_restarted').orderBy('id', 'desc'));
+  for (const r of restarts) {
+    const held = (JSON.parse(r.payload) as { heldApprovals?: unknown }).heldApprovals;
+    if (Array.isArray(held) && held.includes(row.id)) return { ...a, interruptedAt: r.ts };
+  }
+  return a;
 }
 
 /** Oldest request first, optionally only one state and/or one job. */
@@ -70,7 +85,7 @@ export function listApprovals(db: Db, filter: { state?: ApprovalRowState; jobId?
   let q = db.q.selectFrom('approvals').selectAll();
   if (filter.state !== undefined) q = q.where('state', '=', filter.state);
   if (filter.jobId !== undefined) q = q.where('job_id', '=', filter.jobId);
-  return db.all(q.orderBy('requested_at').orderBy('id')).map(toApproval);
+  return db.all(q.orderBy('requested_at').orderBy('id')).map((row) => withInterruption(db, row, toApproval(row)));
 }
 
 /**

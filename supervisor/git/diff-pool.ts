@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { DiffTaskInput, DiffTaskOutput, GitTaskInput, GitTaskOutput } from '../../machines/diff-types.ts';
 import { runHardened, type GitResult, type GitRunOptions, type GitSpawn } from './git-exec.ts';
 import { INSTALL } from '../install-paths.ts';
@@ -23,26 +23,37 @@ export interface DiffPoolOptions {
   onError?: (e: unknown) => void;
 }
 
+type Pool = Piscina<DiffTaskInput | GitTaskInput, DiffTaskOutput | GitTaskOutput>;
+
 export class DiffPool {
-  private readonly pool: Piscina<DiffTaskInput | GitTaskInput, DiffTaskOutput | GitTaskOutput>;
+  /** Made with the first task: piscina is loaded then, not while the server starts (about 40 ms of its start-up). */
+  private pool: Promise<Pool> | undefined;
+  /** The pool once made (for the synchronous threadIds). */
+  private made: Pool | undefined;
   private closed = false;
 
-  constructor(opts: DiffPoolOptions = {}) {
-    const maxThreads = opts.maxThreads ?? Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
-    this.pool = new Piscina<DiffTaskInput | GitTaskInput, DiffTaskOutput | GitTaskOutput>({
-      filename: TASK_FILE,
-      execArgv: INSTALL.taskExecArgv(),
-      minThreads: 0,
-      maxThreads,
-      idleTimeout: opts.idleTimeoutMs ?? 30_000,
-    });
-    // Piscina emits such failures as 'error' events: without a listener the process would die of one.
-    this.pool.on('error', (e: unknown) => opts.onError?.(e));
+  constructor(private readonly opts: DiffPoolOptions = {}) {}
+
+  private started(): Promise<Pool> {
+    return (this.pool ??= import('piscina').then(({ Piscina }) => {
+      const pool: Pool = new Piscina({
+        filename: TASK_FILE,
+        execArgv: INSTALL.taskExecArgv(),
+        minThreads: 0,
+        maxThreads: this.opts.maxThreads ?? Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2))),
+        idleTimeout: this.opts.idleTimeoutMs ?? 30_000,
+      });
+      // Piscina emits such failures as 'error' events: without a listener the process would die of one.
+      pool.on('error', (e: unknown) => this.opts.onError?.(e));
+      this.made = pool;
+      return pool;
+    }));
   }
 
-  run(input: DiffTaskInput, signal?: AbortSignal): Promise<DiffTaskOutput> {
-    if (this.closed) return Promise.reject(new Error('diff pool is closed'));
-    return this.pool.run(input, signal ? { signal } : {}) as Promise<DiffTaskOutput>;
+  async run(input: DiffTaskInput, signal?: AbortSignal): Promise<DiffTaskOutput> {
+    if (this.closed) throw new Error('diff pool is closed');
+    const pool = await this.started();
+    return (await pool.run(input, signal ? { signal } : {})) as DiffTaskOutput;
   }
 
   /** runGit (git-exec.ts), with each process started from a pool thread (see workers/tasks/git-task.ts). */
@@ -61,7 +72,7 @@ export class DiffPool {
       ...(opts.driverNames ? { driverNames: [...opts.driverNames] } : {}),
       ...(opts.input !== undefined ? { input: opts.input } : {}),
     };
-    const out = (await this.pool.run(input, { filename: GIT_TASK_FILE })) as GitTaskOutput;
+    const out = (await (await this.started()).run(input, { filename: GIT_TASK_FILE })) as GitTaskOutput;
     return { code: out.code, stdout: out.stdout, stderr: out.stderr };
   };
 
@@ -69,17 +80,17 @@ export class DiffPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.close();
+    if (this.pool) await (await this.pool).close();
   }
 
   /** Immediate: threads are terminated. Idempotent. */
   async destroy(): Promise<void> {
     this.closed = true;
-    await this.pool.destroy();
+    if (this.pool) await (await this.pool).destroy();
   }
 
   /** Thread ids currently alive (tests assert work really left the main thread). */
   get threadIds(): number[] {
-    return this.pool.threads.map((t) => t.threadId);
+    return this.made?.threads.map((t) => t.threadId) ?? [];
   }
 }

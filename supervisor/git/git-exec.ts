@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { KeyedLock } from './keyed-lock.ts';
 import { DRIVER_SCAN_ARGS, gitInvocation, needsDriverScan, parseConfigNames } from '../../machines/git-invocation.ts';
 
 /**
@@ -104,8 +106,20 @@ export const spawnGitHere: GitSpawn = (cwd, args, opts) =>
 
 /** Runs `git <args>` in `cwd`; rejects with GitCommandError unless the exit code is in `okCodes` (default `[0]`). */
 export function runGit(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+  if (args[0] === 'worktree' && WORKTREE_WRITES.has(args[1] ?? '')) return worktreeLock.run(lockKey(cwd), () => runHardened(spawnGitHere, cwd, args, opts));
   return runHardened(spawnGitHere, cwd, args, opts);
 }
+
+/** `git worktree` subcommands that change a repository's worktree registrations: one at a time per repository. */
+const WORKTREE_WRITES = new Set(['add', 'remove', 'move', 'prune', 'lock', 'unlock', 'repair']);
+const worktreeLock = new KeyedLock();
+const lockKey = (cwd: string): string => {
+  try {
+    return realpathSync(cwd);
+  } catch {
+    return cwd;
+  }
+};
 
 /** `git <args>` stdout, trimmed. */
 export async function gitOut(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<string> {

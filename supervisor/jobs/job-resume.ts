@@ -26,6 +26,8 @@ export interface ResumeHost {
   spawnWorker(job: Job, plan: StartPlan): Promise<WorkerHandle>;
   /** Runs `send` once the ref guard has recorded the refs (a new turn). */
   startTurn(job: Job, send: () => void): Promise<void>;
+  /** A new turn of a job in review: its worker revived if needed and kept from the idle parker until `message` is sent. */
+  turnInReview(jobId: string, message: (w: WorkerHandle) => void): Promise<void>;
 }
 
 /** How long a resume waits for the previous worker to exit. */
@@ -35,8 +37,7 @@ export async function resumeJob(host: ResumeHost, jobId: string, instruction?: s
   const job = host.mustGet(jobId);
   const text = instruction?.trim() ? instruction.trim() : undefined;
   if (job.state === 'review') {
-    const w = await host.ensureWorker(jobId);
-    await host.startTurn(job, () => w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' }));
+    await host.turnInReview(jobId, (w) => w.send(text ? { type: 'resume', instruction: text } : { type: 'resume' }));
     return job;
   }
   if (job.state !== 'failed' && job.state !== 'canceled') throw conflict('INVALID_STATE', `only a job that failed, was canceled or is in review can be resumed; this one is ${job.state}`);

@@ -61,6 +61,8 @@ export interface JobSupervisorDeps {
 export class JobSupervisor {
   private readonly workers = new WorkerRegistry();
   private readonly starting = new Set<string>();
+  /** Jobs whose worker is being handed a new turn (turnInReview): the idle parker leaves them alone. */
+  private readonly inUse = new Map<string, number>();
   private readonly restarts = new Map<string, number[]>();
   /** Re-attached workers whose first batch (their whole unacknowledged outbox) has not arrived yet. */
   private readonly awaitingResend = new Set<string>();
@@ -78,6 +80,7 @@ export class JobSupervisor {
     this.refGuard = new RefGuard({
       jobDir: (jobId) => jobDirFor(deps.paths, jobId),
       alarm: (jobId, alarm) => this.publishAlarm(jobId, alarm),
+      checked: (jobId, r) => deps.log.info({ jobId, ...r }, r.turnOver ? 'ref guard: turn checked' : 'ref guard: checked while waiting for approval'),
       warn: (jobId, message) => {
         deps.log.warn({ jobId }, message);
         // In the job's own log too when the supervisor numbers its events (no worker); else the server log has it.
@@ -92,14 +95,22 @@ export class JobSupervisor {
 
   /** Starts a turn of the job's agent: the ref guard records the refs first, then `send` runs. */
   async startTurn(job: Job, send: () => void, opts: { continuing?: boolean } = {}): Promise<void> {
-    await this.refGuard.beginTurn(job, opts);
+    const unchecked = await this.refGuard.beginTurn(job, opts);
     send();
+    // After the send: a worker told to start numbers it once its job runs (it queues commands meanwhile).
+    if (unchecked) void this.publishAlarm(job.id, unchecked);
   }
 
-  /** A turn ended (the job left running for review, failed or canceled): the ref guard checks it. */
+  /**
+   * A turn ended (the job left running for review, failed or canceled): the ref guard checks it.
+   * A turn that stopped to ask for an approval is checked too, so an alarm comes before the answer.
+   */
   private noticeTurnEnds(jobId: string, events: readonly { event: DomainEvent }[]): void {
-    const ended = events.some(({ event: e }) => e.type === 'job_state_changed' && (e.to === 'review' || e.to === 'failed' || e.to === 'canceled' || e.to === 'completed'));
-    if (ended && this.refGuard.watching(jobId)) void this.refGuard.endTurn(jobId);
+    if (!this.refGuard.watching(jobId)) return;
+    const to = events.flatMap(({ event: e }) => (e.type === 'job_state_changed' ? [e.to] : []));
+    const ended = to.some((s) => s === 'review' || s === 'failed' || s === 'canceled' || s === 'completed');
+    if (ended) void this.refGuard.endTurn(jobId);
+    else if (to.includes('waiting_for_approval')) void this.refGuard.midTurn(jobId);
   }
 
   /**
@@ -155,8 +166,9 @@ export class JobSupervisor {
 
   /** Stops the workers of jobs idle in review for `idleMs` (config idleWorkerSeconds); ensureWorker revives them. */
   parkIdleWorkers(idleMs: number): string[] {
-    // Only a job whose agent session can be resumed: its conversation must outlive the CLI.
-    const mayPark = (id: string) => { const j = jobsRepo.getJob(this.deps.db, id); return j?.state === 'review' && !!j.agentSessionId; };
+    // Only a job whose agent session can be resumed: its conversation must outlive the CLI. Never
+    // a worker being handed a message or a resume (revived, waiting for the ref guard's record).
+    const mayPark = (id: string) => { const j = jobsRepo.getJob(this.deps.db, id); return j?.state === 'review' && !!j.agentSessionId && !this.inUse.has(id); };
     return this.workers.parkIdle(idleMs, mayPark, `idle in review for ${Math.round(idleMs / 1000)} s`);
   }
 
@@ -224,7 +236,12 @@ export class JobSupervisor {
         : ['lost', 'CodePlane found the job worker gone at start (the machine restarted, or the server and its workers were killed)'];
     for (const job of jobsRepo.listByStates(db, ['preparing', 'running', 'waiting_for_approval'])) {
       if (this.worker(job.id)) continue;
-      await this.recoverLostWorker(job, why, { budget: false, kind });
+      try {
+        await this.recoverLostWorker(job, why, { budget: false, kind });
+      } catch (e) {
+        // One job that cannot be recovered (read-only storage, a vanished repository) must not leave the others unrecovered.
+        log.error({ jobId: job.id, err: e }, 'could not recover the job at start-up');
+      }
     }
   }
 
@@ -253,6 +270,24 @@ export class JobSupervisor {
 
   isStarting(jobId: string): boolean {
     return this.starting.has(jobId);
+  }
+
+  /**
+   * Starts a new turn of a job in review with a message for its agent: its worker (revived if it
+   * was parked) is kept from the idle parker from before it is revived until the message is sent,
+   * however long the ref guard takes to record the refs; otherwise the parker could stop the
+   * freshly revived worker in between and the message would be lost.
+   */
+  async turnInReview(jobId: string, message: (w: WorkerHandle) => void): Promise<void> {
+    this.inUse.set(jobId, (this.inUse.get(jobId) ?? 0) + 1);
+    try {
+      const w = await this.ensureWorker(jobId);
+      await this.startTurn(this.mustGet(jobId), () => message(w));
+    } finally {
+      const n = (this.inUse.get(jobId) ?? 1) - 1;
+      if (n > 0) this.inUse.set(jobId, n);
+      else this.inUse.delete(jobId);
+    }
   }
 
   /** A job in review whose worker is gone (or parked, once it has exited) gets one (idle, same agent session) when the user needs it. */

@@ -67,7 +67,7 @@ export function pushPayloadFor(e: StoredEvent, jobTitle: string): PushPayload | 
   if (ev.type === 'containment_alarm') {
     // Its own tag: the review notification of the same turn must not replace it.
     const undone = ev.changes.filter((c) => c.undone).length;
-    return { type: 'containment_alarm', title: `Containment alarm: ${title}`, body: clip(`The agent changed ${ev.changes.map((c) => c.ref).join(', ')} outside its branch; ${undone} of ${ev.changes.length} undone.`), url: jobUrl, tag: `alarm-${e.jobId}-${e.seq}`, jobId: e.jobId };
+    return { type: 'containment_alarm', title: `Containment alarm: ${title}`, body: clip(`${ev.changes.map((c) => c.ref).join(', ')} changed outside the job's branch during its turn; ${undone} of ${ev.changes.length} undone.`), url: jobUrl, tag: `alarm-${e.jobId}-${e.seq}`, jobId: e.jobId };
   }
   return undefined;
 }

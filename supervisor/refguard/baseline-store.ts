@@ -6,8 +6,12 @@ import type { RefPlaces, RefSnapshot } from './ref-snapshot.ts';
 export interface Baseline {
   jobId: string;
   branch: string;
+  /** Branches of other jobs of the repository whose turns overlapped this one (compareRefs). */
+  othersWorking: string[];
   places: RefPlaces;
   snapshot: RefSnapshot;
+  /** packed-refs as it was ('' when absent; absent when too large to keep): see packed-refs.ts. */
+  packedRefs?: string;
 }
 
 /**
@@ -45,6 +49,8 @@ const isRec = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 /** Decodes a stored baseline; anything malformed counts as none. */
 function isBaseline(v: unknown): v is Baseline {
   if (!isRec(v) || !isStr(v['jobId']) || !isStr(v['branch']) || !isRec(v['places']) || !isRec(v['snapshot'])) return false;
+  if (!Array.isArray(v['othersWorking']) || !v['othersWorking'].every(isStr)) return false;
+  if (v['packedRefs'] !== undefined && !isStr(v['packedRefs'])) return false;
   const p = v['places'];
   if (!['repoPath', 'worktreePath', 'repoGitDir', 'worktreeGitDir', 'commonDir'].every((k) => isStr(p[k]))) return false;
   return Object.values(v['snapshot']).every(isStr);

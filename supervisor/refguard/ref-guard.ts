@@ -1,10 +1,15 @@
-import type { ContainmentAlarm, ContainmentChange } from '../../machines/domain-events.ts';
+import type { ContainmentAlarm } from '../../machines/domain-events.ts';
 import { dropBaseline, loadBaseline, saveBaseline, type Baseline } from './baseline-store.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { compareRefs, type RefChange } from './ref-compare.ts';
-import { restoreRefs } from './ref-restore.ts';
-import { WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
+import { restoreRefs, type RestoreOutcome } from './ref-restore.ts';
+import { packedRefsUnreadable, putBackPackedRefs, readPackedRefs } from './packed-refs.ts';
+import { alarmFor } from './ref-alarm.ts';
+import { BROKEN, WORKTREE_HEAD, listRefs, locate, takeRefSnapshot, type RefSnapshot } from './ref-snapshot.ts';
 import { existsSync } from 'node:fs';
+
+/** How a put-back packed-refs file is named in an alarm. */
+const PACKED_REFS = 'packed-refs';
 
 /** The job fields the guard needs. */
 export interface GuardedJob {
@@ -16,15 +21,14 @@ export interface GuardedJob {
 
 export type { ContainmentAlarm };
 
-/** An agent that made 100,000 refs gets one alarm of a readable size, not a 20 MB event. */
-const MAX_LISTED = 100;
-
 export interface RefGuardDeps {
   jobDir(jobId: string): string;
   /** Records the alarm as the job's own event (and so in its transcript, the UI and a push). */
   alarm(jobId: string, alarm: ContainmentAlarm): Promise<void>;
   /** A line for the job's log: the guard could not do its check. */
   warn(jobId: string, message: string): void;
+  /** Each check, done (for the server log: when a turn was checked and what it found). */
+  checked?(jobId: string, result: { turnOver: boolean; changes: number; undone: number }): void;
 }
 
 /**
@@ -39,11 +43,15 @@ export interface RefGuardDeps {
  * baselines (`ownChange`) under the same per-repository lock as the
  * compare-and-undo, so the guard never reverts CodePlane's own work.
  *
+ * Why the branches of other jobs whose turns overlap this one are left out:
+ * each job's agent moves its own branch, and each job checks its own turn.
+ *
  * What it cannot tell apart (written down in docs/security.md): a change the
  * USER makes in their own checkout *during* a turn looks like the agent's. It
  * is undone too, and the alarm keeps the value that was undone, so nothing is
- * lost (the commits stay in the object store; the alarm says how to put the
- * ref back). A change made after the check is never touched (compare-and-swap).
+ * lost (the commits stay in the object store; the job page says how to put
+ * the ref back). A change made after the check is never touched
+ * (compare-and-swap).
  */
 export class RefGuard {
   private readonly inFlight = new Map<string, Baseline>();
@@ -55,30 +63,62 @@ export class RefGuard {
 
   /**
    * Records the refs before a turn. `continuing`: the turn was already under
-   * way (a worker restarted mid-turn): its first baseline stays.
+   * way (a worker restarted mid-turn): its first baseline stays. Resolves with
+   * an alarm when the refs could not be recorded (the turn then goes
+   * unchecked, and the user must know; the caller raises it once the turn's
+   * worker can number it).
    */
-  beginTurn(job: GuardedJob, opts: { continuing?: boolean } = {}): Promise<void> {
+  beginTurn(job: GuardedJob, opts: { continuing?: boolean } = {}): Promise<ContainmentAlarm | undefined> {
     return this.jobLocks.run(job.id, async () => {
       if (opts.continuing) {
         const kept = this.inFlight.get(job.id) ?? loadBaseline(this.d.jobDir(job.id));
-        if (kept) return void this.inFlight.set(job.id, kept);
+        if (kept) {
+          this.inFlight.set(job.id, kept);
+          return undefined;
+        }
       }
       try {
         await this.repoLocks.run(job.repo, async () => {
           const places = await locate(job.repo, job.worktreePath);
-          const baseline: Baseline = { jobId: job.id, branch: job.branch, places, snapshot: await takeRefSnapshot(places) };
+          // Jobs of the same repository working now, and (below) those that start while this turn runs: their branches are theirs.
+          const working = [...this.inFlight.values()].filter((b) => b.jobId !== job.id && b.places.repoPath === places.repoPath);
+          const snapshot = await takeRefSnapshot(places);
+          const packedRefs = await readPackedRefs(places.commonDir);
+          const baseline: Baseline = { jobId: job.id, branch: job.branch, othersWorking: working.map((b) => b.branch), places, snapshot, ...(packedRefs !== undefined ? { packedRefs } : {}) };
           saveBaseline(this.d.jobDir(job.id), baseline);
           this.inFlight.set(job.id, baseline);
+          for (const b of working) {
+            if (b.othersWorking.includes(job.branch)) continue;
+            b.othersWorking.push(job.branch);
+            saveBaseline(this.d.jobDir(b.jobId), b);
+          }
         });
+        return undefined;
       } catch (e) {
         this.forgetNow(job.id);
-        this.d.warn(job.id, `ref guard: could not record the repository's refs before the turn, so this turn is not checked: ${e instanceof Error ? e.message : String(e)}`);
+        const why = `could not record the repository's refs before the turn, so this turn is not checked: ${e instanceof Error ? e.message : String(e)}`;
+        this.d.warn(job.id, `ref guard: ${why}`);
+        return { message: `The ref guard ${why}. Look at the repository before you use it.`, changes: [] };
       }
     });
   }
 
   /** After a turn: compares, undoes what changed outside the job's branch, raises the alarm. */
   endTurn(jobId: string): Promise<void> {
+    return this.check(jobId, { turnOver: true });
+  }
+
+  /**
+   * The same check while the turn waits for an approval: the alarm reaches the
+   * user before they decide, not after. The baseline stays (the turn goes on):
+   * what was undone matches it again, and what could not be undone is tried
+   * again when the turn ends.
+   */
+  midTurn(jobId: string): Promise<void> {
+    return this.check(jobId, { turnOver: false });
+  }
+
+  private check(jobId: string, opts: { turnOver: boolean }): Promise<void> {
     return this.jobLocks.run(jobId, async () => {
       const baseline = this.inFlight.get(jobId) ?? loadBaseline(this.d.jobDir(jobId));
       if (!baseline) return;
@@ -87,22 +127,46 @@ export class RefGuard {
         alarm = await this.repoLocks.run(baseline.places.repoPath, async () => {
           // Re-read: ownChange may have folded CodePlane's own changes in meanwhile.
           const base = this.inFlight.get(jobId) ?? baseline;
-          const after = await takeRefSnapshot(base.places);
+          const { after, repaired } = await this.readOrRepair(base);
           // A worktree removed altogether is the workspace check's to report (the job fails with it), not a HEAD to restore.
           const wtGone = !(WORKTREE_HEAD in after) && !existsSync(base.places.worktreeGitDir);
           const before = wtGone ? withoutKey(base.snapshot, WORKTREE_HEAD) : base.snapshot;
-          const changes = compareRefs(before, after, base.branch);
-          if (changes.length === 0) return undefined;
+          const changes = compareRefs(before, after, base.branch, base.othersWorking);
+          if (changes.length === 0 && !repaired) return undefined;
           const outcomes = await restoreRefs(base.places, changes);
-          return alarmFor(outcomes);
+          return alarmFor(repaired ? [repaired, ...outcomes] : outcomes);
         });
       } catch (e) {
-        this.d.warn(jobId, `ref guard: could not check the repository's refs after the turn: ${e instanceof Error ? e.message : String(e)}`);
+        // The refs cannot be read at all: the user must hear of it (their repository may be unusable), not only the log.
+        const why = `could not check the repository's refs ${opts.turnOver ? 'after the turn' : 'during the turn'}: ${e instanceof Error ? e.message : String(e)}`;
+        this.d.warn(jobId, `ref guard: ${why}`);
+        alarm = { message: `The ref guard ${why}. Look at the repository before you use it.`, changes: [] };
       } finally {
-        this.forgetNow(jobId);
+        if (opts.turnOver) this.forgetNow(jobId);
       }
       if (alarm) await this.d.alarm(jobId, alarm);
+      this.d.checked?.(jobId, { turnOver: opts.turnOver, changes: (alarm?.changes.length ?? 0) + (alarm?.omitted ?? 0), undone: alarm?.changes.filter((c) => c.undone).length ?? 0 });
     });
+  }
+
+  /**
+   * The refs after the turn. When git cannot read them because packed-refs was
+   * made unreadable, it is put back as it was before the turn (packed-refs.ts)
+   * and read again; `repaired` is that change, for the alarm.
+   */
+  private async readOrRepair(base: Baseline): Promise<{ after: RefSnapshot; repaired?: RestoreOutcome }> {
+    try {
+      return { after: await takeRefSnapshot(base.places) };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (base.packedRefs === undefined || !packedRefsUnreadable(message)) throw e;
+      const seen = await readPackedRefs(base.places.commonDir);
+      if (seen === undefined) throw e;
+      const failed = await putBackPackedRefs(base.places.commonDir, base.packedRefs, seen);
+      if (failed) throw new Error(`${message}; putting packed-refs back failed: ${failed}`);
+      const change: RefChange = { kind: 'moved', ref: PACKED_REFS, before: 'readable', after: BROKEN };
+      return { after: await takeRefSnapshot(base.places), repaired: { change, undone: true } };
+    }
   }
 
   /** A worker that outlived the previous supervisor: its turn's baseline (on disk) is in flight again. */
@@ -161,23 +225,3 @@ export class RefGuard {
 }
 
 const withoutKey = (s: RefSnapshot, key: string): RefSnapshot => Object.fromEntries(Object.entries(s).filter(([k]) => k !== key));
-
-const describe = (v: string | undefined): string => (v === undefined ? '(none)' : v.startsWith('ref: ') ? v.slice(5) : v.slice(0, 12));
-
-/** The alarm the user reads: each change, what was done, and how to redo an undone change that was theirs. */
-export function alarmFor(outcomes: ReturnType<typeof restoreRefs> extends Promise<infer R> ? R : never): ContainmentAlarm {
-  const changes: ContainmentChange[] = outcomes.map(({ change, ...o }) => ({
-    ref: change.ref,
-    change: change.kind,
-    ...(change.kind !== 'created' ? { before: change.before } : {}),
-    ...(change.kind !== 'deleted' ? { after: change.after } : {}),
-    undone: o.undone,
-    ...(!o.undone ? { reason: o.reason } : {}),
-  }));
-  const undone = changes.filter((c) => c.undone).length;
-  const listed = changes.slice(0, MAX_LISTED);
-  const omitted = changes.length - listed.length;
-  const list = listed.map((c) => `${c.ref} ${c.change} (${describe(c.before)} → ${describe(c.after)})${c.undone ? ', undone' : `, NOT undone: ${c.reason ?? ''}`}`).join('; ');
-  const message = `The agent's turn changed ${changes.length} ref(s) outside the job's branch; ${undone} undone: ${list}${omitted ? `; and ${omitted} more` : ''}`;
-  return omitted ? { message, changes: listed, omitted } : { message, changes: listed };
-}

@@ -8,6 +8,7 @@ import * as jobsRepo from '../db/jobs-repo.ts';
 import type { DiskUsageTracker } from './disk-usage-tracker.ts';
 import type { EventHub } from '../events/event-hub.ts';
 import { discardJob } from '../git/discard.ts';
+import { existsSync } from 'node:fs';
 import { DiffCoalescer } from '../git/diff-coalescer.ts';
 import type { DiffPool } from '../git/diff-pool.ts';
 import { summarizeDiff, type DiffLimits, type DiffResult, type DiffSummary } from '../../machines/diff-types.ts';
@@ -157,7 +158,16 @@ export class ReviewService {
     if (job.state === 'queued' || job.state === 'preparing')
       throw conflict('DIFF_UNAVAILABLE', `the job's worktree is not ready yet (the job is ${job.state})`);
     await assertWorkspace(job, this.d.supervisor.workspaceLost);
-    return computeDiff({ repoPath: job.repo, worktreePath: job.worktreePath, baseRef: job.baseRef, pool: this.d.pool, limits });
+    try {
+      return await computeDiff({ repoPath: job.repo, worktreePath: job.worktreePath, baseRef: job.baseRef, pool: this.d.pool, limits });
+    } catch (e) {
+      // A discard (or a merge's cleanup) may remove the worktree while its diff is being computed:
+      // git then cannot even start in it. That is the job's state moving on, not a server fault.
+      const now = jobsRepo.getJob(this.d.db, jobId);
+      if (now?.resolution || this.resolving.has(jobId) || !existsSync(job.worktreePath))
+        throw conflict('DIFF_UNAVAILABLE', `the job's worktree went away while its diff was computed (${now?.resolution ? `the job was ${now.resolution}` : 'the job is being resolved'})`);
+      throw e;
+    }
   }
 
   private onEvent(e: StoredEvent): void {

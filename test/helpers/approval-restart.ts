@@ -64,6 +64,8 @@ export async function assertStillPending(server: ServerProcess, job: Job, approv
   const pending = await api<Approval[]>(server.url, 'GET', `/api/approvals?state=pending&jobId=${job.id}`);
   assert.deepEqual(pending.body.map((a) => a.id), [approvalId], 'the same approval is still pending');
   const events = await jobEvents(server.url, job.id, (e) => e.event === 'job_restarted');
+  const interrupted = await api<Approval[]>(server.url, 'GET', `/api/approvals?state=pending&jobId=${job.id}`);
+  assert.equal(typeof interrupted.body[0]!.interruptedAt, 'string', 'once the restart is recorded, the approval says it interrupted the turn that asked');
   const restarted = events.filter((e) => e.event === 'job_restarted');
   assert.equal(restarted.length, 1, JSON.stringify(restarted.map((e) => e.data)));
   assert.equal(restarted[0]!.data['kind'], kind);
@@ -98,6 +100,7 @@ export async function assertApprovedRan(server: ServerProcess, job: Job, approva
   assert.equal(worktree.agentSessionId, sessionBefore, 'the same agent session was resumed');
   const approvals = await api<Approval[]>(server.url, 'GET', `/api/approvals?jobId=${job.id}`);
   assert.deepEqual(approvals.body.map((a) => [a.id, a.resolution]), [[approvalId, 'approved']], 'the repeated call was not asked about again');
+  assert.equal(approvals.body[0]!.interruptedAt, undefined, 'answered: no longer waiting on an interrupted turn');
   assert.ok(events.some((e) => e.event === 'log_line' && /allowed without asking again/.test(String(e.data['message']))), 'the one-shot grant let the repeated call through');
   const toolCalls = events.filter((e) => e.event === 'transcript_update' && (e.data['entry'] as { role: string }).role === 'tool_call');
   assert.equal(toolCalls.length, 2, 'asked once, interrupted; repeated once after the answer');

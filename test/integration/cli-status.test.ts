@@ -74,4 +74,13 @@ describe('statusText', () => {
     assert.doesNotMatch(text, /\u001b/);
     assert.match(text, /review \(1\)/);
   });
+
+  it('says when the storage refuses writes, and says nothing when it is ok', () => {
+    const ok = statusText('http://127.0.0.1:1', { version: '1', uptimeSeconds: 3, storage: { state: 'ok', logLinesDropped: 0 } }, [], false);
+    assert.doesNotMatch(ok, /storage/);
+    const full = statusText('http://127.0.0.1:1', { version: '1', uptimeSeconds: 3, storage: { state: 'read_only', cause: 'disk_full', reason: 'the disk is full', since: 'x', logLinesDropped: 2 } }, [], false);
+    assert.match(full, /storage: read_only \(disk_full\): the disk is full; writes are refused/);
+    const lost = statusText('http://127.0.0.1:1', { version: '1', uptimeSeconds: 3, storage: { state: 'identity_problem', problem: 'deleted', reason: 'gone', since: 'x', logLinesDropped: 0 } }, [], false);
+    assert.match(lost, /storage: identity_problem \(deleted\): gone/);
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * The idle server holds no agent SDK: the Claude Agent SDK and the Copilot SDK are about 40 MB of
  * resident memory together, and the server needs them only to probe an agent or list its models
- * (the job workers hold their own). A module resolution hook, registered before `cpl up` starts,
- * records every SDK module the server process resolves.
+ * (the job workers hold their own). Nor ws, which only a terminal needs (start-up time). A module
+ * resolution hook, registered before `cpl up` starts, records every such module the server
+ * process resolves.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -13,16 +14,16 @@ import type { Job } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
-const SDK = /\/node_modules\/(@anthropic-ai\/claude-agent-sdk|@github\/copilot-sdk)\//;
+const LAZY = /\/node_modules\/(@anthropic-ai\/claude-agent-sdk|@github\/copilot-sdk|ws)\//;
 
-/** `--import` of this registers a resolve hook that appends each SDK module URL to `log`. */
+/** `--import` of this registers a resolve hook that appends each such module's URL to `log`. */
 function hookArgs(log: string): string[] {
   const hooks = `import { appendFileSync } from 'node:fs';
 let log;
 export function initialize(data) { log = data.log; }
 export async function resolve(spec, ctx, next) {
   const r = await next(spec, ctx);
-  if (${SDK}.test(r.url)) appendFileSync(log, r.url + '\\n');
+  if (${LAZY}.test(r.url)) appendFileSync(log, r.url + '\\n');
   return r;
 }`;
   const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)}, { data: ${JSON.stringify({ log })} });`;
@@ -42,7 +43,7 @@ describe('the idle server does not load the agent SDKs', () => {
     await server?.stop();
   });
 
-  it('started, serving the API and the UI and running a job to review: no SDK module resolved by the server', async () => {
+  it('started, serving the API and the UI and running a job to review: no SDK (and no ws) module resolved by the server', async () => {
     assert.equal((await api(server.url, 'GET', '/api/health')).status, 200);
     assert.equal((await fetch(`${server.url}/`)).status, 200);
     const repos = (await api<{ path: string }[]>(server.url, 'GET', '/api/repos')).body;

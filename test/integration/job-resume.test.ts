@@ -62,7 +62,8 @@ describe('resuming a job', () => {
     const { sse, job } = await run('say hello', 'review');
     await api(server.url, 'POST', `/api/jobs/${job.id}/cancel`);
     await sse.waitFor(to(job.id, 'canceled'), 30_000, 'canceled');
-    rmSync(join(server.home, '.claude', 'projects'), { recursive: true, force: true }); // the CLI lost its session files
+    // The CLI lost its session files: in the user's config dir, or (a sandboxed job) in the job's own one.
+    for (const dir of [join(server.home, '.claude'), join(server.home, 'jobs', job.id, 'agent-home')]) rmSync(join(dir, 'projects'), { recursive: true, force: true });
     await api(server.url, 'POST', `/api/jobs/${job.id}/resume`, {});
     const note = await sse.waitFor((e) => e.event === 'transcript_update' && e.data['jobId'] === job.id && (e.data['entry'] as { role: string }).role === 'system', 30_000, 'fallback note');
     assert.match(String((note.data['entry'] as { text: string }).text), /could not be resumed; started a fresh session/);

@@ -83,10 +83,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Thrown by a probe to end the wait at once (a failed job, an exited server); anything else thrown is retried. */
+class Stop extends Error {}
+
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>, explain: () => string = () => ''): Promise<T> {
   const deadline = performance.now() + ms;
   for (;;) {
-    const v = await probe().catch(() => undefined);
+    const v = await probe().catch((e: unknown) => {
+      if (e instanceof Stop) throw e;
+      return undefined;
+    });
     if (v !== undefined) return v;
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${explain()}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -187,7 +193,7 @@ describe('package tarball: npm pack, npm install -g from the registry, the insta
     server.stderr!.setEncoding('utf8').on('data', (c: string) => (serverOut += c));
     url = `http://127.0.0.1:${port}`;
     const health = await until('the installed server to answer /api/health', MINUTE, async () => {
-      if (server!.exitCode !== null) throw new Error(`cpl up exited ${server!.exitCode}: ${serverOut}`);
+      if (server!.exitCode !== null) throw new Stop(`cpl up exited ${server!.exitCode}: ${serverOut}`);
       const r = await api<{ status: string; version: string }>(url, 'GET', '/api/health');
       return r.status === 200 ? r.body : undefined;
     }, () => serverOut);
@@ -217,7 +223,7 @@ describe('package tarball: npm pack, npm install -g from the registry, the insta
     assert.ok(!/tsx|\.ts\b/.test(cmdline), cmdline);
     const job = await until('the job to reach review', 2 * MINUTE, async () => {
       const j = (await api<Job>(url, 'GET', `/api/jobs/${jobId}`)).body;
-      if (j.state === 'failed') throw new Error(`the job failed: ${j.failureReason ?? ''}\n${serverOut}`);
+      if (j.state === 'failed') throw new Stop(`the job failed: ${j.failureReason ?? ''}\n${serverOut}`);
       return j.state === 'review' ? j : undefined;
     }, () => serverOut);
     assert.ok(existsSync(join(job.worktreePath, 'hello.txt')));

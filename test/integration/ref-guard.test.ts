@@ -168,6 +168,29 @@ describe('ref guard: attacks from inside the worktree are undone after the turn'
     assert.equal(readFileSync(outside, 'utf8'), 'ref: refs/heads/evil\n', 'the file the link pointed at was not written');
   });
 
+  it('garbage appended to packed-refs (every git command then fails): packed-refs is put back, the other changes are undone, the alarm says so', async () => {
+    git(f.repo, 'pack-refs', '--all');
+    const main = rev(f.repo, 'main');
+    await f.guard.beginTurn(f.job);
+    f.agent(`git update-ref refs/heads/main ${f.commitInWorktree('blind')}; echo 'garbage line' >> "$(git rev-parse --git-common-dir)/packed-refs"`);
+    assert.throws(() => git(f.repo, 'for-each-ref'), 'the attack really broke git in the repository');
+    await f.guard.endTurn(f.job.id);
+    assert.equal(rev(f.repo, 'main'), main);
+    assert.doesNotMatch(readFileSync(join(f.repo, '.git', 'packed-refs'), 'utf8'), /garbage/);
+    assert.deepEqual(f.alarms[0]!.changes.map((c) => `${c.change} ${c.ref} ${c.undone}`), ['moved packed-refs true', 'moved refs/heads/main true']);
+  });
+
+  it('refs git cannot read and the guard cannot repair (packed-refs locked): an alarm says the turn could not be checked', async () => {
+    git(f.repo, 'pack-refs', '--all');
+    await f.guard.beginTurn(f.job);
+    f.agent(`d="$(git rev-parse --git-common-dir)"; echo 'garbage line' >> "$d/packed-refs"; echo held > "$d/packed-refs.lock"`);
+    await f.guard.endTurn(f.job.id);
+    assert.equal(f.alarms.length, 1);
+    assert.deepEqual(f.alarms[0]!.changes, []);
+    assert.match(f.alarms[0]!.message, /could not check the repository's refs after the turn.*packed-refs.*locked/);
+    assert.equal(readFileSync(join(f.repo, '.git', 'packed-refs.lock'), 'utf8'), 'held\n', "another command's lock is left alone");
+  });
+
   it("a reference-transaction hook the agent planted does not run while the guard repairs", async () => {
     const marker = join(f.jobDir, '..', 'hook-ran');
     await f.guard.beginTurn(f.job);
@@ -239,6 +262,46 @@ describe('ref guard: what it must NOT undo', () => {
   let f: Fixture;
   beforeEach(() => {
     f = fixture();
+  });
+
+  /** A second job of the same repository, with its own worktree and branch. */
+  const secondJob = (): { id: string; repo: string; worktreePath: string; branch: string } => {
+    const wt2 = join(f.wt, '..', 'wt2');
+    git(f.repo, 'worktree', 'add', '-q', '-b', 'codeplane/job-2', wt2, 'main');
+    return { id: 'job-2', repo: f.repo, worktreePath: wt2, branch: 'codeplane/job-2' };
+  };
+  const commitIn = (wt: string, msg: string): string => {
+    writeFileSync(join(wt, `${msg}.txt`), msg);
+    git(wt, 'add', '.');
+    git(wt, 'commit', '-q', '-m', msg);
+    return git(wt, 'rev-parse', 'HEAD');
+  };
+
+  it("another job's commits on its own branch during this job's turn are kept (its turn started before or during this one)", async () => {
+    const j2 = secondJob();
+    const j3 = { id: 'job-3', repo: f.repo, worktreePath: join(f.wt, '..', 'wt3'), branch: 'codeplane/job-3' };
+    git(f.repo, 'worktree', 'add', '-q', '-b', j3.branch, j3.worktreePath, 'main');
+    await f.guard.beginTurn(j2); // before this job's turn
+    await f.guard.beginTurn(f.job);
+    await f.guard.beginTurn(j3); // during it
+    const c2 = commitIn(j2.worktreePath, 'second');
+    const c3 = commitIn(j3.worktreePath, 'third');
+    await f.guard.endTurn(j2.id);
+    await f.guard.endTurn(j3.id);
+    await f.guard.endTurn(f.job.id);
+    assert.deepEqual(f.alarms, []);
+    assert.equal(rev(f.repo, j2.branch), c2);
+    assert.equal(rev(f.repo, j3.branch), c3);
+  });
+
+  it("another job's branch moved while that job has no turn is a breach, undone", async () => {
+    const j2 = secondJob();
+    const before = rev(f.repo, j2.branch);
+    await f.guard.beginTurn(f.job);
+    f.agent(`git update-ref refs/heads/${j2.branch} ${f.commitInWorktree('hijack')}`);
+    await f.guard.endTurn(f.job.id);
+    assert.equal(rev(f.repo, j2.branch), before);
+    assert.deepEqual(f.alarms[0]!.changes.map((c) => c.ref), [`refs/heads/${j2.branch}`]);
   });
 
   it("CodePlane's own change during the turn (a merge moving main) is folded in, not undone", async () => {

@@ -27,6 +27,7 @@ const STEP_MS = 180_000;
 const SSH_SECRET = 'ssh-secret-7f3a9c1e-not-for-agents';
 const CPL_SECRET = 'codeplane-secret-5d2b8e4f-not-for-agents';
 const AWS_SECRET = 'aws-secret-0c4e7a2d-not-for-agents';
+const OTHER_JOB_SECRET = 'other-job-secret-9b1f3e6a';
 
 describe('issue 13: the attacks through the real server with the sandbox on', () => {
   let scratch: string;
@@ -61,7 +62,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     git(repo, 'commit', '-q', '-am', 'second');
     mainSha = git(repo, 'rev-parse', 'HEAD');
     writeFileSync(join(cplHome, 'config.json'), JSON.stringify({ maxConcurrentJobs: 3, maxJobsPerRepo: 3, workerNice: 0 }));
-    server = await startServerProcess({ cwd: repo, home: cplHome, env: { HOME: userHome, COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined } });
+    server = await startServerProcess({ cwd: repo, home: cplHome, env: { HOME: userHome, COPILOT_HOME: undefined, CLAUDE_CONFIG_DIR: undefined, CODEPLANE_COPILOT_PATH: join(ROOT, 'test/fixtures/fake-copilot') } });
     sse = await SseClient.open(`${server.url}/api/events`);
   });
   after(async () => {
@@ -88,10 +89,15 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     nodeWrite('HEAD', 'ref: refs/heads/pwned\\n'),
     'git update-ref refs/heads/main HEAD~1',
     'git symbolic-ref HEAD refs/heads/main',
+    // The worktree's own admin dir: where git (the server's too) finds the repository, and per-worktree config.
+    'printf "%s\\n" "$PWD/evil-git" > "$(git rev-parse --git-dir)/commondir"',
+    `printf '[core]\\n\\tfsmonitor = touch ${m('worktree-config')}\\n' > "$(git rev-parse --git-dir)/config.worktree"`,
     'git --git-dir="$(git rev-parse --git-common-dir)" symbolic-ref HEAD refs/heads/pwned',
     `printf '#!/bin/sh\\ntouch ${m('hook')}\\n' > "$(git rev-parse --git-common-dir)/hooks/post-commit" && chmod +x "$(git rev-parse --git-common-dir)/hooks/post-commit"`,
     `git config core.fsmonitor 'touch ${m('fsmonitor')}'`,
     `printf '[core]\\n\\thooksPath = /tmp\\n' >> "$(git rev-parse --git-common-dir)/config"`,
+    // The object store is writable (commits write there); its info/alternates would make the user's git read objects from elsewhere.
+    'echo /tmp/evil-objects > "$(git rev-parse --git-common-dir)/objects/info/alternates"',
     'mkdir -p ~/.ssh && echo ssh-ed25519 AAAA attacker >> ~/.ssh/authorized_keys',
     `touch ${join(repo, 'user-checkout-file')}`,
     // Through a symlink in the worktree, and by remounting the read-only bind in a user namespace of its own.
@@ -105,9 +111,19 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
   const entries = (jobId: string, role: TranscriptEntry['role']): TranscriptEntry[] =>
     sse.events.filter((e) => e.event === 'transcript_update' && e.data['jobId'] === jobId).map((e) => e.data['entry'] as TranscriptEntry).filter((e) => e.role === role);
 
+  /** The jobs run so far: a later job reaches for their worktrees and agent homes. */
+  const earlier: Job[] = [];
+  const otherJobs = (): string[] =>
+    earlier.flatMap((j) => {
+      // Planted by the test in the earlier job's own home: what an agent there could have left.
+      writeFileSync(join(cplHome, 'jobs', j.id, 'agent-home', 'probe.txt'), `${OTHER_JOB_SECRET}\n`);
+      return [`echo pwned > ${join(j.worktreePath, 'from-another-job')}`, `cat ${join(cplHome, 'jobs', j.id, 'agent-home', 'probe.txt')}; ls ${join(cplHome, 'jobs', j.id)}`];
+    });
+
   async function runJob(mode: Mode): Promise<{ job: Job; outputs: string[] }> {
     const m = (name: string): string => join(markers, `${mode}-${name}`);
     const own = [
+      ...otherJobs().map(attempt),
       // Tools that keep caches work (the home is read-only: they are pointed at the job's agent home).
       attempt('mkdir -p "$npm_config_cache" "$XDG_CACHE_HOME/tool" && touch "$npm_config_cache/probe" "$TMPDIR/probe" && echo caches-writable'),
       attempt(`echo mine > own-${mode}.txt && git add own-${mode}.txt && git -c user.name=a -c user.email=a@b commit -qm own-commit-${mode}`),
@@ -137,7 +153,10 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
     }
     const outputs = entries(job.id, 'tool_result').map((r) => r.toolOutput ?? '');
     assert.equal(outputs.length, attacks(m).length + own.length, `${mode}: every attempt ran`);
-    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor', 'symlink', 'remount']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
+    for (const j of earlier) assert.equal(existsSync(join(j.worktreePath, 'from-another-job')), false, `${mode}: another job's worktree was written`);
+    assert.doesNotMatch(outputs.join('\n'), new RegExp(`${OTHER_JOB_SECRET}|worker\\.log`), `${mode}: another job's data was read`);
+    earlier.push(job);
+    for (const name of ['upload-pack', 'external-diff', 'env-external-diff', 'sort', 'plain', 'hook', 'fsmonitor', 'symlink', 'remount', 'worktree-config']) assert.equal(existsSync(m(name)), false, `${mode}: the ${name} marker appeared on the host`);
     return { job, outputs };
   }
 
@@ -171,6 +190,7 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
         assert.match(result ?? '', /Read-only file system|Device or resource busy|exit=[1-9]/, `${mode}: \`${attempt}\` ran and was refused by the system: ${result}`);
       }
       assert.equal(existsSync(join(commonDir(), 'hooks', 'post-commit')), false, `${mode}: a hook was planted`);
+      assert.equal(existsSync(join(commonDir(), 'objects', 'info', 'alternates')), false, `${mode}: alternates were planted in the object store`);
       assert.equal(existsSync(join(userHome, 'pwned')), false, `${mode}: ~/pwned appeared`);
       assert.equal(existsSync(join(userHome, '.ssh', 'authorized_keys')), false, `${mode}: ~/.ssh was written`);
       assert.equal(existsSync(join(repo, 'user-checkout-file')), false, `${mode}: the user's checkout was written`);
@@ -178,6 +198,9 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
       assert.doesNotMatch(all, new RegExp(CPL_SECRET), `${mode}: CodePlane's home was read`);
       assert.doesNotMatch(all, new RegExp(AWS_SECRET), `${mode}: ~/.aws (a symlink) was read`);
       assert.doesNotMatch(all, /codeplane\.db|config\.json/, `${mode}: CodePlane's home was listed`);
+      const admin = join(commonDir(), 'worktrees', job.id);
+      assert.equal(readFileSync(join(admin, 'commondir'), 'utf8').trim(), '../..', `${mode}: the worktree was pointed at another repository`);
+      assert.equal(readFileSync(join(admin, 'config.worktree'), 'utf8'), '', `${mode}: config.worktree was written`);
       // The worktree's HEAD still names the job's branch; no branch "pwned" appeared.
       const wt = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body.worktreePath;
       assert.equal(git(wt, 'symbolic-ref', 'HEAD'), `refs/heads/${job.branch}`, `${mode}: the worktree was switched`);
@@ -193,6 +216,50 @@ describe('issue 13: the attacks through the real server with the sandbox on', ()
       await sse.waitFor((x) => x.event === 'job_state_changed' && x.data['jobId'] === job.id && ['canceled', 'failed'].includes(String(x.data['to'])), STEP_MS, `${job.id} to end`);
     });
   }
+
+  it('copilot (through its launcher), full_auto, everything approved: the same attempts are contained', { timeout: 300_000 }, async () => {
+    const m = (name: string): string => join(markers, `copilot-${name}`);
+    const cmds = [
+      `git ls-remote --upload-pack='touch ${m('upload-pack')};' .`,
+      nodeWrite('refs/heads/main', `${firstSha}\\n`),
+      'git update-ref refs/heads/main HEAD~1',
+      'git symbolic-ref HEAD refs/heads/main',
+      `printf '#!/bin/sh\\ntouch ${m('hook')}\\n' > "$(git rev-parse --git-common-dir)/hooks/post-commit"`,
+      'touch ~/pwned',
+      'cat ~/.ssh/id_rsa',
+      `touch ${m('plain')}`,
+      'echo mine > own-copilot.txt && git add own-copilot.txt && git -c user.name=a -c user.email=a@b commit -qm own-commit-copilot',
+    ];
+    const res = await api<Job>(server.url, 'POST', '/api/jobs', { repo, agent: 'copilot', prompt: cmds.map((c) => `[[bash (${c}) 2>&1; echo exit=$?]]`).join('\n'), permissionMode: 'full_auto' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const job = res.body;
+    const approved = new Set<string>();
+    const approver = setInterval(() => {
+      for (const e of sse.events) {
+        if (e.event !== 'approval_requested' || e.data['jobId'] !== job.id) continue;
+        const a = e.data['approval'] as Approval;
+        if (approved.has(a.id)) continue;
+        approved.add(a.id);
+        void api(server.url, 'POST', `/api/approvals/${a.id}/resolve`, { resolution: 'approved' });
+      }
+    }, 100);
+    try {
+      const end = await sse.waitFor((x) => x.event === 'job_state_changed' && x.data['jobId'] === job.id && ['review', 'failed'].includes(String(x.data['to'])), STEP_MS, 'the copilot job to settle');
+      assert.equal(end.data['to'], 'review', JSON.stringify(end.data));
+    } finally {
+      clearInterval(approver);
+    }
+    const all = entries(job.id, 'tool_result').map((r) => r.toolOutput ?? '').join('\n');
+    assert.equal(entries(job.id, 'tool_result').length, cmds.length, 'every attempt ran');
+    assert.match(all, /Read-only file system/);
+    for (const name of ['upload-pack', 'hook', 'plain']) assert.equal(existsSync(m(name)), false, `the ${name} marker appeared on the host`);
+    assertRepositoryIntact('full_auto');
+    assert.equal(existsSync(join(userHome, 'pwned')), false);
+    assert.doesNotMatch(all, new RegExp(SSH_SECRET));
+    assert.equal(existsSync(join(commonDir(), 'hooks', 'post-commit')), false);
+    assert.match(git(repo, 'log', '--format=%s', '-1', job.branch), /own-commit-copilot/, "the runtime's own commit on its branch");
+    await api(server.url, 'POST', `/api/jobs/${job.id}/cancel`, {});
+  });
 
   it('the job is not marked unsandboxed and its transcript has no unsandboxed note', async () => {
     const jobs = (await api<{ items: Job[] }>(server.url, 'GET', '/api/jobs')).body.items;

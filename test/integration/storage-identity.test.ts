@@ -14,12 +14,16 @@ import Database from 'better-sqlite3';
 import type { Health, Job } from '../../api/contract.ts';
 import { cpl } from '../helpers/cpl.ts';
 import { git, makeRepo } from '../helpers/git-repo.ts';
+import { workerPids } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const servers: ServerProcess[] = [];
+const jobIds: string[] = [];
 after(async () => {
   for (const s of servers) await s.stop();
+  // A server that died (a mutant, a regression) leaves its detached workers waiting for a supervisor forever.
+  for (const id of jobIds) for (const pid of workerPids(id)) process.kill(pid, 'SIGKILL');
 });
 const env = { CPL_STORAGE_CHECK_MS: '200' };
 
@@ -44,6 +48,7 @@ const health = async (url: string) => (await api<Health>(url, 'GET', '/api/healt
 /** A job in review whose worktree holds the agent's uncommitted work. */
 async function jobWithWork(server: ServerProcess, repo: string): Promise<Job> {
   const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[write agent-work.txt only copy of this work]]', agent: 'claude', permissionMode: 'full_auto' });
+  jobIds.push(job.id);
   await until('the job in review', 90_000, async () => ((await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body.state === 'review' ? true : undefined));
   const done = (await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).body;
   assert.equal(readFileSync(join(done.worktreePath, 'agent-work.txt'), 'utf8'), 'only copy of this work');
@@ -68,6 +73,9 @@ describe('the database lost', () => {
     assert.equal(refused.status, 503);
     assert.equal(refused.body.error.code, 'STORAGE_UNAVAILABLE');
     assert.equal((await api<Job>(server.url, 'GET', `/api/jobs/${job.id}`)).status, 200, 'reads still answer');
+    const discard = await api<{ error: { code: string } }>(server.url, 'POST', `/api/jobs/${job.id}/resolve`, { action: 'discard' });
+    assert.equal(discard.status, 503, 'a discard that could not be recorded is refused before it deletes anything');
+    assert.equal(discard.body.error.code, 'STORAGE_UNAVAILABLE');
     await until('the loud message on the terminal', 10_000, async () => (/DATABASE DELETED/.test(server.output()) ? true : undefined));
     const copy = await until('the rescued copy', 30_000, async () => readdirSync(server.home).find((f) => f.startsWith('codeplane.db.rescued-')));
     const saved = new Database(join(server.home, copy), { readonly: true });

@@ -12,16 +12,20 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Health, Job } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
+import { workerPids } from '../helpers/processes.ts';
 import { ROOT, api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const servers: ServerProcess[] = [];
+const jobIds: string[] = [];
 const children: ChildProcess[] = [];
 after(async () => {
   // A failed assertion must not leave the control server or the locker keeping this file alive.
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const s of servers) await s.stop();
+  // A server that died (a mutant, a regression) leaves its detached workers waiting for a supervisor forever.
+  for (const id of jobIds) for (const pid of workerPids(id)) process.kill(pid, 'SIGKILL');
 });
 
 const LOCK_MS = 15_000;
@@ -33,6 +37,7 @@ describe('a database lock held by another process', () => {
     servers.push(server);
     const sse = await SseClient.open(`${server.url}/api/events`);
     const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[slow 400]]', agent: 'claude', permissionMode: 'full_auto' });
+    jobIds.push(job.id);
     await sse.waitFor((e) => e.event === 'transcript_update' && e.data['jobId'] === job.id && (e.data['entry'] as { role: string }).role === 'agent_delta', 60_000, 'the agent streaming');
     sse.close();
 

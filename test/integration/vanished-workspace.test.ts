@@ -6,7 +6,7 @@
  * server logs no error. Real server, real worker, the fake Claude CLI mid-turn.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,11 +19,16 @@ import { SseClient } from '../helpers/sse-client.ts';
 
 type ErrorBody = { error: { code: string; message: string } };
 
-/** Server log lines at error level or worse (pino: 50 error, 60 fatal), and any uncaught failure. */
+/**
+ * Server log lines at error level or worse (pino: 50 error, 60 fatal), and any uncaught failure.
+ * Not the ref guard's containment alarms (logged as errors by design, with their `changes`): a turn
+ * cut short by a deleted repository could not have its refs checked, and the guard says so.
+ */
 function errorLines(home: string): string[] {
   const file = join(home, 'logs', 'codeplane.log');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  return text.split('\n').filter((l) => /"level":(50|60)/.test(l) || /uncaught|unhandled/i.test(l));
+  const alarm = (l: string) => /"changes":\[/.test(l) && /"msg":"The (ref guard|agent's turn)/.test(l);
+  return text.split('\n').filter((l) => (/"level":(50|60)/.test(l) && !alarm(l)) || /uncaught|unhandled/i.test(l));
 }
 
 describe('a repository or worktree that vanished under a job', () => {
@@ -89,6 +94,49 @@ describe('a repository or worktree that vanished under a job', () => {
     await discardRemovesLeftovers(job);
     assert.equal(readFileSync(join(neighbour, 'keep.txt'), 'utf8'), 'keep', 'nothing that is not the job\'s is removed');
     assert.deepEqual(errorLines(h.home), []);
+  });
+
+  it('the worktree deleted while the agent is mid-turn: the job fails with WORKTREE_MISSING and its worker exits', async () => {
+    const repo = makeRepo('cpl-vanish-wt-');
+    assert.equal((await call('POST', '/api/repos', { path: repo })).status, 201);
+    const created = await api<Job>(h.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: '[[slow 2000]]', permissionMode: 'full_auto' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const job = created.body;
+    await h.waitEvent(job.id, 'transcript_update', (d) => (d['entry'] as { role: string }).role === 'agent_delta');
+    rmSync(job.worktreePath, { recursive: true, force: true });
+    await failedWith(job, /^WORKTREE_MISSING: the job's worktree .* was deleted while the job ran/);
+    await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker to exit');
+    await assertCode('GET', `/api/jobs/${job.id}/diff`, undefined, 409, 'WORKTREE_MISSING');
+    await discardRemovesLeftovers(job);
+    await waitFor(() => git(repo, 'branch', '--list', job.branch) === '', STEP_MS, 'the job branch deleted');
+    assert.deepEqual(errorLines(h.home), []);
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('the repository replaced by a new one at the same path: the job fails (its worktree lost its link), discard leaves the new repository alone', async () => {
+    const repo = makeRepo('cpl-vanish-reclone-');
+    assert.equal((await call('POST', '/api/repos', { path: repo })).status, 201);
+    const created = await api<Job>(h.url, 'POST', '/api/jobs', { repo, agent: 'claude', prompt: 'hello', permissionMode: 'full_auto' });
+    const job = created.body;
+    await h.reached(job.id, 'review');
+    // Once the turn's ref check is done: a check running meanwhile would compare the old repository's refs with the new one's.
+    const serverLog = () => readFileSync(join(h.home, 'logs', 'codeplane.log'), 'utf8');
+    await waitFor(() => serverLog().split('\n').some((l) => l.includes(job.id) && l.includes('ref guard: turn checked')), STEP_MS, "the turn's ref check");
+    // The user moves the repository away and makes a new one where it was.
+    renameSync(repo, `${repo}.old`);
+    mkdirSync(repo);
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'a new repository');
+    const head = git(repo, 'rev-parse', 'HEAD');
+    await failedWith(job, /^WORKTREE_MISSING: the job's worktree .* lost its link to the repository/);
+    await waitFor(() => workerPids(job.id).length === 0, STEP_MS, 'the worker to exit');
+    await assertCode('GET', `/api/jobs/${job.id}/diff`, undefined, 409, 'WORKTREE_MISSING');
+    await assertCode('POST', `/api/jobs/${job.id}/resolve`, { action: 'merge' }, 409, 'WORKTREE_MISSING');
+    await discardRemovesLeftovers(job);
+    assert.equal(git(repo, 'rev-parse', 'HEAD'), head, 'the new repository is untouched');
+    assert.equal(git(repo, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);
+    assert.deepEqual(errorLines(h.home), []);
+    for (const d of [repo, `${repo}.old`]) rmSync(d, { recursive: true, force: true });
   });
 
   it('only the worktree deleted while the job is in review: every route answers WORKTREE_MISSING, the job fails, discard deletes the branch and prunes the registration', async () => {

@@ -36,7 +36,9 @@ describe('the watchdog when the wall clock jumps back', () => {
     // Workers at the server's own priority: a niced worker starves on a loaded CI machine, and this test is about clocks.
     const home = mkdtempSync(join(tmpdir(), 'cpl-faketime-home-'));
     // libfaketime's settings are not in the worker's environment allow-list: listed (LD_PRELOAD is the server's runtime, which the worker keeps).
-    writeFileSync(join(home, 'config.json'), JSON.stringify({ workerNice: 0, agentEnv: ['FAKETIME*', 'DONT_FAKE_MONOTONIC'] }));
+    // Sandbox off: libfaketime shares its clock through POSIX shared memory in the host's /dev/shm,
+    // which the sandbox replaces with a private one (the preloaded library then fails inside it).
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ workerNice: 0, agentEnv: ['FAKETIME*', 'DONT_FAKE_MONOTONIC'], sandbox: 'off' }));
     server = await startServerProcess({
       cwd: repo,
       home,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Job } from '../../api/contract.ts';
 import { makeRepo } from '../helpers/git-repo.ts';
-import { waitFor, workerPid } from '../helpers/processes.ts';
+import { pidsByCommandLine, waitFor, workerPid } from '../helpers/processes.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 
@@ -65,18 +65,15 @@ async function niceValues(config: Record<string, unknown>): Promise<{ server: nu
   servers.push(server);
   const sse = await SseClient.open(`${server.url}/api/events`);
   try {
-    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: '[[bash echo $$ > tool.pid; sleep 3]]', agent: 'claude', permissionMode: 'full_auto' });
-    const pidFile = join(job.worktreePath, 'tool.pid');
-    await waitFor(() => {
-      try {
-        return readFileSync(pidFile, 'utf8').trim().length > 0;
-      } catch {
-        return false;
-      }
-    }, 30_000, 'the tool to start');
+    // The tool is found by its unique command line: in the job's sandbox its own `$$` is a pid-namespace pid.
+    const sleep = `3.0${process.pid}${Date.now() % 10_000}`;
+    const { body: job } = await api<Job>(server.url, 'POST', '/api/jobs', { repo, prompt: `[[bash exec sleep ${sleep}]]`, agent: 'claude', permissionMode: 'full_auto' });
+    let tool: number | undefined;
+    await waitFor(() => (tool = pidsByCommandLine(`sleep ${sleep}`)[0]) !== undefined, 30_000, 'the tool to start');
     const worker = workerPid(job.id)!;
+    // The worker's child: the agent CLI, or (sandboxed) bubblewrap holding it; both run at the priority they inherit.
     const cli = childrenOf(worker)[0]!;
-    const values = { server: niceOf(server.child.pid!), worker: niceOf(worker), cli: niceOf(cli), tool: niceOf(Number(readFileSync(pidFile, 'utf8').trim())), workerGroup: groupNiceOf(worker) };
+    const values = { server: niceOf(server.child.pid!), worker: niceOf(worker), cli: niceOf(cli), tool: niceOf(tool!), workerGroup: groupNiceOf(worker) };
     await sse.waitFor((e) => e.event === 'job_state_changed' && e.data['jobId'] === job.id && e.data['to'] === 'review', 30_000, 'review');
     return values;
   } finally {

@@ -16,8 +16,7 @@
 // operator swaps.
 import { spawn, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mutants } from './mutants.mjs';
 import { checkMutants, selectMutants } from './mutant-list.mjs';
@@ -93,7 +92,9 @@ try {
 
 /** The working tree as it is (tracked and untracked, not ignored files), with node_modules linked. */
 function makeScratchCopy() {
-  const dir = mkdtempSync(join(tmpdir(), 'cpl-mutate-'));
+  // Beside the repository, not in /tmp: the agent sandbox mounts an empty /tmp (and /var/tmp), so the
+  // fake agent CLIs of a copy there could not be run and every end-to-end test failed. CPL_MUTATE_DIR overrides.
+  const dir = mkdtempSync(process.env.CPL_MUTATE_DIR ? join(process.env.CPL_MUTATE_DIR, 'cpl-mutate-') : `${resolve(root)}.mutate-`);
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
     .split('\0')
     .filter((f) => f !== '' && existsSync(join(root, f)));

@@ -39,6 +39,7 @@ const OTHER_SPAWNERS = new Set([
   'supervisor/workers/worker-handle.ts', // the job worker (node)
   'supervisor/cli/server-relaunch.ts', // the server itself (node), relaunched
   'supervisor/remote/tunnel.ts', // the tunnel CLI
+  'supervisor/sandbox/sandbox-probe.ts', // bubblewrap, to see that it can make namespaces (cpl doctor, the job gate)
   'workers/agents/claude-process.ts', // the agent CLI
   'workers/agents/copilot-process.ts', // the agent CLI
 ]);

@@ -75,6 +75,12 @@ describe('compareRefs', () => {
     assert.deepEqual(got.map((c) => `${c.kind} ${c.ref}`), ['moved HEAD', 'deleted refs/heads/feature', 'moved refs/heads/main', 'created refs/tags/a']);
   });
 
+  it("other jobs' branches working during the turn are excluded; any other job's branch is not", () => {
+    const after = { ...base, 'refs/heads/codeplane/job-2': C, 'refs/heads/codeplane/job-3': C };
+    assert.deepEqual(compareRefs(base, after, OWN, ['codeplane/job-2']), [{ kind: 'created', ref: 'refs/heads/codeplane/job-3', after: C }]);
+    assert.deepEqual(compareRefs(base, after, OWN, ['codeplane/job-2', 'refs/heads/codeplane/job-3']), []);
+  });
+
   it('undefined own branch: every change counts (how CodePlane measures its own ref changes)', () => {
     assert.deepEqual(compareRefs(base, { ...base, [`refs/heads/${OWN}`]: C }, undefined), [{ kind: 'moved', ref: `refs/heads/${OWN}`, before: A, after: C }]);
   });

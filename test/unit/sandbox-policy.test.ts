@@ -5,14 +5,15 @@
  * "what is writable" is computed from the argv the way the kernel will see it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bwrapArgs, sandboxedCommand, type SandboxFacts } from '../../machines/bwrap-args.ts';
 import { adminDirOf, gitLayoutOf, ownRefOf } from '../../workers/sandbox/git-layout.ts';
-import { sandboxFacts } from '../../workers/sandbox/sandbox-facts.ts';
-import { shQuote } from '../../workers/sandbox/agent-sandbox.ts';
+import { programDirs, sandboxFacts } from '../../workers/sandbox/sandbox-facts.ts';
+import { createAgentSandbox, shQuote } from '../../workers/sandbox/agent-sandbox.ts';
 import { sandboxSettingFromEnv } from '../../workers/sandbox/sandbox-setting.ts';
 import type { JobSpec } from '../../machines/job-spec.ts';
 import { git } from '../helpers/git-repo.ts';
@@ -42,7 +43,7 @@ describe('the sandbox policy (bwrap-args)', () => {
   const facts: SandboxFacts = {
     worktree: '/h/.codeplane/worktrees/r-1/j1',
     readOnlyWorktree: false,
-    git: { commonDir: '/src/r/.git', adminDir: '/src/r/.git/worktrees/j1', ownRef: { refDir: '/src/r/.git/refs/heads/codeplane/abc123', logDir: '/src/r/.git/logs/refs/heads/codeplane/abc123' } },
+    git: { commonDir: '/src/r/.git', objectsInfo: '/src/r/.git/objects/info', adminDir: '/src/r/.git/worktrees/j1', pinned: ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => `/src/r/.git/worktrees/j1/${f}`), ownRef: { refDir: '/src/r/.git/refs/heads/codeplane/abc123', logDir: '/src/r/.git/logs/refs/heads/codeplane/abc123' } },
     writable: ['/h/.codeplane/jobs/j1/agent-home'],
     hidden: [
       { path: '/h/.codeplane', kind: 'dir' },
@@ -66,6 +67,7 @@ describe('the sandbox policy (bwrap-args)', () => {
     assert.equal(access(args, '/src/r/.git/objects/ab/cdef'), 'rw');
     assert.equal(access(args, '/src/r/.git/worktrees/j1/index'), 'rw');
     assert.equal(access(args, '/src/r/.git/worktrees/j1/HEAD'), 'ro', 'the worktree cannot be switched onto another branch');
+    for (const f of ['commondir', 'gitdir', 'config.worktree']) assert.equal(access(args, `/src/r/.git/worktrees/j1/${f}`), 'ro', `${f}: the worktree cannot be pointed elsewhere nor configured`);
     assert.equal(access(args, '/src/r/.git/refs/heads/codeplane/abc123/task'), 'rw');
     assert.equal(access(args, '/src/r/.git/refs/heads/codeplane/abc123/task.lock'), 'rw');
     assert.equal(access(args, '/src/r/.git/logs/refs/heads/codeplane/abc123/task'), 'rw');
@@ -106,6 +108,20 @@ describe('the sandbox policy (bwrap-args)', () => {
     assert.ok(!args.includes('--share-net'));
   });
 
+  it('the object store is writable but its info/ (alternates) is not', () => {
+    assert.equal(access(args, '/src/r/.git/objects/ab/cdef'), 'rw');
+    assert.equal(access(args, '/src/r/.git/objects/pack/pack-1.pack'), 'rw');
+    assert.equal(access(args, '/src/r/.git/objects/info/alternates'), 'ro');
+  });
+
+  it("the agent CLI's own files under /tmp are bound back read-only, and what is hidden stays hidden inside them", () => {
+    const withPrograms = bwrapArgs({ ...facts, programs: ['/tmp/ci/codeplane', '/tmp/ci/codeplane/test/fixtures'], hidden: [...facts.hidden, { path: '/tmp/ci/codeplane/.home', kind: 'dir' }] });
+    assert.equal(access(withPrograms, '/tmp/ci/codeplane/test/fixtures/fake-claude'), 'ro');
+    assert.equal(access(withPrograms, '/tmp/ci/codeplane/node_modules/x/cli.js'), 'ro');
+    assert.equal(access(withPrograms, '/tmp/other/secret'), 'hidden', 'only those directories');
+    assert.equal(access(withPrograms, '/tmp/ci/codeplane/.home/codeplane.db'), 'hidden', 'hidden wins over a program directory');
+  });
+
   it('the command follows `--`, so a command named like an option is never read as one', () => {
     const c = sandboxedCommand('/usr/bin/bwrap', facts, '--bind', ['/', '/']);
     assert.equal(c.command, '/usr/bin/bwrap');
@@ -144,9 +160,12 @@ describe('the sandbox facts, from a real repository', () => {
 
   it('lays out git from the repository path: common dir, the admin dir named after the worktree, the own ref directory', () => {
     const layout = gitLayoutOf(repo, wt, 'codeplane/abc123/task');
+    const admin = join(repo, '.git', 'worktrees', 'j1');
     assert.deepEqual(layout, {
       commonDir: join(repo, '.git'),
-      adminDir: join(repo, '.git', 'worktrees', 'j1'),
+      adminDir: admin,
+      pinned: ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => join(admin, f)),
+      objectsInfo: join(repo, '.git', 'objects', 'info'),
       ownRef: { refDir: join(repo, '.git', 'refs', 'heads', 'codeplane', 'abc123'), logDir: join(repo, '.git', 'logs', 'refs', 'heads', 'codeplane', 'abc123') },
     });
   });
@@ -200,6 +219,16 @@ describe('the sandbox facts, from a real repository', () => {
     assert.ok(own.writable.includes(join(home, '.claude')), '… and writable (its sessions)');
     assert.ok(own.hidden.some((h) => h.path === join(home, '.copilot')), "the other agent's stays hidden");
 
+    const freshHome = join(dir, 'fresh-home');
+    mkdirSync(freshHome);
+    const fresh = sandboxFacts({ spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: freshHome, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: true });
+    assert.ok(fresh.writable.includes(join(freshHome, '.claude')), "loaded but not there yet: ~/.claude is made (the CLI cannot in the read-only home) and writable");
+
+    mkdirSync(join(dir, 'claude-elsewhere'), { recursive: true });
+    const elsewhere = { spec: spec(), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), configuredAgentDir: join(dir, 'claude-elsewhere') };
+    assert.ok(sandboxFacts({ ...elsewhere, userConfig: false }).hidden.some((h) => h.path === join(dir, 'claude-elsewhere')), 'a CLAUDE_CONFIG_DIR elsewhere is hidden too');
+    assert.ok(sandboxFacts({ ...elsewhere, userConfig: true }).writable.includes(join(dir, 'claude-elsewhere')), '… and writable when loaded');
+
     const observe = sandboxFacts({ spec: spec({ permissionMode: 'observe_only' }), codeplaneHome: cpl, worktreesRoot: join(cpl, 'worktrees'), userHome: home, agentHome: join(cpl, 'jobs', 'j1', 'agent-home'), userConfig: false });
     assert.equal(observe.readOnlyWorktree, true);
   });
@@ -214,5 +243,58 @@ describe('sandbox setting and launcher quoting', () => {
 
   it('quotes every launcher word for sh, quotes and all', () => {
     assert.equal(shQuote("a b'c$(x)"), `'a b'\\''c$(x)'`);
+  });
+
+  it("the Copilot launcher hands bubblewrap every word intact, a hostile worktree path and the SDK's arguments included", () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "cpl-sbx-launch-it's $(touch pwned)\n")));
+    try {
+      // A stand-in for bubblewrap that prints the words it was given, NUL-separated.
+      const fake = join(dir, 'bwrap');
+      writeFileSync(fake, '#!/bin/sh\nprintf "%s\\0" "$@"\n', { mode: 0o755 });
+      const wt = join(dir, "wt '$(touch pwned)' `id`");
+      mkdirSync(wt);
+      const sandbox = createAgentSandbox(fake, { spec: { jobId: 'j1', repoPath: join(dir, 'no-repo'), worktreePath: wt, branch: 'codeplane/abc123/x', baseRef: 'main', agent: 'copilot', prompt: 'p', permissionMode: 'full_auto' }, codeplaneHome: join(dir, 'cpl'), worktreesRoot: join(dir, 'cpl', 'worktrees'), userHome: join(dir, 'home'), agentHome: join(dir, 'cpl', 'jobs', 'j1', 'agent-home'), userConfig: false }, join(dir, 'cpl', 'jobs', 'j1', 'sandbox'));
+      const launcher = sandbox.writeLauncher(sandbox.launcherPath('copilot-runtime'), ['/opt/copilot runtime', '--flag=$HOME']);
+      const words = execFileSync(launcher, ['--stdio', "a'b", '$(touch pwned)'], { encoding: 'utf8' }).split('\0').slice(0, -1);
+      assert.deepEqual(words.slice(words.indexOf('--')), ['--', '/opt/copilot runtime', '--flag=$HOME', '--stdio', "a'b", '$(touch pwned)']);
+      assert.ok(words.includes(wt), 'the worktree path arrives whole');
+      assert.equal(existsSync(join(dir, 'pwned')), false);
+      assert.equal(existsSync('pwned'), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the agent CLI installed under a private directory (a clone or package under /tmp)', () => {
+  let pkg: string;
+  before(() => {
+    pkg = realpathSync(mkdtempSync(join('/tmp', 'cpl-sbx-program-')));
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{}');
+    writeFileSync(join(pkg, 'data.txt'), 'the CLI reads its own files\n');
+    writeFileSync(join(pkg, 'bin', 'tool'), '#!/bin/sh\ncat "$(dirname "$0")/../data.txt"\n', { mode: 0o755 });
+  });
+  after(() => rmSync(pkg, { recursive: true, force: true }));
+
+  it('finds the directory of each absolute path under /tmp and its package root, parents first; nothing for paths elsewhere', () => {
+    assert.deepEqual(programDirs([join(pkg, 'bin', 'tool'), '--flag', 'relative/x', '/usr/bin/env', join(pkg, 'missing')]), [pkg, join(pkg, 'bin')]);
+    assert.deepEqual(programDirs(['/usr/bin/env', process.execPath]), []);
+  });
+
+  it('runs for real inside bubblewrap: the CLI starts and reads its files, a sibling under /tmp stays hidden', { skip: !existsSync('/usr/bin/bwrap') && 'bubblewrap is not installed' }, () => {
+    const sibling = realpathSync(mkdtempSync(join('/tmp', 'cpl-sbx-sibling-')));
+    try {
+      const tool = join(pkg, 'bin', 'tool');
+      const f: SandboxFacts = { worktree: pkg, readOnlyWorktree: true, writable: [], hidden: [], programs: programDirs([tool]), cwd: pkg };
+      const run = sandboxedCommand('/usr/bin/bwrap', f, tool, []);
+      assert.equal(execFileSync(run.command, run.args, { encoding: 'utf8' }), 'the CLI reads its own files\n');
+      const peek = sandboxedCommand('/usr/bin/bwrap', f, '/bin/sh', ['-c', `ls ${sibling} 2>&1 || true`]);
+      assert.match(execFileSync(peek.command, peek.args, { encoding: 'utf8' }), /No such file/);
+      const without = sandboxedCommand('/usr/bin/bwrap', { ...f, worktree: '/usr', cwd: '/', programs: [] }, tool, []);
+      assert.throws(() => execFileSync(without.command, without.args, { stdio: 'pipe' }), 'without the binding the CLI is not there (the failure this prevents)');
+    } finally {
+      rmSync(sibling, { recursive: true, force: true });
+    }
   });
 });

@@ -85,6 +85,6 @@ describe('security rules (pure)', () => {
     assert.equal(p?.type, 'containment_alarm');
     assert.equal(p?.url, '/jobs/j1');
     assert.equal(p?.tag, 'alarm-j1-9');
-    assert.equal(p?.body, 'The agent changed refs/heads/main, HEAD outside its branch; 1 of 2 undone.');
+    assert.equal(p?.body, "refs/heads/main, HEAD changed outside the job's branch during its turn; 1 of 2 undone.");
   });
 });

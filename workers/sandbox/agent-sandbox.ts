@@ -29,11 +29,11 @@ export function createAgentSandbox(bwrap: string, inputs: SandboxInputs, launche
   return {
     agentHome: inputs.agentHome,
     launcherPath: (name) => join(launcherDir, name),
-    wrap: (command, args) => sandboxedCommand(bwrap, sandboxFacts(inputs), command, args),
+    wrap: (command, args) => sandboxedCommand(bwrap, sandboxFacts(inputs, [command, ...args]), command, args),
     writeLauncher: (file, command) => {
       const [head, ...rest] = command;
       if (head === undefined) throw new Error('sandbox launcher: no command');
-      const wrapped = sandboxedCommand(bwrap, sandboxFacts(inputs), head, rest);
+      const wrapped = sandboxedCommand(bwrap, sandboxFacts(inputs, command), head, rest);
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(file, `#!/bin/sh\nexec ${[wrapped.command, ...wrapped.args].map(shQuote).join(' ')} "$@"\n`, { mode: 0o700 });
       chmodSync(file, 0o700);

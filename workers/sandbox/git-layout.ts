@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { GitLayout } from '../../machines/bwrap-args.ts';
 
@@ -106,6 +106,21 @@ export function ownRefOf(commonDir: string, branch: string): GitLayout['ownRef']
   return { refDir, logDir };
 }
 
+/**
+ * The admin dir's files to pin read-only (see GitLayout.pinned). `config.worktree` is created
+ * empty when missing, so that it can be pinned: git reads it only with
+ * `extensions.worktreeConfig`, and an agent must not be the one to write it.
+ */
+export function pinnedOf(adminDir: string): string[] {
+  const cfg = join(adminDir, 'config.worktree');
+  try {
+    if (!existsSync(cfg)) writeFileSync(cfg, '', { flag: 'wx', mode: 0o644 });
+  } catch {
+    /* a race with another start, or a read-only repository: pinned if it is there */
+  }
+  return ['HEAD', 'commondir', 'gitdir', 'config.worktree'].map((f) => join(adminDir, f)).filter((p) => existsSync(p));
+}
+
 /** The whole layout, or undefined when the worktree is not (or no longer) a worktree of `repoPath`. */
 export function gitLayoutOf(repoPath: string, worktree: string, branch: string): GitLayout | undefined {
   const commonDir = commonDirOf(repoPath);
@@ -113,5 +128,11 @@ export function gitLayoutOf(repoPath: string, worktree: string, branch: string):
   const adminDir = adminDirOf(commonDir, worktree);
   if (!adminDir) return undefined;
   const ownRef = ownRefOf(commonDir, branch);
-  return { commonDir, adminDir, ...(ownRef ? { ownRef } : {}) };
+  const objectsInfo = join(commonDir, 'objects', 'info');
+  try {
+    mkdirSync(objectsInfo, { recursive: true }); // git init makes it; made here when missing, so it can be pinned
+  } catch {
+    /* a read-only repository: pinned if it is there */
+  }
+  return { commonDir, adminDir, pinned: pinnedOf(adminDir), ...(isDir(objectsInfo) ? { objectsInfo } : {}), ...(ownRef ? { ownRef } : {}) };
 }

@@ -18,6 +18,7 @@ export function agentSandboxFor(spec: JobSpec, c: JobSandboxContext): AgentSandb
   const setting = sandboxSettingFromEnv(c.env);
   if (setting.mode === 'off') return undefined;
   const codeplaneHome = c.env['CODEPLANE_HOME']?.trim() || dirname(dirname(c.jobDir));
+  const configuredAgentDir = (spec.agent === 'claude' ? c.env['CLAUDE_CONFIG_DIR'] : c.env['COPILOT_HOME'])?.trim();
   return createAgentSandbox(
     setting.bwrap,
     {
@@ -27,6 +28,7 @@ export function agentSandboxFor(spec: JobSpec, c: JobSandboxContext): AgentSandb
       userHome: c.env['HOME']?.trim() || homedir(),
       agentHome: c.agentHome,
       userConfig: c.userConfig,
+      ...(configuredAgentDir ? { configuredAgentDir } : {}),
     },
     join(c.jobDir, 'sandbox'),
   );

@@ -31,6 +31,9 @@ export function ApprovalCard({ approval, compact = false, worktree }: { approval
         <time class="muted">{time(approval.requestedAt)}</time>
       </header>
       <ApprovalDetail approval={approval} compact={compact} worktree={worktree} />
+      {!resolved && a.interruptedAt && (
+        <p class="muted approval-interrupted">CodePlane restarted while this waited ({time(a.interruptedAt)}): the agent's turn was interrupted, and it resumes with your answer.</p>
+      )}
       {resolved ? (
         <p class="approval-result">
           {a.resolution === 'approved' ? '✓ Approved' : '✕ Rejected'}

@@ -24,10 +24,11 @@ export function ContainmentAlarms({ alarms }: { alarms: readonly ContainmentAlar
   if (alarms.length === 0) return null;
   return (
     <section class="banner error containment-alarm" role="alert" data-testid="containment-alarm">
-      <strong>Containment alarm.</strong> The agent changed your repository outside its own branch
-      {alarms.length > 1 ? ` (${alarms.length} turns)` : ''}; CodePlane put it back:
+      <strong>Containment alarm.</strong> While this job's agent worked, your repository changed outside the job's branch
+      {alarms.length > 1 ? ` (${alarms.length} alarms)` : ''}; what CodePlane found and did:
       {alarms.map((a) => (
         <ul key={a.seq} title={a.ts}>
+          {a.changes.length === 0 && <li>{a.message}</li>}
           {a.changes.map((c) => <ChangeLine key={c.ref} c={c} />)}
           {a.omitted ? <li>and {a.omitted} more (listed in the server log)</li> : null}
         </ul>

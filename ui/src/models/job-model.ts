@@ -125,8 +125,17 @@ export class JobModel {
         this.alarms.value = [...this.alarms.value, { seq: e.seq, ts: e.ts, message: e.message, changes: e.changes, ...(e.omitted ? { omitted: e.omitted } : {}) }];
         return;
       case 'job_created':
-      case 'job_restarted': // its transcript line (a system entry, emitted with it) is what the page shows
         return;
+      case 'job_restarted': {
+        // Its transcript line is a system entry emitted with it; the held approvals' cards say their turn was interrupted.
+        let next = this.approvals.value;
+        for (const id of e.heldApprovals ?? []) {
+          const a = next.get(id);
+          if (a) next = new Map(next).set(id, { ...a, interruptedAt: e.ts });
+        }
+        this.approvals.value = next;
+        return;
+      }
       default:
         assertNever(e);
     }

@@ -109,10 +109,19 @@ export function foldDashboard(e: WireEvent): void {
     case 'job_resolved':
       patchJob(e.jobId, (j) => ({ ...j, resolution: e.resolution, ...(e.prUrl ? { prUrl: e.prUrl } : {}) }));
       return;
+    case 'job_restarted': {
+      // The held approvals now wait on an interrupted turn: their cards say so.
+      let next = pendingApprovals.value;
+      for (const id of e.heldApprovals ?? []) {
+        const a = next.get(id);
+        if (a) next = withEntry(next, id, { ...a, interruptedAt: e.ts });
+      }
+      pendingApprovals.value = next;
+      return;
+    }
     case 'telemetry':
     case 'log_line':
     case 'containment_alarm':
-    case 'job_restarted':
       return;
     default:
       assertNever(e);
