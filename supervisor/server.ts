@@ -10,7 +10,7 @@ import { EventHub } from './events/event-hub.ts';
 import { EventLog } from './events/event-log.ts';
 import { HomeError, prepareHome } from './home.ts';
 import { JobSupervisor } from './jobs/job-supervisor.ts';
-import { WorkspaceWatch } from './workspace-watch.ts';
+import { WorkspaceWatch } from './jobs/workspace-watch.ts';
 import { consoleLine, openRootLog } from './log.ts';
 import { createRedactor, secretValuesFrom } from '../machines/redact.ts';
 import { StorageState, isStorageUnavailable, type StorageView } from './storage/storage-state.ts';

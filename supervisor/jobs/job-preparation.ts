@@ -10,7 +10,7 @@ import type { Job } from '../../api/contract.ts';
 import { addWorktree, resolveCommit } from '../git/worktrees.ts';
 import { copyWorktreeIncludes, runSetupCommand } from '../git/worktree-setup.ts';
 import { repositoryPresent } from '../git/repo-present.ts';
-import { repoMissingReason } from '../workspace-check.ts';
+import { repoMissingReason } from './workspace-check.ts';
 
 export interface PreparationDeps {
   /** See config `setupCommands`: by repository path or by its folder name. */

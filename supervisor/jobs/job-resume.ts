@@ -10,7 +10,7 @@ import type { JobMachineEvent } from '../../machines/job-events.ts';
 import type { Db } from '../db/database.ts';
 import * as eventsRepo from '../db/events-repo.ts';
 import { resumeSummary } from './resume-summary.ts';
-import { workspaceProblem } from '../workspace-check.ts';
+import { workspaceProblem } from './workspace-check.ts';
 import { RESUME_AFTER_LOSS, type StartPlan } from './start-plan.ts';
 import type { WorkerHandle } from '../workers/worker-handle.ts';
 

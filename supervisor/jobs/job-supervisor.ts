@@ -28,7 +28,7 @@ import { isStorageUnavailable } from '../storage/storage-state.ts';
 import { join } from 'node:path';
 import { RefGuard, type ContainmentAlarm } from '../refguard/ref-guard.ts';
 import type { DomainEvent } from '../../machines/domain-events.ts';
-import { WORKSPACE_STATES, assertWorkspace, workspaceProblem } from '../workspace-check.ts';
+import { WORKSPACE_STATES, assertWorkspace, workspaceProblem } from './workspace-check.ts';
 
 /** A worker process spawned ahead of its `start` (see launchWorker). */
 interface LaunchedWorker {

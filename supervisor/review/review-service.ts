@@ -19,7 +19,7 @@ import { removeWorktree } from '../git/worktrees.ts';
 import { shortBranch } from '../git/worktree-list.ts';
 import type { JobSupervisor } from '../jobs/job-supervisor.ts';
 import { publishDiff, resolveJob } from './review-transitions.ts';
-import { assertWorkspace } from '../workspace-check.ts';
+import { assertWorkspace } from '../jobs/workspace-check.ts';
 
 
 export interface ReviewDeps {

@@ -1023,7 +1023,7 @@ export const mutants = [
   {
     id: 'vanished.watch-fails-job',
     behaviour: 'a repository deleted under a running job fails the job (the periodic look), naming it',
-    file: 'supervisor/workspace-watch.ts',
+    file: 'supervisor/jobs/workspace-watch.ts',
     find: '        this.d.lost(job.id, problem.reason);\n',
     replace: '',
     tests: ['test/integration/vanished-workspace.test.ts'],
@@ -1031,7 +1031,7 @@ export const mutants = [
   {
     id: 'vanished.repo-checked',
     behaviour: "a vanished repository is noticed even while the job's worktree is still there",
-    file: 'supervisor/workspace-check.ts',
+    file: 'supervisor/jobs/workspace-check.ts',
     find: "  if (!(await present(join(job.repo, '.git'))))",
     replace: '  if (false)',
     tests: ['test/integration/vanished-workspace.test.ts'],
@@ -1039,7 +1039,7 @@ export const mutants = [
   {
     id: 'vanished.worktree-link-checked',
     behaviour: "a worktree whose repository was replaced at the same path (its link to the repository gone) fails the job with WORKTREE_MISSING",
-    file: 'supervisor/workspace-check.ts',
+    file: 'supervisor/jobs/workspace-check.ts',
     find: '  if (!(await linkedToRepository(job.worktreePath)))',
     replace: '  if (false)',
     tests: ['test/integration/vanished-workspace.test.ts'],

@@ -6,8 +6,8 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { conflict } from '../machines/app-error.ts';
-import type { JobState } from '../machines/job-spec.ts';
+import { conflict } from '../../machines/app-error.ts';
+import type { JobState } from '../../machines/job-spec.ts';
 
 export type WorkspaceProblemCode = 'REPO_MISSING' | 'WORKTREE_MISSING';
 

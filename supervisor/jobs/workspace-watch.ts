@@ -5,8 +5,8 @@
  * runs git answering 500.
  */
 import type { Logger } from 'pino';
-import type { Db } from './db/database.ts';
-import * as jobsRepo from './db/jobs-repo.ts';
+import type { Db } from '../db/database.ts';
+import * as jobsRepo from '../db/jobs-repo.ts';
 import { WORKSPACE_STATES, workspaceProblem } from './workspace-check.ts';
 
 /** How often every active job's workspace is looked at (two `access` calls per job). */
