@@ -58,7 +58,8 @@ async function acrossGracefulStop(t: TestContext, answer: Answer): Promise<void>
   }
   const before = pgrep(CLAUDE);
   const home = mkdtempSync(join(tmpdir(), 'cpl-real-claude-approval-'));
-  const marker = `CODEPLANE_HOME=${home}`;
+  // HOME, not CODEPLANE_HOME: no CODEPLANE_* variable reaches an agent (machines/agent-env.ts).
+  const marker = `HOME=${home}`;
   mkdirSync(join(home, '.claude'), { recursive: true });
   const repo = makeRepo('cpl-real-claude-approval-repo-');
   let mock: MockAnthropic | undefined;
