@@ -127,6 +127,9 @@ export class RefGuard {
         alarm = await this.repoLocks.run(baseline.places.repoPath, async () => {
           // Re-read: ownChange may have folded CodePlane's own changes in meanwhile.
           const base = this.inFlight.get(jobId) ?? baseline;
+          // A repository deleted under the job has no refs left to guard: the workspace check fails
+          // the job with REPO_MISSING; running git here would only fail (or find an enclosing repository).
+          if (!existsSync(base.places.commonDir)) return undefined;
           const { after, repaired } = await this.readOrRepair(base);
           // A worktree removed altogether is the workspace check's to report (the job fails with it), not a HEAD to restore.
           const wtGone = !(WORKTREE_HEAD in after) && !existsSync(base.places.worktreeGitDir);

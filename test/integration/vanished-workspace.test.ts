@@ -94,6 +94,9 @@ describe('a repository or worktree that vanished under a job', () => {
     await discardRemovesLeftovers(job);
     assert.equal(readFileSync(join(neighbour, 'keep.txt'), 'utf8'), 'keep', 'nothing that is not the job\'s is removed');
     assert.deepEqual(errorLines(h.home), []);
+    // The turn's end found no repository: the workspace check reported it; the ref guard has nothing to guard, so no alarm.
+    const snapshot = await call('GET', `/api/jobs/${job.id}/snapshot`);
+    assert.deepEqual(snapshot.body['alarms'], [], 'no containment alarm for a deleted repository');
   });
 
   it('the worktree deleted while the agent is mid-turn: the job fails with WORKTREE_MISSING and its worker exits', async () => {
