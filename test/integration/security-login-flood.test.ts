@@ -84,12 +84,14 @@ describe('a login flood from one address', () => {
   });
 
   it('gets 5 guesses checked out of 24 parallel ones, even with rotating X-Forwarded-For (no trusted proxy); a session, the CLI token and a known browser still get in', async () => {
+    const start = checked(server.home).length;
     const owner = await login(server.url, PASSWORD);
     assert.equal(owner.status, 200);
     const session = owner.cookies['cpl_session']!;
     const device = owner.cookies['cpl_device']!;
     assert.match(device, /^cpl_device=v1\./);
-    const before = checked(server.home).length;
+    // The log is written asynchronously: the owner's own audit line must be in before the flood's are counted.
+    const before = (await checkedAfter(server.home, start + 1)).length;
 
     const f = floodInFlight(24, (i) => login(server.url, `wrong password ${i}`, { 'x-forwarded-for': `198.51.100.${i}` }));
     await f.refused(19);
@@ -176,9 +178,10 @@ describe('a login flood from rotating addresses through the tunnel', () => {
   });
 
   it('is bounded by the global ceiling; a browser that logged in before, its session and the CLI token still get in', async () => {
+    const start = checked(server.home).length;
     const phone = await login(server.url, PASSWORD, via('198.51.100.20'));
     assert.equal(phone.status, 200);
-    const before = checked(server.home).length;
+    const before = (await checkedAfter(server.home, start + 1)).length;
     const f = floodInFlight(24, (i) => login(server.url, `botnet guess ${i}`, via(`203.0.113.${100 + i}`)));
     await f.refused(24 - 7);
     // The ceiling is spent: a brand-new browser waits, like the attackers; the owner's phone, which logged in before, does not.
