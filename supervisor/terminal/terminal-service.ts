@@ -33,7 +33,11 @@ export interface TerminalServiceDeps {
 }
 
 /** Variables of the server that the user's shell has no business seeing. */
-const SECRET_ENV = ['CPL_PASSWORD'];
+/**
+ * CodePlane's own variables stay with the server: the password, test knobs, paths. The shell is the
+ * owner's, but what it runs comes from the agent's worktree (`npm test` runs the agent's code).
+ */
+const serverOwn = (name: string): boolean => /^(CPL|CODEPLANE)_/i.test(name);
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
 
 interface Attached {
@@ -124,7 +128,7 @@ export class TerminalService implements TerminalsPort {
   private start(job: Job, size: { cols: number; rows: number }): Session {
     const shell = pickShell(this.d.env ?? process.env);
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.d.env ?? process.env)) if (v !== undefined && !SECRET_ENV.includes(k)) env[k] = v;
+    for (const [k, v] of Object.entries(this.d.env ?? process.env)) if (v !== undefined && !serverOwn(k)) env[k] = v;
     // PWD as given keeps a worktree path reached through a symlink as the user knows it (bash trusts PWD when it names the cwd).
     Object.assign(env, { TERM: 'xterm-256color', COLORTERM: 'truecolor', PWD: job.worktreePath, CODEPLANE_JOB_ID: job.id });
     let pty: IPty;

@@ -249,7 +249,7 @@ describe('the job terminal when authentication is required', { timeout: 180_000 
 
   before(async () => {
     repo = makeRepo();
-    server = await startServerProcess({ cwd: repo, env: { CPL_PASSWORD: 'terminal test password', CPL_TERMINAL_KEEPALIVE_MS: '200' } });
+    server = await startServerProcess({ cwd: repo, env: { CPL_PASSWORD: 'terminal test password', CPL_TERMINAL_KEEPALIVE_MS: '200', CODEPLANE_TERMINAL_PROBE: 'server-only' } });
     bearer = { authorization: `Bearer ${readFileSync(join(server.home, 'run/cli-token'), 'utf8').trim()}` };
     job = await reachReview(server.url, repo, bearer);
   });
@@ -272,6 +272,9 @@ describe('the job terminal when authentication is required', { timeout: 180_000 
     const t = await Term.open(server.url, job.id, bearer);
     assert.equal(await t.run('$(pwd)', 'pwd'), job.worktreePath);
     assert.equal(await t.run('[$CPL_PASSWORD]', 'the password variable'), '[]');
+    assert.equal(await t.run('[$(env | grep -c -E "^(CPL|CODEPLANE)_" | grep -v "^1$")]', "CodePlane's own variables (only CODEPLANE_JOB_ID)"), '[]');
+    assert.equal(await t.run('[$CODEPLANE_TERMINAL_PROBE$CPL_TERMINAL_KEEPALIVE_MS]', 'server variables'), '[]');
+    assert.equal(await t.run('[$CODEPLANE_JOB_ID]', 'the job id'), `[${job.id}]`);
     t.close();
     await t.closed;
     const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'terminal test password' }) });
