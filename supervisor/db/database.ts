@@ -169,12 +169,7 @@ export function openDatabase(file: string, storage?: StorageState): Db {
   const memory = file === ':memory:';
   const path = memory ? file : resolve(file);
   if (!memory) ensureWritableDir(dirname(path));
-  let raw: BetterSqlite3.Database;
-  try {
-    raw = new BetterSqlite3(path);
-  } catch (e) {
-    throw classify(e, path);
-  }
+  const raw = openRaw(path);
   try {
     configure(raw, path, memory);
     migrate(raw);
@@ -187,6 +182,15 @@ export function openDatabase(file: string, storage?: StorageState): Db {
   }
 }
 
+/** The SQLite handle, or a StorageError that says why the file cannot be opened. */
+function openRaw(path: string): BetterSqlite3.Database {
+  try {
+    return new BetterSqlite3(path);
+  } catch (e) {
+    throw classify(e, path);
+  }
+}
+
 /**
  * A full disk can refuse the WAL's shared-memory index (`-shm`, SQLITE_IOERR_SHMSIZE), and with it
  * every open. In exclusive locking mode, set before the first access, SQLite keeps that index in
@@ -195,12 +199,7 @@ export function openDatabase(file: string, storage?: StorageState): Db {
  * processes (`cpl doctor`, `cpl password set`) cannot open the database while the server runs.
  */
 function openWithoutSharedMemory(path: string, first: unknown, storage: StorageState): Db {
-  let raw: BetterSqlite3.Database;
-  try {
-    raw = new BetterSqlite3(path);
-  } catch (e) {
-    throw classify(e, path);
-  }
+  const raw = openRaw(path);
   try {
     raw.pragma('locking_mode = EXCLUSIVE');
     configure(raw, path, false);

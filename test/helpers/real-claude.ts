@@ -1,4 +1,4 @@
-/** The real-CLI tier for Claude: finding the bundled binary, and the processes a test started. */
+/** The real-CLI tiers: finding the bundled Claude binary, and the agent processes a test started (by command line and environment). */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +11,7 @@ import { startMockAnthropic, toolResultsOf, type MockAnthropic } from '../fixtur
 import { git, makeRepo } from '../helpers/git-repo.ts';
 import { api, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { SseClient } from '../helpers/sse-client.ts';
+import { hasEnvMarker, leftovers, pgrep } from '../helpers/real-claude.ts';
 
 /**
  * The real-CLI tier for Copilot: the REAL bundled Copilot runtime, driven by CodePlane's real
@@ -33,46 +33,6 @@ function bundledCopilotRuntime(): string | undefined {
     return existsSync(path) && existsSync(join(root, 'prebuilds', platform, 'runtime.node')) ? path : undefined;
   } catch {
     return undefined; // not installed
-  }
-}
-
-/** PIDs of running processes whose command line contains `needle` (what `pgrep -f` does; /proc where there is one). */
-function pgrep(needle: string): Set<number> {
-  if (existsSync('/proc/self/cmdline')) {
-    const pids = new Set<number>();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) pids.add(Number(name));
-      } catch {
-        // exited meanwhile
-      }
-    }
-    return pids;
-  }
-  try {
-    return new Set(execFileSync('pgrep', ['-f', needle], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number));
-  } catch {
-    return new Set(); // exit 1: none
-  }
-}
-
-/** Whether `pid` runs with `marker` in its environment; unknown (no /proc) counts as ours. */
-function hasEnvMarker(pid: number, marker: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker);
-  } catch {
-    return !existsSync('/proc'); // gone already on Linux; unknown elsewhere
-  }
-}
-
-/** New `binary` processes started by this test (marked by env) that are still alive after `ms`. */
-async function leftovers(binary: string, before: Set<number>, marker: string, ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const alive = [...pgrep(binary)].filter((pid) => !before.has(pid) && pid !== process.pid && hasEnvMarker(pid, marker));
-    if (alive.length === 0 || Date.now() > deadline) return alive;
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
