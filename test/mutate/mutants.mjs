@@ -89,12 +89,15 @@ export const mutants = [
     tests: ['test/integration/git-merge.test.ts'],
   },
   {
+    // Two layers keep a user's merge.autoStash=true out of CodePlane's merge: the merge's own
+    // --no-autostash (mutant above) and the hardened runner's merge.autoStash=false for every git
+    // command. Dropping the flag alone is now an equivalent mutant; this one breaks the runner's layer.
     id: 'merge.no-autostash-flag',
-    behaviour: "a user's merge.autoStash=true does not stash their work during CodePlane's merge",
-    file: 'supervisor/git/merge.ts',
-    find: "['merge', '--ff-only', '--no-autostash', '--quiet', next]",
-    replace: "['merge', '--ff-only', '--quiet', next]",
-    tests: ['test/integration/git-merge.test.ts'],
+    behaviour: "every git command CodePlane runs overrides a user's merge.autoStash=true",
+    file: 'machines/git-invocation.ts',
+    find: "['merge.autoStash', 'false'],",
+    replace: "['merge.autoStash', 'true'],",
+    tests: ['test/unit/git-invocation.test.ts'],
   },
   // ---- request guards ---------------------------------------------------------------------------
   {
