@@ -191,12 +191,7 @@ describe('the browser UI drives a job from the form to a merge', () => {
     await page.goto(`${server.url}/jobs/${slow.id}`);
     await page.locator('.msg.streaming', { hasText: 'tick 2' }).waitFor({ timeout: 60_000 });
     await page.click('[data-action="cancel"]');
-    try { await page.locator('.job-page[data-state="canceled"]').waitFor({ timeout: 30_000 }); } catch (e) {
-      await screenshot(page, 'debug-cancel');
-      const { body: j } = await api<Job>(server.url, 'GET', `/api/jobs/${slow.id}`);
-      console.log('DEBUG state', j.state, await page.locator('.job-header').innerText());
-      throw e;
-    }
+    await page.locator('.job-page[data-state="canceled"]').waitFor({ timeout: 30_000 });
     await page.click('[data-action="resume"]');
     // The resumed turn is short (its message carries no slow directive), so it may pass through running
     // faster than a poll: what must hold is that the agent answered again in the same page and the job left canceled.
