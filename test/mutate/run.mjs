@@ -43,6 +43,8 @@ if (flag('list')) {
   process.exit(0);
 }
 
+class BaselineFailed extends Error {}
+
 const scratch = makeScratchCopy();
 const started = Date.now();
 let interrupted = false;
@@ -57,7 +59,9 @@ try {
     const r = await runTests(files, 'baseline');
     if (!r.passed) {
       console.error(`✖ the named tests fail without any mutant (${r.reason}); fix them first:\n${r.tail}`);
-      process.exit(2);
+      // Not process.exit: the scratch copy is removed below.
+      process.exitCode = 2;
+      throw new BaselineFailed();
     }
     console.log(`baseline passed in ${seconds(r.ms)} s\n`);
   }
@@ -86,6 +90,8 @@ try {
   console.log(`\n${killed} killed, ${survivors.length} survived${ran < selected.length ? `, ${selected.length - ran} not run (interrupted)` : ''} in ${seconds(Date.now() - started)} s`);
   for (const m of survivors) console.log(`  survived: ${m.id} — ${m.file}: ${JSON.stringify(m.find)} → ${JSON.stringify(m.replace)}`);
   process.exitCode = survivors.length > 0 || ran < selected.length ? 1 : 0;
+} catch (e) {
+  if (!(e instanceof BaselineFailed)) throw e;
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
