@@ -18,9 +18,9 @@ const set = (env: Record<string, string | undefined>, name: string): boolean => 
 /** Which signals to export, from the standard variables; undefined = export is off. */
 export function otelSignals(env: Record<string, string | undefined>): { traces: boolean; metrics: boolean } | undefined {
   if ((env['OTEL_SDK_DISABLED'] ?? '').trim().toLowerCase() === 'true') return undefined;
-  const any = set(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  const traces = (any || set(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')) && env['OTEL_TRACES_EXPORTER']?.trim() !== 'none';
-  const metrics = (any || set(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT')) && env['OTEL_METRICS_EXPORTER']?.trim() !== 'none';
+  const shared = set(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const traces = (shared || set(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')) && env['OTEL_TRACES_EXPORTER']?.trim() !== 'none';
+  const metrics = (shared || set(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT')) && env['OTEL_METRICS_EXPORTER']?.trim() !== 'none';
   return traces || metrics ? { traces, metrics } : undefined;
 }
 
