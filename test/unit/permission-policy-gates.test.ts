@@ -130,6 +130,9 @@ runTable('issue 13: .git at any depth is a hard gate for writes', [
   row(bash('echo x > sub/.git/config'), GATE, /modifies a \.git directory/),
   row(bash('echo x > a/b/.git/hooks/pre-commit'), GATE, /\.git directory/),
   row(bash('echo x > ./x/../.git/config'), GATE, /\.git directory/),
+  // The object store's alternates (the sandbox pins objects/info read-only; with the sandbox off the policy asks).
+  row(bash('echo /tmp/evil > .git/objects/info/alternates'), GATE, /\.git directory/),
+  row(bash('echo /tmp/evil > "$(git rev-parse --git-common-dir)/objects/info/alternates"'), OUTSIDE, /cannot be checked/),
   row(bash('echo x > .GIT/config'), GATE, /\.git directory/), // case-insensitive filesystems
   row(bash('echo x > sub/.Git/hooks/x'), GATE, /\.git directory/),
   row(bash('echo x > sub/.git./config'), GATE, /\.git directory/), // NTFS drops trailing dots
